@@ -1,0 +1,144 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace ActorSync.Transport.Frames;
+
+/// <summary>Decodes frame bodies. Every malformed body is a <see cref="ProtocolException"/>, nothing else.</summary>
+public static class FrameParser
+{
+    public const int TransferHeaderBody = 2 + 16 + 2 + 2 + 2 + 4;
+    public const int DoneBody = 5 * 8;
+    public const int DoneAckBody = 8 + 8 + 4;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static TransferHeaderFrame TransferHeader(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        ushort version = r.U16();
+        if (version != FrameLimits.ProtocolVersion) ThrowHelper.ThrowProtocol($"unsupported frame protocol version {version}");
+        var id = new Guid(r.Bytes(16));
+        var f = new TransferHeaderFrame(id, r.U16(), r.U16(), r.U16(), r.U32());
+        r.End();
+        if (f.StreamCount == 0 || f.StreamIndex >= f.StreamCount) ThrowHelper.ThrowProtocol($"stream {f.StreamIndex} of {f.StreamCount} is not a valid stream index");
+        return f;
+    }
+
+    public static DirectoryFrame Directory(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        var f = new DirectoryFrame(Mode: r.U32(), MTime: r.Time(), Path: r.String(FrameLimits.MaxPathBytes));
+        r.End();
+        return f;
+    }
+
+    public static FileHeaderFrame FileHeader(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        ulong id = r.U64();
+        ulong size = r.U64();
+        if (size > long.MaxValue) ThrowHelper.ThrowProtocol($"file size {size} out of range");
+        var f = new FileHeaderFrame(id, Mode: r.U32(), MTime: r.Time(), Path: r.String(FrameLimits.MaxPathBytes), Size: (long)size);
+        r.End();
+        return f;
+    }
+
+    public static SymlinkFrame Symlink(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        var t = r.Time();
+        string path = r.String(FrameLimits.MaxPathBytes);
+        string target = r.String(FrameLimits.MaxPathBytes);
+        r.End();
+        if (target.Length == 0 || target.Contains('\0')) ThrowHelper.ThrowProtocol("symlink target is empty or contains NUL");
+        return new SymlinkFrame(path, target, t);
+    }
+
+    /// <summary>Decodes the ids into <paramref name="ids"/> (at least <see cref="FrameLimits.MaxAcksPerFrame"/> long).</summary>
+    public static int Ack(ReadOnlySpan<byte> body, Span<ulong> ids)
+    {
+        var r = new Reader(body);
+        uint count = r.U32();
+        if (count > FrameLimits.MaxAcksPerFrame || body.Length != 4 + 8 * (long)count) ThrowHelper.ThrowProtocol($"ack frame claims {count} ids in {body.Length} bytes");
+        for (int i = 0; i < count; i++) ids[i] = r.U64();
+        return (int)count;
+    }
+
+    public static TransferTotals Done(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        var t = new TransferTotals(r.Count(), r.Count(), r.Count(), r.Count(), r.Count());
+        r.End();
+        return t;
+    }
+
+    public static DoneAckFrame DoneAck(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        var f = new DoneAckFrame(r.Count(), r.Count(), (int)Math.Min(r.U32(), int.MaxValue));
+        r.End();
+        return f;
+    }
+
+    public static ErrorFrame Error(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        var f = new ErrorFrame((ErrorCode)r.U16(), r.String(FrameLimits.MaxMetadataBody));
+        r.End();
+        return f;
+    }
+
+    public static FileAbortFrame FileAbort(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        var f = new FileAbortFrame(r.U64(), r.String(FrameLimits.MaxMetadataBody));
+        r.End();
+        return f;
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> body)
+    {
+        private ReadOnlySpan<byte> _rest = body;
+
+        private ReadOnlySpan<byte> Take(int n)
+        {
+            if (_rest.Length < n) ThrowHelper.ThrowProtocol("frame body too short");
+            var s = _rest[..n];
+            _rest = _rest[n..];
+            return s;
+        }
+
+        public ReadOnlySpan<byte> Bytes(int n) => Take(n);
+        public ushort U16() => BinaryPrimitives.ReadUInt16BigEndian(Take(2));
+        public uint U32() => BinaryPrimitives.ReadUInt32BigEndian(Take(4));
+        public ulong U64() => BinaryPrimitives.ReadUInt64BigEndian(Take(8));
+
+        public long Count()
+        {
+            ulong v = U64();
+            if (v > long.MaxValue) ThrowHelper.ThrowProtocol($"count {v} out of range");
+            return (long)v;
+        }
+
+        public FileTime Time()
+        {
+            ulong sec = U64();
+            uint nsec = U32();
+            if (nsec >= 1_000_000_000) ThrowHelper.ThrowProtocol($"mtime nanoseconds {nsec} out of range");
+            return new FileTime((long)sec, nsec);
+        }
+
+        public string String(int maxBytes)
+        {
+            int n = U16();
+            if (n > maxBytes) ThrowHelper.ThrowProtocol($"string of {n} bytes exceeds {maxBytes}");
+            try { return StrictUtf8.GetString(Take(n)); }
+            catch (DecoderFallbackException) { throw new ProtocolException("string is not valid UTF-8"); }
+        }
+
+        public readonly void End()
+        {
+            if (!_rest.IsEmpty) ThrowHelper.ThrowProtocol($"{_rest.Length} unexpected trailing bytes in frame");
+        }
+    }
+}

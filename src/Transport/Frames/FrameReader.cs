@@ -1,0 +1,99 @@
+using System.Buffers.Binary;
+
+namespace ActorSync.Transport.Frames;
+
+/// <summary>
+/// Pulls frames out of a secure channel's plaintext. Declared lengths are checked against
+/// <see cref="FrameLimits"/> before any byte is read into a buffer: metadata bodies go into one fixed buffer,
+/// data payloads are streamed into the caller's pooled buffers piece by piece.
+/// </summary>
+public sealed class FrameReader(ISecureChannel channel)
+{
+    private readonly byte[] _body = new byte[FrameLimits.MaxMetadataBody];
+    private readonly byte[] _header = new byte[FrameLimits.HeaderLength + FrameLimits.DataPrefixLength];
+    private ReadOnlyMemory<byte> _segment;
+
+    public FrameType Type { get; private set; }
+    public int BodyLength { get; private set; }
+
+    /// <summary>Payload bytes of the current data frame not yet read.</summary>
+    public int RemainingPayload { get; private set; }
+
+    /// <summary>Reads the next frame's header. False at an orderly end of stream between frames.</summary>
+    public async ValueTask<bool> ReadNextAsync(CancellationToken ct = default)
+    {
+        if (RemainingPayload != 0) ThrowHelper.ThrowProtocol("internal: previous data frame not fully read");
+        if (_segment.IsEmpty)
+        {
+            _segment = await channel.ReceiveAsync(ct).ConfigureAwait(false);
+            if (_segment.IsEmpty) return false;
+        }
+        await FillAsync(_header.AsMemory(0, FrameLimits.HeaderLength), ct).ConfigureAwait(false);
+        var type = (FrameType)_header[0];
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(_header.AsSpan(1));
+        CheckLength(type, length);
+        Type = type;
+        BodyLength = (int)length;
+        return true;
+    }
+
+    /// <summary>The whole body of a non-data frame, valid until the next read.</summary>
+    public async ValueTask<ReadOnlyMemory<byte>> ReadBodyAsync(CancellationToken ct = default)
+    {
+        var body = _body.AsMemory(0, BodyLength);
+        await FillAsync(body, ct).ConfigureAwait(false);
+        return body;
+    }
+
+    /// <summary>Reads a data frame's file id and offset; the payload follows via <see cref="ReadPayloadAsync"/>.</summary>
+    public async ValueTask<(ulong FileId, long Offset)> ReadDataPrefixAsync(CancellationToken ct = default)
+    {
+        var prefix = _header.AsMemory(FrameLimits.HeaderLength, FrameLimits.DataPrefixLength);
+        await FillAsync(prefix, ct).ConfigureAwait(false);
+        ulong fileId = BinaryPrimitives.ReadUInt64BigEndian(prefix.Span);
+        ulong offset = BinaryPrimitives.ReadUInt64BigEndian(prefix.Span[8..]);
+        if (offset > long.MaxValue) ThrowHelper.ThrowProtocol($"data offset {offset} out of range");
+        RemainingPayload = BodyLength - FrameLimits.DataPrefixLength;
+        return (fileId, (long)offset);
+    }
+
+    /// <summary>Copies up to <paramref name="dest"/>.Length payload bytes; returns how many.</summary>
+    public async ValueTask<int> ReadPayloadAsync(Memory<byte> dest, CancellationToken ct = default)
+    {
+        int n = Math.Min(dest.Length, RemainingPayload);
+        await FillAsync(dest[..n], ct).ConfigureAwait(false);
+        RemainingPayload -= n;
+        return n;
+    }
+
+    private async ValueTask FillAsync(Memory<byte> dest, CancellationToken ct)
+    {
+        while (!dest.IsEmpty)
+        {
+            if (_segment.IsEmpty)
+            {
+                _segment = await channel.ReceiveAsync(ct).ConfigureAwait(false);
+                if (_segment.IsEmpty) ThrowHelper.ThrowProtocol("stream ended in the middle of a frame");
+            }
+            int n = Math.Min(dest.Length, _segment.Length);
+            _segment.Span[..n].CopyTo(dest.Span);
+            _segment = _segment[n..];
+            dest = dest[n..];
+        }
+    }
+
+    private static void CheckLength(FrameType type, uint length)
+    {
+        bool ok = type switch
+        {
+            FrameType.TransferHeader => length == FrameParser.TransferHeaderBody,
+            FrameType.Done => length == FrameParser.DoneBody,
+            FrameType.DoneAck => length == FrameParser.DoneAckBody,
+            FrameType.Data => length is >= FrameLimits.DataPrefixLength and <= FrameLimits.DataPrefixLength + FrameLimits.MaxDataBody,
+            FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort
+                => length <= FrameLimits.MaxMetadataBody,
+            _ => throw new ProtocolException($"unknown frame type {(byte)type}"),
+        };
+        if (!ok) ThrowHelper.ThrowProtocol($"{type} frame with invalid length {length}");
+    }
+}

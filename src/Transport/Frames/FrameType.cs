@@ -1,0 +1,56 @@
+namespace ActorSync.Transport.Frames;
+
+/// <summary>
+/// Frames travel inside the record stream; a frame may span records and a record may hold many frames.
+/// Each frame: type (1 byte), body length (u32 big-endian), body. All integers big-endian.
+/// </summary>
+public enum FrameType : byte
+{
+    /// <summary>version u16, transfer id [16], stream index u16, stream count u16, cipher u16, flags u32. First frame on every connection.</summary>
+    TransferHeader = 1,
+    /// <summary>mode u32, mtime (sec i64, nsec u32), path (u16 length + UTF-8).</summary>
+    Directory = 2,
+    /// <summary>file id u64, size u64, mode u32, mtime, path. Repeated before a file's ranges on each stream that
+    /// carries any, so data never arrives for a file the receiver has not heard of.</summary>
+    FileHeader = 3,
+    /// <summary>file id u64, offset u64, then the bytes (rest of the body).</summary>
+    Data = 4,
+    /// <summary>mtime, path, target (u16 length + bytes).</summary>
+    Symlink = 5,
+    /// <summary>receiver -> sender: count u32, committed file ids u64 each.</summary>
+    Ack = 6,
+    /// <summary>sender -> receiver, last frame of every stream: totals of the transfer (files, dirs, symlinks, bytes, skipped).</summary>
+    Done = 7,
+    /// <summary>receiver -> sender: everything is committed (files, bytes, failures u32).</summary>
+    DoneAck = 8,
+    /// <summary>either way, fatal: code u16, message (u16 length + UTF-8).</summary>
+    Error = 9,
+    /// <summary>sender -> receiver: a file whose header was sent could not be read to the end; discard it. file id u64, reason.</summary>
+    FileAbort = 10,
+}
+
+/// <summary>Protocol-wide limits: a peer's declared lengths are checked against these before anything is allocated.</summary>
+public static class FrameLimits
+{
+    public const ushort ProtocolVersion = 1;
+    public const int HeaderLength = 5;
+    /// <summary>PATH_MAX on Linux; longer relative paths could not be created anyway.</summary>
+    public const int MaxPathBytes = 4096;
+    /// <summary>NAME_MAX.</summary>
+    public const int MaxNameBytes = 255;
+    /// <summary>Largest non-data frame body: a symlink frame with path and target at PATH_MAX each.</summary>
+    public const int MaxMetadataBody = 2 * MaxPathBytes + 64;
+    /// <summary>Largest data frame body. Data is streamed into pooled buffers, never allocated by this size.</summary>
+    public const int MaxDataBody = 16 << 20;
+    /// <summary>Acks per frame, bounding the frame to a metadata-sized body.</summary>
+    public const int MaxAcksPerFrame = (MaxMetadataBody - 4) / 8;
+    public const int DataPrefixLength = 16;
+}
+
+/// <summary>Exit-relevant error codes carried by an Error frame.</summary>
+public enum ErrorCode : ushort
+{
+    Failed = 1,
+    Protocol = 4,
+    Busy = 5,
+}

@@ -1,0 +1,20 @@
+namespace ActorSync.Transport.Frames;
+
+/// <summary>Modification time with nanoseconds, as statx reports and utimensat sets it.</summary>
+public readonly record struct FileTime(long Seconds, uint Nanoseconds);
+
+public readonly record struct TransferHeaderFrame(Guid TransferId, ushort StreamIndex, ushort StreamCount, ushort Cipher, uint Flags);
+
+public readonly record struct DirectoryFrame(string Path, uint Mode, FileTime MTime);
+
+public readonly record struct FileHeaderFrame(ulong FileId, string Path, long Size, uint Mode, FileTime MTime);
+
+public readonly record struct SymlinkFrame(string Path, string Target, FileTime MTime);
+
+public readonly record struct TransferTotals(long Files, long Directories, long Symlinks, long Bytes, long Skipped);
+
+public readonly record struct DoneAckFrame(long Files, long Bytes, int Failures);
+
+public readonly record struct ErrorFrame(ErrorCode Code, string Message);
+
+public readonly record struct FileAbortFrame(ulong FileId, string Reason);

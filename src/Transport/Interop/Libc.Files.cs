@@ -1,0 +1,188 @@
+using System.Runtime.InteropServices;
+
+namespace ActorSync.Transport.Interop;
+
+/// <summary>File-system calls relative to directory descriptors, so the receiver never resolves a path
+/// through a symlink it did not expect (each component is opened with O_NOFOLLOW).</summary>
+internal static unsafe partial class Libc
+{
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
+        O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_NOATIME = 0x40000;
+    public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+    /// <summary>utimensat: leave this timestamp alone.</summary>
+    public const long UTIME_OMIT = (1L << 30) - 2;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec { public long Sec; public long Nsec; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct StatxTimestamp { public long Sec; public uint Nsec; private int _reserved; }
+
+    /// <summary>struct statx: the one stat layout that is the same on every Linux architecture.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Statx
+    {
+        public uint Mask, BlkSize;
+        public ulong Attributes;
+        public uint Nlink, Uid, Gid;
+        public ushort Mode;
+        private ushort _spare0;
+        public ulong Ino, Size, Blocks, AttributesMask;
+        public StatxTimestamp Atime, Btime, Ctime, Mtime;
+        public uint RdevMajor, RdevMinor, DevMajor, DevMinor;
+        private fixed ulong _spare2[14];
+    }
+
+    [LibraryImport(LibraryName, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int openat(int dirfd, string path, int flags, int mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkdirat(int dirfd, string path, int mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int renameat(int olddirfd, string oldpath, int newdirfd, string newpath);
+
+    [LibraryImport(LibraryName, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int unlinkat(int dirfd, string path, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int symlinkat(string target, int newdirfd, string linkpath);
+
+    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statx(int dirfd, string path, int flags, uint mask, Statx* buf);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int fchmod(int fd, uint mode);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int fchmodat(int dirfd, string path, uint mode, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "futimens", SetLastError = true)]
+    private static partial int futimens(int fd, Timespec* times);
+
+    [LibraryImport(LibraryName, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int utimensat(int dirfd, string path, Timespec* times, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "pwrite", SetLastError = true)]
+    private static partial nint pwrite(int fd, byte* buf, nint count, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "pread", SetLastError = true)]
+    private static partial nint pread(int fd, byte* buf, nint count, long offset);
+
+    [LibraryImport(LibraryName, EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int ftruncate(int fd, long length);
+
+    [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint readlinkat(int dirfd, string path, byte* buf, nint size);
+
+    /// <summary>Opens an existing directory below <paramref name="dirfd"/> without following a symlink; -1 + errno on failure.</summary>
+    public static int OpenDirectoryNoFollow(int dirfd, string name) =>
+        openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+
+    /// <summary>Creates a fresh file that must not exist yet (O_EXCL also refuses a planted symlink).</summary>
+    public static int CreateExclusive(int dirfd, string name, int mode = 0x180 /* 0600 */) =>
+        openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+    public static int OpenForRead(string path) => openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+
+    public static int MakeDirectory(int dirfd, string name, int mode) => mkdirat(dirfd, name, mode);
+
+    public static int Rename(int fromDir, string fromName, int toDir, string toName) => renameat(fromDir, fromName, toDir, toName);
+
+    public static int Unlink(int dirfd, string name) => unlinkat(dirfd, name, 0);
+
+    public static int RemoveDirectory(int dirfd, string name) => unlinkat(dirfd, name, AT_REMOVEDIR);
+
+    public static int CreateSymlink(string target, int dirfd, string name) => symlinkat(target, dirfd, name);
+
+    public static int StatNoFollow(int dirfd, string path, out Statx st)
+    {
+        fixed (Statx* p = &st) return statx(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, p);
+    }
+
+    public static int SetMode(int fd, uint mode) => fchmod(fd, mode);
+
+    public static int SetModeAt(int dirfd, string name, uint mode) => fchmodat(dirfd, name, mode, 0);
+
+    public static int SetModificationTime(int fd, long sec, long nsec)
+    {
+        Timespec* t = stackalloc Timespec[2];
+        t[0] = new Timespec { Sec = 0, Nsec = UTIME_OMIT };
+        t[1] = new Timespec { Sec = sec, Nsec = nsec };
+        return futimens(fd, t);
+    }
+
+    /// <summary>Sets mtime of a directory entry itself (a symlink is not followed).</summary>
+    public static int SetModificationTimeAt(int dirfd, string name, long sec, long nsec)
+    {
+        Timespec* t = stackalloc Timespec[2];
+        t[0] = new Timespec { Sec = 0, Nsec = UTIME_OMIT };
+        t[1] = new Timespec { Sec = sec, Nsec = nsec };
+        return utimensat(dirfd, name, t, AT_SYMLINK_NOFOLLOW);
+    }
+
+    /// <summary>pwrite until all bytes are written; returns 0 or the errno.</summary>
+    public static int WriteFully(int fd, ReadOnlySpan<byte> data, long offset)
+    {
+        fixed (byte* p = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                nint n = pwrite(fd, p + done, data.Length - done, offset + done);
+                if (n < 0)
+                {
+                    int e = LastErrno;
+                    if (e == EINTR) continue;
+                    return e;
+                }
+                done += (int)n;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>pread until <paramref name="dest"/> is full or end of file; returns bytes read, or -errno.</summary>
+    public static int ReadFully(int fd, Span<byte> dest, long offset)
+    {
+        fixed (byte* p = dest)
+        {
+            int done = 0;
+            while (done < dest.Length)
+            {
+                nint n = pread(fd, p + done, dest.Length - done, offset + done);
+                if (n < 0)
+                {
+                    int e = LastErrno;
+                    if (e == EINTR) continue;
+                    return -e;
+                }
+                if (n == 0) break;
+                done += (int)n;
+            }
+            return done;
+        }
+    }
+
+    public static int Truncate(int fd, long length) => ftruncate(fd, length);
+
+    public static int Sync(int fd) => fsync(fd);
+
+    public static int Close(int fd) => close(fd);
+
+    /// <summary>Reads a symlink's target bytes; null + errno on failure.</summary>
+    public static string? ReadLink(string path, out int errno)
+    {
+        byte* buf = stackalloc byte[4097];
+        nint n = readlinkat(AT_FDCWD, path, buf, 4097);
+        if (n < 0) { errno = LastErrno; return null; }
+        errno = 0;
+        return System.Text.Encoding.UTF8.GetString(buf, (int)n);
+    }
+}

@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+
+namespace ActorSync.Transport.Interop;
+
+/// <summary>
+/// All libc calls of the product, as in Kestrel's socket transport: one partial class, every import with
+/// SetLastError so the exact errno survives (.NET's own wrappers map ENOENT/EBUSY to misleading codes).
+/// Split by concern into Libc.*.cs.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string LibraryName = "libc";
+
+    public const int ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17,
+        ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOSPC = 28, ELOOP = 40, ENOTEMPTY = 39, ENOSYS = 38, EXDEV = 18,
+        EOPNOTSUPP = 95, ENOTCONN = 107, EBADMSG = 74, EPERM = 1;
+
+    [LibraryImport(LibraryName, SetLastError = true)]
+    private static partial int close(int fd);
+
+    /// <summary>Last errno of a failed call made through this class.</summary>
+    public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    public static void CloseQuietly(int fd)
+    {
+        if (fd >= 0) close(fd);
+    }
+}
