@@ -1,0 +1,106 @@
+using ActorSync.Configuration;
+using ActorSync.Transport.Records;
+using Microsoft.Extensions.Configuration;
+
+namespace ActorSync.Engine;
+
+/// <summary>
+/// Every tunable of the engine. Defaults live in config/akka.hocon (section "actorsync"); command-line flags
+/// override them. Read once per transfer.
+/// </summary>
+public sealed record TransferOptions
+{
+    public const string SectionName = "actorsync";
+
+    public int Streams { get; init; } = 8;
+    public CipherSuite Cipher { get; init; } = CipherSuite.Aes128Gcm;
+    /// <summary>Plaintext per pooled buffer: one read() of a large file, or one batch of small files.</summary>
+    public int ChunkSize { get; init; } = 256 << 10;
+    /// <summary>Sender and receiver each cap the memory of their chunk buffers at this.</summary>
+    public long BufferMemory { get; init; } = 64L << 20;
+    public int Readers { get; init; } = 4;
+    public int Writers { get; init; } = 4;
+    public int ReaderMailbox { get; init; } = 256;
+    public int SenderMailbox { get; init; } = 4;
+    public int WriterMailbox { get; init; } = 64;
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(120);
+    public int MaxRestarts { get; init; } = 5;
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Acks are batched: one frame per this many committed files (or at the end).</summary>
+    public int AckBatch { get; init; } = 256;
+    /// <summary>Keep setuid/setgid/sticky bits (off by default: a received file must not gain privileges).</summary>
+    public bool PreserveSpecialBits { get; init; }
+
+    public int BufferCount => (int)Math.Max(Streams + Readers + 2, BufferMemory / ChunkSize);
+
+    /// <summary>Binds the "actorsync" section; sizes and durations in HOCON notation ("256KiB", "10s").</summary>
+    public static TransferOptions FromConfiguration(IConfiguration configuration)
+    {
+        var s = configuration.GetSection(SectionName);
+        var d = new TransferOptions();
+        var o = new TransferOptions
+        {
+            Streams = Int(s, "transfer:streams", d.Streams, 1, 256),
+            Cipher = ParseCipher(s["transfer:cipher"]) ?? d.Cipher,
+            ChunkSize = (int)Size(s, "transfer:chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
+            BufferMemory = Size(s, "memory:buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
+            Readers = Int(s, "pipeline:readers", d.Readers, 1, 64),
+            Writers = Int(s, "pipeline:writers", d.Writers, 1, 64),
+            ReaderMailbox = Int(s, "pipeline:mailbox:reader", d.ReaderMailbox, 1, 1 << 20),
+            SenderMailbox = Int(s, "pipeline:mailbox:sender", d.SenderMailbox, 1, 1 << 20),
+            WriterMailbox = Int(s, "pipeline:mailbox:writer", d.WriterMailbox, 1, 1 << 20),
+            HandshakeTimeout = Duration(s, "timeouts:handshake", d.HandshakeTimeout),
+            ConnectTimeout = Duration(s, "timeouts:connect", d.ConnectTimeout),
+            IdleTimeout = Duration(s, "timeouts:idle", d.IdleTimeout),
+            MaxRestarts = Int(s, "supervision:max-restarts", d.MaxRestarts, 0, 1000),
+            MinBackoff = Duration(s, "supervision:min-backoff", d.MinBackoff),
+            MaxBackoff = Duration(s, "supervision:max-backoff", d.MaxBackoff),
+            AckBatch = Int(s, "transfer:ack-batch", d.AckBatch, 1, 4096),
+            PreserveSpecialBits = Bool(s, "receive:preserve-special-bits", d.PreserveSpecialBits),
+        };
+        return o;
+    }
+
+    private static int Int(IConfiguration s, string key, int fallback, int min, int max)
+    {
+        string? text = s[key];
+        if (text is null) return fallback;
+        if (!int.TryParse(text, out int v) || v < min || v > max)
+            throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected a whole number from {min} to {max}");
+        return v;
+    }
+
+    private static long Size(IConfiguration s, string key, long fallback, long min, long max)
+    {
+        string? text = s[key];
+        if (text is null) return fallback;
+        if (!ConfigValues.TryParseSize(text, out long v) || v < min || v > max)
+            throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected a size from {min} to {max} bytes (e.g. 256KiB)");
+        return v;
+    }
+
+    private static TimeSpan Duration(IConfiguration s, string key, TimeSpan fallback)
+    {
+        string? text = s[key];
+        if (text is null) return fallback;
+        if (!ConfigValues.TryParseDuration(text, out var v) || (v < TimeSpan.Zero && v != Timeout.InfiniteTimeSpan))
+            throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected a duration (e.g. 10s, 250ms)");
+        return v;
+    }
+
+    private static bool Bool(IConfiguration s, string key, bool fallback)
+    {
+        string? text = s[key];
+        if (text is null) return fallback;
+        return bool.TryParse(text, out bool v) ? v : throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected true or false");
+    }
+
+    private static CipherSuite? ParseCipher(string? text)
+    {
+        if (text is null) return null;
+        return CipherSuites.TryParse(text, out var c) ? c : throw new FormatException($"actorsync.transfer.cipher = \"{text}\": expected aes-128-gcm or aes-256-gcm");
+    }
+}

@@ -1,0 +1,29 @@
+using System.Diagnostics;
+
+namespace ActorSync.Engine;
+
+/// <summary>Live counters of one transfer, updated by many actors with Interlocked, read by the progress bar.</summary>
+public sealed class TransferStats
+{
+    private long _filesFound, _bytesFound, _filesDone, _bytesDone, _payloadBytesSent, _wireBytes, _skipped;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private volatile bool _walkComplete;
+
+    /// <summary>Files/bytes discovered so far (sender) or announced (receiver).</summary>
+    public long FilesFound => Volatile.Read(ref _filesFound);
+    public long BytesFound => Volatile.Read(ref _bytesFound);
+    /// <summary>Files/bytes acknowledged (sender) or committed (receiver).</summary>
+    public long FilesDone => Volatile.Read(ref _filesDone);
+    public long BytesDone => Volatile.Read(ref _bytesDone);
+    public long PayloadBytesSent => Volatile.Read(ref _payloadBytesSent);
+    public long WireBytes => Volatile.Read(ref _wireBytes);
+    public long Skipped => Volatile.Read(ref _skipped);
+    public bool WalkComplete => _walkComplete;
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    internal void Found(long bytes) { Interlocked.Increment(ref _filesFound); Interlocked.Add(ref _bytesFound, bytes); }
+    internal void Done(long files, long bytes) { Interlocked.Add(ref _filesDone, files); Interlocked.Add(ref _bytesDone, bytes); }
+    internal void Sent(long payload, long wire) { Interlocked.Add(ref _payloadBytesSent, payload); Interlocked.Add(ref _wireBytes, wire); }
+    internal void Skip() => Interlocked.Increment(ref _skipped);
+    internal void MarkWalkComplete() => _walkComplete = true;
+}

@@ -1,0 +1,31 @@
+using System.Text.Json.Serialization;
+
+namespace ActorSync.Engine;
+
+/// <summary>What a finished (or failed) transfer reports; serialised as the --json summary.</summary>
+public sealed record TransferSummary
+{
+    [JsonPropertyName("role")] public required string Role { get; init; }
+    [JsonPropertyName("ok")] public bool Ok => ExitCode == ExitCodes.Success;
+    [JsonPropertyName("exit_code")] public required int ExitCode { get; init; }
+    [JsonPropertyName("files")] public long Files { get; init; }
+    [JsonPropertyName("dirs")] public long Dirs { get; init; }
+    [JsonPropertyName("symlinks")] public long Symlinks { get; init; }
+    [JsonPropertyName("bytes")] public long Bytes { get; init; }
+    [JsonPropertyName("payload_bytes_sent")] public long PayloadBytesSent { get; init; }
+    [JsonPropertyName("wire_bytes")] public long WireBytes { get; init; }
+    [JsonPropertyName("files_skipped")] public long FilesSkipped { get; init; }
+    [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; init; }
+    [JsonPropertyName("streams")] public int Streams { get; init; }
+    [JsonPropertyName("crypto")] public string Crypto { get; init; } = "user";
+    [JsonPropertyName("cipher")] public string Cipher { get; init; } = "";
+    [JsonPropertyName("error")] public string? Error { get; init; }
+    /// <summary>Per-entry problems (unreadable files and the like), capped so a broken tree cannot flood memory.</summary>
+    [JsonPropertyName("problems")] public IReadOnlyList<string> Problems { get; init; } = [];
+
+    public const int MaxProblemsListed = 100;
+}
+
+[JsonSerializable(typeof(TransferSummary))]
+[JsonSourceGenerationOptions(WriteIndented = false)]
+public sealed partial class SummaryJsonContext : JsonSerializerContext;

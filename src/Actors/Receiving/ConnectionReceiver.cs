@@ -1,0 +1,94 @@
+using ActorSync.Actors;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+
+namespace ActorSync.Receiving;
+
+/// <summary>
+/// One per incoming connection: decodes the frames of its stream and hands them on, data into pooled buffers
+/// to the FileWriter that owns the file, metadata to the coordinator. Every path is validated here before
+/// anything is created from it.
+/// </summary>
+internal sealed class ConnectionReceiver(ReceiveSession session, int stream, FrameReader reader, IReadOnlyList<IActorRef<WriteCommand>> writers)
+    : Actor<ConnectionReceiver.Run>
+{
+    public readonly record struct Run;
+
+    protected internal override async ValueTask ReceiveAsync(Run message)
+    {
+        var ct = session.Abort;
+        bool done = false;
+        while (await reader.ReadNextAsync(ct).ConfigureAwait(false))
+        {
+            if (done) ThrowHelper.ThrowProtocol($"{reader.Type} frame after Done on stream {stream}");
+            if (reader.Type == FrameType.Data)
+            {
+                await ReceiveDataAsync(reader, ct).ConfigureAwait(false);
+                continue;
+            }
+            var body = await reader.ReadBodyAsync(ct).ConfigureAwait(false);
+            switch (reader.Type)
+            {
+                case FrameType.FileHeader:
+                    var header = FrameParser.FileHeader(body.Span);
+                    RelativePath.Validate(header.Path);
+                    await WriterOf(header.FileId).TellAsync(WriteCommand.ForHeader(header), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.Directory:
+                    var dir = FrameParser.Directory(body.Span);
+                    RelativePath.Validate(dir.Path);
+                    await session.Coordinator.TellAsync(new ReceiveEvent.DirectorySeen(dir), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.Symlink:
+                    var link = FrameParser.Symlink(body.Span);
+                    RelativePath.Validate(link.Path);
+                    await writers[(int)((uint)StableHash(link.Path) % (uint)writers.Count)].TellAsync(WriteCommand.ForSymlink(link), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.FileAbort:
+                    var abort = FrameParser.FileAbort(body.Span);
+                    await WriterOf(abort.FileId).TellAsync(WriteCommand.ForAbort(abort), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.Done:
+                    done = true;
+                    await session.Coordinator.TellAsync(new ReceiveEvent.StreamDone(stream, FrameParser.Done(body.Span)), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.Error:
+                    var error = FrameParser.Error(body.Span);
+                    throw new TransferAbortedByPeerException(error.Message);
+                default:
+                    ThrowHelper.ThrowProtocol($"unexpected {reader.Type} frame from the sender");
+                    break;
+            }
+        }
+        await session.Coordinator.TellAsync(new ReceiveEvent.StreamEnded(stream), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Streams a data frame's payload into pooled buffers, one writer message per buffer.</summary>
+    private async ValueTask ReceiveDataAsync(FrameReader reader, CancellationToken ct)
+    {
+        var (fileId, offset) = await reader.ReadDataPrefixAsync(ct).ConfigureAwait(false);
+        var writer = WriterOf(fileId);
+        while (reader.RemainingPayload > 0)
+        {
+            byte[] buffer = await session.Pool.RentAsync(ct).ConfigureAwait(false);
+            int n;
+            try { n = await reader.ReadPayloadAsync(buffer, ct).ConfigureAwait(false); }
+            catch { session.Pool.Return(buffer); throw; }
+            await writer.TellAsync(WriteCommand.ForData(fileId, offset, buffer, n), ct).ConfigureAwait(false);
+            offset += n;
+        }
+    }
+
+    private IActorRef<WriteCommand> WriterOf(ulong fileId) => writers[(int)(fileId % (ulong)writers.Count)];
+
+    /// <summary>string.GetHashCode is randomised per process, which is fine, but a stable hash keeps routing reproducible in tests.</summary>
+    private static int StableHash(string s)
+    {
+        uint h = 2166136261;
+        foreach (char c in s) h = (h ^ c) * 16777619;
+        return (int)h;
+    }
+}
+
+/// <summary>The sender aborted the transfer and said why.</summary>
+public sealed class TransferAbortedByPeerException(string message) : Exception($"the sender aborted: {message}");

@@ -1,0 +1,138 @@
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Interop;
+
+namespace ActorSync.Receiving;
+
+/// <summary>
+/// DEST as a tree of directory descriptors. Every path a peer names is resolved one component at a time with
+/// O_NOFOLLOW from DEST's own descriptor, so a symlink inside DEST (planted or transferred) is never written
+/// through. In-progress files live in DEST/.actorsync/tmp and are renamed into place only when complete.
+/// </summary>
+internal sealed class DestinationTree : IDisposable
+{
+    public const string WorkDirectory = RelativePath.ReservedTopLevel;
+    public const string TempDirectory = "tmp";
+    private const int DirectoryMode = 0x1ED; // 0755: final modes are applied once the content is complete
+
+    private DestinationTree(string root, int rootFd, int workFd, int tempFd)
+    {
+        Root = root;
+        RootFd = rootFd;
+        WorkFd = workFd;
+        TempFd = tempFd;
+    }
+
+    public string Root { get; }
+    public int RootFd { get; }
+    public int WorkFd { get; }
+    public int TempFd { get; }
+
+    /// <summary>Opens DEST (creating it and its work area as needed).</summary>
+    public static DestinationTree Open(string root)
+    {
+        Directory.CreateDirectory(root);
+        int rootFd = Libc.OpenDirectoryNoFollow(Libc.AT_FDCWD, root);
+        if (rootFd < 0) throw new IOException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
+        int workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
+        int tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
+        return new DestinationTree(root, rootFd, workFd, tempFd);
+    }
+
+    private static int OpenOrCreate(int parentFd, string name, int mode, string where)
+    {
+        if (Libc.MakeDirectory(parentFd, name, mode) != 0 && Libc.LastErrno != Libc.EEXIST)
+            throw new IOException($"cannot create {Path.Join(where, name)}: {Libc.Describe(Libc.LastErrno)}");
+        int fd = Libc.OpenDirectoryNoFollow(parentFd, name);
+        if (fd < 0) throw new IOException($"cannot open {Path.Join(where, name)}: {Libc.Describe(Libc.LastErrno)}");
+        return fd;
+    }
+
+    /// <summary>
+    /// Opens directory <paramref name="relative"/> ("" = DEST), creating missing components. Returns the fd
+    /// (caller closes) or -errno; ELOOP/ENOTDIR mean a component is a symlink or a file.
+    /// </summary>
+    public int OpenDirectory(string relative, bool create)
+    {
+        int fd = Libc.OpenDirectoryNoFollow(RootFd, ".");
+        if (fd < 0 || relative.Length == 0) return fd < 0 ? -Libc.LastErrno : fd;
+        foreach (var range in relative.AsSpan().Split('/'))
+        {
+            string component = relative[range];
+            int next = Libc.OpenDirectoryNoFollow(fd, component);
+            if (next < 0 && Libc.LastErrno == Libc.ENOENT && create)
+            {
+                if (Libc.MakeDirectory(fd, component, DirectoryMode) != 0 && Libc.LastErrno != Libc.EEXIST)
+                {
+                    int e = Libc.LastErrno;
+                    Libc.Close(fd);
+                    return -e;
+                }
+                next = Libc.OpenDirectoryNoFollow(fd, component);
+            }
+            int errno = Libc.LastErrno;
+            Libc.Close(fd);
+            if (next < 0) return -errno;
+            fd = next;
+        }
+        return fd;
+    }
+
+    /// <summary>Human text for a failed <see cref="OpenDirectory"/>.</summary>
+    public static string DescribeOpenFailure(string relative, int errno) => errno is Libc.ELOOP or Libc.ENOTDIR
+        ? $"refusing to write below \"{RelativePath.Printable(relative)}\": a component is a symlink or not a directory"
+        : $"cannot create directory \"{RelativePath.Printable(relative)}\": {Libc.Describe(errno)}";
+
+    public static string TempName(Guid transfer, ulong fileId) => $"{transfer:N}-{fileId}";
+
+    /// <summary>Removes this transfer's leftovers and the work area if nothing else uses it.</summary>
+    public void RemoveTemporaries(Guid transfer)
+    {
+        string prefix = $"{transfer:N}-";
+        string tempPath = Path.Join(Root, WorkDirectory, TempDirectory);
+        try
+        {
+            foreach (string file in Directory.EnumerateFiles(tempPath, prefix + "*")) Libc.Unlink(TempFd, Path.GetFileName(file));
+        }
+        catch (IOException) { }
+        if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0) Libc.RemoveDirectory(RootFd, WorkDirectory);
+    }
+
+    public void Dispose()
+    {
+        Libc.CloseQuietly(TempFd);
+        Libc.CloseQuietly(WorkFd);
+        Libc.CloseQuietly(RootFd);
+    }
+}
+
+/// <summary>
+/// A writer's own small cache of open parent directories: files arrive mostly directory by directory, so the
+/// last few parents cover nearly every lookup and the per-component walk is paid once per directory.
+/// </summary>
+internal sealed class DirectoryCache(DestinationTree tree) : IDisposable
+{
+    /// <summary>Enough for the interleaving of a few streams' directories; each entry holds one fd.</summary>
+    private const int Capacity = 32;
+    private readonly Dictionary<string, int> _fds = new(StringComparer.Ordinal);
+    private readonly Queue<string> _order = new();
+
+    /// <summary>The fd of directory <paramref name="relative"/> (owned by the cache) or -errno.</summary>
+    public int Get(string relative)
+    {
+        if (_fds.TryGetValue(relative, out int fd)) return fd;
+        fd = tree.OpenDirectory(relative, create: true);
+        if (fd < 0) return fd;
+        if (_fds.Count >= Capacity) Libc.Close(_fds.Remove(_order.Dequeue(), out int old) ? old : -1);
+        _fds[relative] = fd;
+        _order.Enqueue(relative);
+        return fd;
+    }
+
+    public void Dispose()
+    {
+        foreach (int fd in _fds.Values) Libc.Close(fd);
+        _fds.Clear();
+        _order.Clear();
+    }
+}

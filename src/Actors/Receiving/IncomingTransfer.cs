@@ -1,0 +1,167 @@
+using ActorSync.Actors;
+using ActorSync.Engine;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Records;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Receiving;
+
+/// <summary>
+/// The receiving pipeline of one transfer: a ConnectionReceiver per stream feeding a pool of FileWriters,
+/// and the ReceiveCoordinator. Created when the first authenticated stream of a transfer id arrives.
+/// </summary>
+internal sealed class IncomingTransfer : IAsyncDisposable
+{
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    private readonly ActorSystem _system;
+    private readonly ReceiveSession _session;
+    private readonly List<IActorRef<WriteCommand>> _writers = [];
+    private readonly List<ISecureChannel> _channels = [];
+    private readonly List<IActorRef> _connections = [];
+    private readonly CancellationTokenSource _abort;
+    private readonly TaskCompletionSource<ReceiveOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TransferOptions _options;
+    private readonly ILogger _log;
+    private readonly Lock _gate = new();
+
+    public IncomingTransfer(TransferHeaderFrame header, string destination, TransferOptions options, ILoggerFactory loggers, TransferStats stats, CancellationToken cancellationToken)
+    {
+        Header = header;
+        _options = options;
+        _log = loggers.CreateLogger("actorsync.recv");
+        _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var tree = DestinationTree.Open(destination);
+        var pool = new BufferPool(options.ChunkSize, options.BufferCount);
+        _system = new ActorSystem("recv", loggers);
+        _system.UnhandledFailure += (_, e) => _outcome.TrySetException(e);
+        var coordinator = _system.Spawn(new Props<ReceiveEvent>
+        {
+            Factory = () => new ReceiveCoordinator(header.StreamCount, tree, options, header.TransferId, _outcome),
+            Name = "coordinator",
+            MailboxCapacity = 4096,
+            Supervisor = SupervisorStrategy.EscalatingStrategy,
+        });
+        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, coordinator, _abort.Token);
+        for (int i = 0; i < options.Writers; i++)
+        {
+            _writers.Add(_system.Spawn(new Props<WriteCommand>
+            {
+                Factory = () => new FileWriter(_session),
+                Name = $"writer-{i}",
+                MailboxCapacity = options.WriterMailbox,
+                Supervisor = SupervisorStrategy.EscalatingStrategy,
+            }));
+        }
+        Stats = stats;
+    }
+
+    public TransferHeaderFrame Header { get; }
+    public TransferStats Stats { get; }
+    public Task<ReceiveOutcome> Outcome => _outcome.Task;
+
+    /// <summary>Adds an authenticated connection whose TransferHeader named this transfer.</summary>
+    public async ValueTask AddStreamAsync(TransferHeaderFrame header, ISecureChannel channel, FrameReader reader)
+    {
+        if (header.StreamCount != Header.StreamCount || header.Cipher != Header.Cipher)
+            ThrowHelper.ThrowProtocol($"stream {header.StreamIndex} disagrees with the transfer's stream count or cipher");
+        lock (_gate) _channels.Add(channel);
+        await _session.Coordinator.TellAsync(new ReceiveEvent.StreamJoined(header.StreamIndex, channel), _abort.Token).ConfigureAwait(false);
+        var connection = _system.Spawn(new Props<ConnectionReceiver.Run>
+        {
+            Factory = () => new ConnectionReceiver(_session, header.StreamIndex, reader, _writers),
+            Name = $"connection-{header.StreamIndex}",
+            MailboxCapacity = 1,
+            Supervisor = SupervisorStrategy.EscalatingStrategy,
+        });
+        connection.TryTell(default);
+        connection.Complete();
+        lock (_gate) _connections.Add(connection);
+    }
+
+    /// <summary>Waits for the outcome, then shuts the pipeline down (cleanly or, on failure, at once).</summary>
+    public async Task<TransferSummary> CompleteAsync()
+    {
+        ReceiveOutcome? result = null;
+        Exception? error = null;
+        try { result = await _outcome.Task.ConfigureAwait(false); }
+        catch (Exception e) { error = e; }
+
+        if (error is not null)
+        {
+            _log.LogDebug(error, "transfer {Id} failed", Header.TransferId);
+            await TellSenderAsync(error).ConfigureAwait(false);
+            await _abort.CancelAsync().ConfigureAwait(false);
+            foreach (var c in Snapshot()) c.Abort();
+            await _system.ShutdownAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            _session.Tree.RemoveTemporaries(Header.TransferId);
+        }
+        else
+        {
+            // The sender closes after its DoneAcks; wait until each connection has read that close_notify,
+            // so no socket is closed with unread data (a reset the sender would see as a failure).
+            foreach (var c in Snapshot()) await c.CloseAsync().ConfigureAwait(false);
+            IActorRef[] connections;
+            lock (_gate) connections = [.. _connections];
+            var drained = Task.WhenAll(connections.Select(c => c.Completion.ContinueWith(static _ => { }, TaskScheduler.Default)));
+            await Task.WhenAny(drained, Task.Delay(ShutdownGrace)).ConfigureAwait(false);
+            await _system.ShutdownAsync(ShutdownGrace).ConfigureAwait(false);
+        }
+        return Summarise(result, error);
+    }
+
+    /// <summary>Best effort: tell the sender why we stop, so it reports the same cause.</summary>
+    private async ValueTask TellSenderAsync(Exception error)
+    {
+        var code = error is ProtocolException ? ErrorCode.Protocol : ErrorCode.Failed;
+        byte[] frame = new byte[1200];
+        int n = FrameWriter.Error(frame, new ErrorFrame(code, TransferFailure.Describe(error)));
+        foreach (var c in Snapshot())
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                await c.SendAsync(frame.AsMemory(0, n), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception) { /* the connection may be what failed */ }
+        }
+    }
+
+    private ISecureChannel[] Snapshot()
+    {
+        lock (_gate) return [.. _channels];
+    }
+
+    private TransferSummary Summarise(ReceiveOutcome? r, Exception? error)
+    {
+        int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 ? ExitCodes.TransferFailed : ExitCodes.Success;
+        var modes = Snapshot().Select(c => c.CryptoMode).Distinct().ToArray();
+        return new TransferSummary
+        {
+            Role = "recv",
+            ExitCode = exit,
+            Files = r?.Files ?? Stats.FilesDone,
+            Dirs = r?.Directories ?? 0,
+            Symlinks = r?.Symlinks ?? 0,
+            Bytes = r?.Bytes ?? Stats.BytesDone,
+            PayloadBytesSent = 0,
+            FilesSkipped = r?.Failures ?? 0,
+            ElapsedSeconds = Math.Round(Stats.Elapsed.TotalSeconds, 3),
+            Streams = Header.StreamCount,
+            Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",
+            Cipher = ((Transport.Records.CipherSuite)Header.Cipher).DisplayName(),
+            Error = error is not null ? TransferFailure.Describe(error) : r!.Failures > 0 ? $"{r.Failures} entr{(r.Failures == 1 ? "y" : "ies")} could not be written" : null,
+            Problems = r?.Problems ?? [],
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _system.DisposeAsync().ConfigureAwait(false);
+        foreach (var c in Snapshot()) await c.DisposeAsync().ConfigureAwait(false);
+        _session.Tree.Dispose();
+        _session.Pool.Dispose();
+        _abort.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+namespace ActorSync.Receiving;
+
+/// <summary>
+/// Which byte ranges of a file have arrived. Ranges come roughly in order, so the list stays a handful of
+/// merged intervals; an overlap is a protocol violation (the sender never sends a byte twice).
+/// </summary>
+internal sealed class RangeSet
+{
+    private readonly List<(long Start, long End)> _ranges = [];
+
+    public long Covered { get; private set; }
+
+    /// <summary>Adds [start, start+length); false if it overlaps what is there.</summary>
+    public bool TryAdd(long start, long length)
+    {
+        long end = start + length;
+        int i = _ranges.Count;
+        while (i > 0 && _ranges[i - 1].Start >= end) i--;   // fast path: appends scan nothing
+        if (i > 0 && _ranges[i - 1].End > start) return false;
+        if (i < _ranges.Count && _ranges[i].Start < end) return false;
+        bool joinLeft = i > 0 && _ranges[i - 1].End == start;
+        bool joinRight = i < _ranges.Count && _ranges[i].Start == end;
+        if (joinLeft && joinRight) { _ranges[i - 1] = (_ranges[i - 1].Start, _ranges[i].End); _ranges.RemoveAt(i); }
+        else if (joinLeft) _ranges[i - 1] = (_ranges[i - 1].Start, end);
+        else if (joinRight) _ranges[i] = (start, _ranges[i].End);
+        else _ranges.Insert(i, (start, end));
+        Covered += length;
+        return true;
+    }
+}

@@ -1,0 +1,135 @@
+using ActorSync.Actors;
+using ActorSync.Engine;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Receiving;
+
+/// <summary>
+/// Knows when an incoming transfer is done: every stream has sent Done (so every byte has arrived, TCP
+/// keeps each stream in order) and the writers have accounted for every announced entry. Then it applies
+/// directory modes and mtimes (deepest first, after their content, so writing a child cannot disturb them),
+/// removes its temporaries and tells every stream DoneAck. Committed files are acknowledged in batches.
+/// </summary>
+internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, TransferOptions options, Guid transferId,
+    TaskCompletionSource<ReceiveOutcome> outcome) : Actor<ReceiveEvent>
+{
+    private readonly ISecureChannel?[] _channels = new ISecureChannel?[streamCount];
+    private readonly bool[] _done = new bool[streamCount];
+    private readonly List<DirectoryFrame> _directories = [];
+    private readonly List<string> _problems = [];
+    private readonly List<ulong> _pendingAcks = [];
+    private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * 4096];
+    private TransferTotals? _totals;
+    private int _doneCount, _ackRotation;
+    private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _bytes;
+    private bool _finished;
+
+    protected internal override async ValueTask ReceiveAsync(ReceiveEvent message)
+    {
+        if (_finished) return;
+        switch (message)
+        {
+            case ReceiveEvent.StreamJoined j:
+                if (_channels[j.Stream] is not null) ThrowHelper.ThrowProtocol($"stream {j.Stream} joined twice");
+                _channels[j.Stream] = j.Channel;
+                break;
+            case ReceiveEvent.DirectorySeen d:
+                _directories.Add(d.Directory);
+                int fd = tree.OpenDirectory(d.Directory.Path, create: true);
+                if (fd >= 0) Libc.Close(fd);
+                else Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _filesFailed);
+                break;
+            case ReceiveEvent.FileCommitted c:
+                _filesCommitted++;
+                _bytes += c.Bytes;
+                _pendingAcks.Add(c.FileId);
+                if (_pendingAcks.Count >= options.AckBatch) await FlushAcksAsync().ConfigureAwait(false);
+                break;
+            case ReceiveEvent.SymlinkCommitted:
+                _symlinks++;
+                break;
+            case ReceiveEvent.EntryFailed f:
+                if (f.IsSymlink) Problem(f.Path, f.Reason, ref _symlinksFailed);
+                else Problem(f.Path, f.Reason, ref _filesFailed);
+                break;
+            case ReceiveEvent.FileAborted a:
+                _filesAborted++;
+                Context.Log.LogWarning("sender dropped {What}", a.Reason);
+                break;
+            case ReceiveEvent.StreamDone d:
+                if (_totals is { } t && t != d.Totals) ThrowHelper.ThrowProtocol("streams disagree about the transfer's totals");
+                if (_done[d.Stream]) ThrowHelper.ThrowProtocol($"stream {d.Stream} sent Done twice");
+                _totals = d.Totals;
+                _done[d.Stream] = true;
+                _doneCount++;
+                break;
+            case ReceiveEvent.StreamEnded e:
+                if (!_done[e.Stream]) throw new IOException($"stream {e.Stream} ended before the transfer was complete");
+                break;
+        }
+        await CheckCompleteAsync().ConfigureAwait(false);
+    }
+
+    private void Problem(string path, string reason, ref long counter)
+    {
+        counter++;
+        Context.Log.LogWarning("cannot write {Path}: {Reason}", path, reason);
+        if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {reason}");
+    }
+
+    private async ValueTask CheckCompleteAsync()
+    {
+        if (_doneCount < streamCount || _totals is not { } t) return;
+        long files = _filesCommitted + _filesFailed + _filesAborted;
+        long links = _symlinks + _symlinksFailed;
+        if (files > t.Files || links > t.Symlinks || _directories.Count > t.Directories)
+            ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({files}/{t.Files} files, {links}/{t.Symlinks} symlinks, {_directories.Count}/{t.Directories} dirs)");
+        if (files < t.Files || links < t.Symlinks || _directories.Count < t.Directories) return;
+
+        _finished = true;
+        await FlushAcksAsync().ConfigureAwait(false);
+        ApplyDirectoryMetadata();
+        tree.RemoveTemporaries(transferId);
+        long failures = _filesFailed + _symlinksFailed;
+        var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, failures));
+        byte[] frame = new byte[64];
+        int n = FrameWriter.DoneAck(frame, ack);
+        foreach (var channel in _channels)
+        {
+            try { await channel!.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { /* the sender learns from the others */ }
+        }
+        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, [.. _problems],
+            _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
+    }
+
+    private void ApplyDirectoryMetadata()
+    {
+        uint keep = options.PreserveSpecialBits ? 0xFFFu : 0x1FFu;
+        using var parents = new DirectoryCache(tree);
+        foreach (var d in _directories.OrderByDescending(d => d.Path.Count(c => c == '/')))
+        {
+            var (parent, name) = RelativePath.Split(d.Path);
+            int fd = parents.Get(parent);
+            if (fd < 0) continue;
+            if (Libc.SetModeAt(fd, name, d.Mode & keep) != 0 || Libc.SetModificationTimeAt(fd, name, d.MTime.Seconds, d.MTime.Nanoseconds) != 0)
+                Problem(d.Path, $"cannot set directory mode/mtime: {Libc.Describe(Libc.LastErrno)}", ref _filesFailed);
+        }
+    }
+
+    private async ValueTask FlushAcksAsync()
+    {
+        if (_pendingAcks.Count == 0) return;
+        var channel = _channels[_ackRotation++ % streamCount];
+        int n = FrameWriter.Ack(_ackFrame, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pendingAcks));
+        _pendingAcks.Clear();
+        if (channel is null || n == 0) return;
+        try { await channel.SendAsync(_ackFrame.AsMemory(0, n)).ConfigureAwait(false); }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { /* acks are progress only; Done decides */ }
+    }
+}
+
+internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long Bytes, long Failures, IReadOnlyList<string> Problems, string[] CryptoModes);

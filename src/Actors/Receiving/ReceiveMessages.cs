@@ -1,0 +1,30 @@
+using ActorSync.Actors;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+
+namespace ActorSync.Receiving;
+
+internal enum WriteKind : byte { Header, Data, Symlink, Abort }
+
+/// <summary>What a connection hands a FileWriter. Data carries a pooled buffer the writer returns.</summary>
+internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Header, ulong FileId, long Offset, byte[]? Buffer, int Length, SymlinkFrame Symlink, string? Reason)
+{
+    public static WriteCommand ForHeader(in FileHeaderFrame h) => new(WriteKind.Header, h, h.FileId, 0, null, 0, default, null);
+    public static WriteCommand ForData(ulong id, long offset, byte[] buffer, int length) => new(WriteKind.Data, default, id, offset, buffer, length, default, null);
+    public static WriteCommand ForSymlink(in SymlinkFrame s) => new(WriteKind.Symlink, default, 0, 0, null, 0, s, null);
+    public static WriteCommand ForAbort(in FileAbortFrame a) => new(WriteKind.Abort, default, a.FileId, 0, null, 0, default, a.Reason);
+}
+
+/// <summary>Events the coordinator of a receiving transfer gets.</summary>
+internal abstract record ReceiveEvent
+{
+    public sealed record StreamJoined(int Stream, ISecureChannel Channel) : ReceiveEvent;
+    public sealed record DirectorySeen(DirectoryFrame Directory) : ReceiveEvent;
+    public sealed record FileCommitted(ulong FileId, long Bytes) : ReceiveEvent;
+    public sealed record SymlinkCommitted(string Path) : ReceiveEvent;
+    /// <summary>An entry that could not be written here (disk full, a directory in the way...).</summary>
+    public sealed record EntryFailed(string Path, string Reason, bool IsSymlink) : ReceiveEvent;
+    public sealed record FileAborted(ulong FileId, string Reason) : ReceiveEvent;
+    public sealed record StreamDone(int Stream, TransferTotals Totals) : ReceiveEvent;
+    public sealed record StreamEnded(int Stream) : ReceiveEvent;
+}

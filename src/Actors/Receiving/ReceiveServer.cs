@@ -1,0 +1,133 @@
+using System.Net.Sockets;
+using ActorSync.Engine;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Handshake;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Receiving;
+
+/// <summary>
+/// Accepts connections, authenticates them, and joins each to its transfer by the id in its first frame.
+/// One-shot mode ends after the first transfer (or when the first peer fails to authenticate before any
+/// transfer started); serve mode keeps going and reports each transfer.
+/// </summary>
+internal sealed class ReceiveServer(string destination, SharedSecret secret, TransferOptions options, ILoggerFactory loggers,
+    Func<TransferStats> newStats, Action<TransferSummary>? onTransfer)
+{
+    private readonly ILogger _log = loggers.CreateLogger("actorsync.recv");
+    private readonly Dictionary<Guid, IncomingTransfer> _transfers = [];
+    private readonly TaskCompletionSource<TransferSummary> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private int _started;
+    private bool _serve;
+
+    public async Task<TransferSummary?> RunAsync(Socket listener, bool serve, CancellationToken ct)
+    {
+        _serve = serve;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var accepting = AcceptLoopAsync(listener, stop.Token);
+        try
+        {
+            if (serve)
+            {
+                await accepting.ConfigureAwait(false);
+                return null;
+            }
+            var first = await Task.WhenAny(_first.Task, accepting).ConfigureAwait(false);
+            if (first == accepting) await accepting.ConfigureAwait(false);
+            return await _first.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            listener.Dispose();
+            try { await accepting.ConfigureAwait(false); } catch (OperationCanceledException) { } catch (SocketException) { } catch (ObjectDisposedException) { }
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            Socket socket;
+            try { socket = await listener.AcceptAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+            _ = Task.Run(() => HandleConnectionAsync(socket, ct), ct);
+        }
+    }
+
+    private async Task HandleConnectionAsync(Socket socket, CancellationToken ct)
+    {
+        string peer = socket.RemoteEndPoint?.ToString() ?? "?";
+        ISecureChannel? channel = null;
+        try
+        {
+            channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct).ConfigureAwait(false);
+            var reader = new FrameReader(channel);
+            var header = await ReadTransferHeaderAsync(reader, ct).ConfigureAwait(false);
+            IncomingTransfer? transfer;
+            lock (_gate)
+            {
+                if (!_transfers.TryGetValue(header.TransferId, out transfer))
+                {
+                    if (!_serve && _started > 0) throw new ProtocolException("busy: this receiver takes one transfer and has already begun another");
+                    transfer = StartTransfer(header, ct);
+                    _transfers[header.TransferId] = transfer;
+                }
+            }
+            await transfer.AddStreamAsync(header, channel, reader).ConfigureAwait(false);
+            channel = null; // owned by the transfer now
+        }
+        catch (Exception e) when (e is AuthenticationException or ProtocolException or TimeoutException or SocketException or IOException)
+        {
+            _log.LogWarning("refused connection from {Peer}: {Reason}", peer, TransferFailure.Describe(e));
+            // One-shot: a failed peer before any transfer began is the outcome (the user ran the wrong key).
+            if (!_serve && Volatile.Read(ref _started) == 0 && e is AuthenticationException or ProtocolException)
+                _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = TransferFailure.ExitCodeOf(e), Error = TransferFailure.Describe(e), Streams = 0 });
+        }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            if (channel is not null) await channel.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<TransferHeaderFrame> ReadTransferHeaderAsync(FrameReader reader, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.HandshakeTimeout);
+        try
+        {
+            if (!await reader.ReadNextAsync(timeout.Token).ConfigureAwait(false) || reader.Type != FrameType.TransferHeader)
+                ThrowHelper.ThrowProtocol("the first frame of a connection must be its transfer header");
+            var body = await reader.ReadBodyAsync(timeout.Token).ConfigureAwait(false);
+            return FrameParser.TransferHeader(body.Span);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException("no transfer header after the handshake");
+        }
+    }
+
+    private IncomingTransfer StartTransfer(TransferHeaderFrame header, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _started);
+        _log.LogInformation("transfer {Id}: {Streams} streams into {Dest}", header.TransferId, header.StreamCount, destination);
+        var transfer = new IncomingTransfer(header, destination, options, loggers, newStats(), ct);
+        _ = FinishAsync(transfer);
+        return transfer;
+    }
+
+    private async Task FinishAsync(IncomingTransfer transfer)
+    {
+        TransferSummary summary;
+        await using (transfer.ConfigureAwait(false))
+        {
+            summary = await transfer.CompleteAsync().ConfigureAwait(false);
+        }
+        lock (_gate) _transfers.Remove(transfer.Header.TransferId);
+        onTransfer?.Invoke(summary);
+        _first.TrySetResult(summary);
+    }
+}

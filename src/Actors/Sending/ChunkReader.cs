@@ -1,0 +1,163 @@
+using ActorSync.Actors;
+using ActorSync.Engine;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Interop;
+
+namespace ActorSync.Sending;
+
+/// <summary>
+/// One of a balancing pool of readers. Small files and metadata are packed, frames and bytes together, into
+/// the reader's current pooled buffer, so a hundred small files cost one buffer, one message and one send;
+/// a file too big for one buffer becomes ranges, each in its own buffer, each with the file's header in front
+/// so whichever stream carries it the receiver knows the file. File bytes are read straight into the buffer
+/// behind their frame header: no intermediate copy.
+/// </summary>
+internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<SendEvent> coordinator, TransferStats stats, CancellationToken abort)
+    : Actor<ReadWork>
+{
+    private byte[]? _batch;
+    private int _used;
+    private long _batchPayload;
+
+    protected internal override async ValueTask ReceiveAsync(ReadWork work)
+    {
+        switch (work.Kind)
+        {
+            case EntryKind.Directory:
+                await AppendAsync(new DirectoryFrame(work.RelativePath, work.Mode, work.MTime)).ConfigureAwait(false);
+                break;
+            case EntryKind.Symlink:
+                await AppendAsync(new SymlinkFrame(work.RelativePath, work.LinkTarget!, work.MTime)).ConfigureAwait(false);
+                break;
+            default:
+                int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + FrameWriter.DataHeaderLength;
+                if (work.Size + overhead <= pool.BufferSize)
+                    await ReadSmallAsync(work, overhead).ConfigureAwait(false);
+                else
+                    await ReadLargeAsync(work, overhead).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    protected internal override async ValueTask PostStopAsync()
+    {
+        if (!abort.IsCancellationRequested) await FlushAsync().ConfigureAwait(false);
+        else if (_batch is not null) { pool.Return(_batch); _batch = null; }
+    }
+
+    private async ValueTask ReadSmallAsync(ReadWork work, int overhead)
+    {
+        await EnsureSpaceAsync(overhead + (int)work.Size).ConfigureAwait(false);
+        int fd = Libc.OpenForRead(work.FullPath);
+        if (fd < 0)
+        {
+            await ProblemAsync(work, Libc.Describe(Libc.LastErrno), announced: false).ConfigureAwait(false);
+            return;
+        }
+        int n;
+        try
+        {
+            n = Libc.ReadFully(fd, _batch.AsSpan(_used + overhead, (int)work.Size), 0);
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+        if (n < 0)
+        {
+            await ProblemAsync(work, Libc.Describe(-n), announced: false).ConfigureAwait(false);
+            return;
+        }
+        // A file that shrank since the walk is sent as it is now: a consistent file, just shorter.
+        var header = new FileHeaderFrame(work.FileId, work.RelativePath, n, work.Mode, work.MTime);
+        int h = FrameWriter.FileHeader(_batch.AsSpan(_used), header);
+        FrameWriter.DataHeader(_batch.AsSpan(_used + h), work.FileId, 0, n);
+        _used += overhead + n;
+        _batchPayload += n;
+    }
+
+    private async ValueTask ReadLargeAsync(ReadWork work, int overhead)
+    {
+        int fd = Libc.OpenForRead(work.FullPath);
+        if (fd < 0)
+        {
+            await ProblemAsync(work, Libc.Describe(Libc.LastErrno), announced: false).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            var header = new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime);
+            int rangeCapacity = pool.BufferSize - overhead;
+            for (long offset = 0; offset < work.Size;)
+            {
+                byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
+                int want = (int)Math.Min(rangeCapacity, work.Size - offset);
+                int n = Libc.ReadFully(fd, buffer.AsSpan(overhead, want), offset);
+                if (n != want)
+                {
+                    pool.Return(buffer);
+                    string reason = n < 0 ? Libc.Describe(-n) : $"file shrank to {offset + n} bytes while being sent";
+                    await AbortFileAsync(work, reason, announced: offset > 0).ConfigureAwait(false);
+                    return;
+                }
+                int h = FrameWriter.FileHeader(buffer, header);
+                FrameWriter.DataHeader(buffer.AsSpan(h), work.FileId, offset, n);
+                await streams.TellAsync(SenderCommand.Send(new Chunk(buffer, overhead + n, n)), abort).ConfigureAwait(false);
+                offset += n;
+            }
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    /// <summary>A file whose header may already be out: tell the receiver to drop it (it never commits it).</summary>
+    private async ValueTask AbortFileAsync(ReadWork work, string reason, bool announced)
+    {
+        if (announced)
+        {
+            var frame = new FileAbortFrame(work.FileId, reason);
+            await EnsureSpaceAsync(FrameLimits.HeaderLength + 8 + 2 + 1100).ConfigureAwait(false);
+            _used += FrameWriter.FileAbort(_batch.AsSpan(_used), frame);
+        }
+        await ProblemAsync(work, reason, announced).ConfigureAwait(false);
+    }
+
+    private ValueTask ProblemAsync(ReadWork work, string reason, bool announced)
+    {
+        stats.Skip();
+        return coordinator.TellAsync(new SendEvent.Problem(work.RelativePath, reason, announced), abort);
+    }
+
+    private async ValueTask AppendAsync(DirectoryFrame frame)
+    {
+        await EnsureSpaceAsync(FrameLimits.HeaderLength + 32 + System.Text.Encoding.UTF8.GetByteCount(frame.Path)).ConfigureAwait(false);
+        _used += FrameWriter.Directory(_batch.AsSpan(_used), frame);
+    }
+
+    private async ValueTask AppendAsync(SymlinkFrame frame)
+    {
+        await EnsureSpaceAsync(FrameLimits.HeaderLength + 32 + System.Text.Encoding.UTF8.GetByteCount(frame.Path) + System.Text.Encoding.UTF8.GetByteCount(frame.Target)).ConfigureAwait(false);
+        _used += FrameWriter.Symlink(_batch.AsSpan(_used), frame);
+    }
+
+    /// <summary>Makes sure the current batch has <paramref name="bytes"/> free, sending it off first if not.</summary>
+    private async ValueTask EnsureSpaceAsync(int bytes)
+    {
+        if (_batch is not null && pool.BufferSize - _used >= bytes) return;
+        await FlushAsync().ConfigureAwait(false);
+        _batch = await pool.RentAsync(abort).ConfigureAwait(false);
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        if (_batch is null) return;
+        var chunk = new Chunk(_batch, _used, _batchPayload);
+        _batch = null;
+        _used = 0;
+        _batchPayload = 0;
+        if (chunk.Length == 0) { pool.Return(chunk.Buffer); return; }
+        await streams.TellAsync(SenderCommand.Send(chunk), abort).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using ActorSync.Actors;
+using ActorSync.Engine;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Handshake;
+using ActorSync.Transport.Records;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Sending;
+
+/// <summary>
+/// Wires and runs the sending pipeline of one transfer:
+/// DirectoryWalker -> ChunkReader pool -> (smallest-mailbox router) -> StreamSender per connection,
+/// with a TransferCoordinator collecting acknowledgements and problems.
+/// </summary>
+internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret secret, TransferOptions options, ILoggerFactory loggers, TransferStats stats)
+{
+    /// <summary>Time to let actors drain and close connections politely once the outcome is known.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    public async Task<TransferSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var log = loggers.CreateLogger("actorsync.send");
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var outcome = new TaskCompletionSource<SendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var pool = new BufferPool(options.ChunkSize, options.BufferCount);
+        var cryptoModes = new string[options.Streams];
+        var walk = new WalkResult();
+        var transferId = Guid.NewGuid();
+        await using var system = new ActorSystem("send", loggers);
+        system.UnhandledFailure += (_, e) => outcome.TrySetException(e);
+
+        var coordinator = system.Spawn(new Props<SendEvent>
+        {
+            Factory = () => new TransferCoordinator(options.Streams, stats, outcome),
+            Name = "coordinator",
+            MailboxCapacity = 4096,
+            Supervisor = SupervisorStrategy.EscalatingStrategy,
+        });
+        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, coordinator, cryptoModes, abort.Token);
+        var senders = new List<IActorRef<SenderCommand>>(options.Streams);
+        for (int i = 0; i < options.Streams; i++)
+        {
+            int index = i;
+            senders.Add(system.Spawn(new Props<SenderCommand>
+            {
+                Factory = () => new StreamSender(setup, index),
+                Name = $"sender-{index}",
+                MailboxCapacity = options.SenderMailbox,
+                Supervisor = SupervisorStrategy.Decide(StreamSender.Decide, options.MaxRestarts, options.MinBackoff, options.MaxBackoff),
+                RedeliverOnRestart = true,
+            }));
+        }
+        var streams = Router.SmallestMailbox(senders, "/user/streams");
+        var readers = system.Spawn(new Props<ReadWork>
+        {
+            Factory = () => new ChunkReader(pool, streams, coordinator, stats, abort.Token),
+            Name = "reader",
+            MailboxCapacity = options.ReaderMailbox,
+            PoolSize = options.Readers,
+            Supervisor = SupervisorStrategy.EscalatingStrategy,
+        });
+        var walker = system.Spawn(new Props<DirectoryWalker.Start>
+        {
+            Factory = () => new DirectoryWalker(source, readers, coordinator, walk, stats, abort.Token),
+            Name = "walker",
+            MailboxCapacity = 1,
+            Supervisor = SupervisorStrategy.EscalatingStrategy,
+        });
+
+        try
+        {
+            var pipeline = PumpAsync(walker, readers, senders, coordinator, walk, abort.Token);
+            // The outcome may fail (auth, broken stream) while the pipeline is still pumping: whichever ends first.
+            var first = await Task.WhenAny(pipeline, outcome.Task).ConfigureAwait(false);
+            if (first == pipeline) await pipeline.ConfigureAwait(false);
+            var result = await outcome.Task.ConfigureAwait(false);
+            await system.ShutdownAsync(ShutdownGrace).ConfigureAwait(false);
+            return Summarise(result, walk, cryptoModes, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var error = outcome.Task.IsFaulted ? outcome.Task.Exception!.InnerException! : e;
+            log.LogDebug(error, "transfer failed");
+            await abort.CancelAsync().ConfigureAwait(false);
+            await system.ShutdownAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            return Summarise(null, walk, cryptoModes, error);
+        }
+    }
+
+    private async Task PumpAsync(IActorRef<DirectoryWalker.Start> walker, IActorRef<ReadWork> readers, List<IActorRef<SenderCommand>> senders,
+        IActorRef<SendEvent> coordinator, WalkResult walk, CancellationToken abort)
+    {
+        await walker.TellAsync(default, abort).ConfigureAwait(false);
+        walker.Complete();
+        await walker.Completion.ConfigureAwait(false);
+        readers.Complete();
+        await readers.Completion.ConfigureAwait(false);
+        var totals = await coordinator.AskAsync<SendEvent, TransferTotals>(r => new SendEvent.TotalsRequest(r, walk), TimeSpan.FromSeconds(30), abort).ConfigureAwait(false);
+        foreach (var sender in senders) await sender.TellAsync(SenderCommand.End(totals), abort).ConfigureAwait(false);
+    }
+
+    private TransferSummary Summarise(SendOutcome? result, WalkResult walk, string[] cryptoModes, Exception? error)
+    {
+        var problems = result?.Problems ?? [];
+        int exit = error is not null ? TransferFailure.ExitCodeOf(error)
+            : stats.Skipped > 0 || result!.Receiver.Failures > 0 ? ExitCodes.TransferFailed
+            : ExitCodes.Success;
+        string? message = error is not null ? TransferFailure.Describe(error)
+            : result!.Receiver.Failures > 0 ? $"the receiver could not write {result.Receiver.Failures} file(s); see its log"
+            : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y was" : "ies were")} skipped (unreadable or vanished)"
+            : null;
+        var modes = cryptoModes.Where(m => m is not null).Distinct().ToArray();
+        return new TransferSummary
+        {
+            Role = "send",
+            ExitCode = exit,
+            Files = walk.Files - (result is null ? 0 : stats.Skipped),
+            Dirs = walk.Directories,
+            Symlinks = walk.Symlinks,
+            Bytes = walk.Bytes,
+            PayloadBytesSent = stats.PayloadBytesSent,
+            WireBytes = stats.WireBytes,
+            FilesSkipped = stats.Skipped,
+            ElapsedSeconds = Math.Round(stats.Elapsed.TotalSeconds, 3),
+            Streams = options.Streams,
+            Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",
+            Cipher = options.Cipher.DisplayName(),
+            Error = message,
+            Problems = problems,
+        };
+    }
+}

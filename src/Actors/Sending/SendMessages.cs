@@ -1,0 +1,30 @@
+using ActorSync.Transport.Frames;
+
+namespace ActorSync.Sending;
+
+/// <summary>What the walker hands a reader: one entry of the source tree.</summary>
+internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, string FullPath, long Size, uint Mode, FileTime MTime, ulong FileId, string? LinkTarget);
+
+internal enum EntryKind : byte { Directory, File, Symlink }
+
+/// <summary>A pooled buffer full of encoded frames, on its way to a stream. The sender returns the buffer.</summary>
+internal readonly record struct Chunk(byte[] Buffer, int Length, long PayloadBytes);
+
+/// <summary>Commands a StreamSender accepts: a chunk to send, or (Buffer null) the end of the transfer.</summary>
+internal readonly record struct SenderCommand(Chunk Chunk, TransferTotals? Finish)
+{
+    public static SenderCommand Send(Chunk chunk) => new(chunk, null);
+    public static SenderCommand End(TransferTotals totals) => new(default, totals);
+}
+
+/// <summary>Events the coordinator of a sending transfer receives.</summary>
+internal abstract record SendEvent
+{
+    public sealed record Walked(TransferTotals Totals) : SendEvent;
+    /// <summary>An entry that could not be sent. <paramref name="Announced"/>: its header had already gone out.</summary>
+    public sealed record Problem(string Path, string Reason, bool Announced) : SendEvent;
+    public sealed record TotalsRequest(Actors.IReplyTo<TransferTotals> ReplyTo, WalkResult Walk) : SendEvent;
+    public sealed record Acked(int Files) : SendEvent;
+    public sealed record StreamFinished(int Stream, DoneAckFrame Ack) : SendEvent;
+    public sealed record StreamFailed(int Stream, Exception Error) : SendEvent;
+}

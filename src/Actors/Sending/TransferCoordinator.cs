@@ -1,0 +1,47 @@
+using ActorSync.Actors;
+using ActorSync.Engine;
+using ActorSync.Transport.Frames;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Sending;
+
+/// <summary>
+/// Tracks a sending transfer: problems per entry, acknowledgements, and completion, which is when every
+/// stream has had its DoneAck. The first fatal event ends the transfer.
+/// </summary>
+internal sealed class TransferCoordinator(int streams, TransferStats stats, TaskCompletionSource<SendOutcome> outcome) : Actor<SendEvent>
+{
+    private readonly List<string> _problems = [];
+    private long _unannounced;
+    private int _finished;
+    private DoneAckFrame _receiverView;
+
+    protected internal override ValueTask ReceiveAsync(SendEvent message)
+    {
+        switch (message)
+        {
+            case SendEvent.Problem p:
+                Context.Log.LogWarning("skipped {Path}: {Reason}", p.Path, p.Reason);
+                if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{p.Path}: {p.Reason}");
+                if (!p.Announced) _unannounced++;
+                break;
+            case SendEvent.TotalsRequest r:
+                r.ReplyTo.Reply(new TransferTotals(r.Walk.Files - _unannounced, r.Walk.Directories, r.Walk.Symlinks, r.Walk.Bytes, stats.Skipped));
+                break;
+            case SendEvent.Acked a:
+                stats.Done(a.Files, 0);
+                break;
+            case SendEvent.StreamFinished f:
+                _receiverView = f.Ack;
+                if (++_finished == streams)
+                    outcome.TrySetResult(new SendOutcome(_receiverView, [.. _problems]));
+                break;
+            case SendEvent.StreamFailed f:
+                outcome.TrySetException(f.Error);
+                break;
+        }
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed record SendOutcome(DoneAckFrame Receiver, IReadOnlyList<string> Problems);

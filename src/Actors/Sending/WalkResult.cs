@@ -1,0 +1,10 @@
+namespace ActorSync.Sending;
+
+/// <summary>What the walker found; written by the walker only, read after it has stopped.</summary>
+internal sealed class WalkResult
+{
+    public long Files;
+    public long Directories;
+    public long Symlinks;
+    public long Bytes;
+}

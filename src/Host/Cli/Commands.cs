@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Net;
+using ActorSync.Engine;
+using ActorSync.Host.Demo;
+using ActorSync.Transport;
+using ActorSync.Transport.Handshake;
+using ActorSync.Transport.Records;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Host.Cli;
+
+/// <summary>The command tree: send, recv, demo, keygen.</summary>
+internal static class Commands
+{
+    private static readonly Option<string?> SecretFile = new("--secret-file") { Description = "file holding the shared secret (make one with `actorsync keygen FILE`)" };
+    private static readonly Option<string?> Secret = new("--secret") { Description = $"the shared secret itself (visible in ps; prefer --secret-file or ${SecretResolver.EnvironmentVariable})" };
+    private static readonly Option<int?> Streams = new("--streams") { Description = "parallel encrypted connections (default 8, config actorsync.transfer.streams)" };
+    private static readonly Option<string?> Cipher = new("--cipher") { Description = "aes-128-gcm (default) or aes-256-gcm" };
+    private static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
+    private static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
+    private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
+    private static readonly Option<string?> ConfigFile = new("--config") { Description = "HOCON file layered over the built-in config/akka.hocon (also $ACTORSYNC_CONFIG)" };
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("actorsync: fast encrypted copies of large directory trees over several TCP streams");
+        root.Subcommands.Add(SendCommand());
+        root.Subcommands.Add(ReceiveCommand());
+        root.Subcommands.Add(DemoCommand());
+        root.Subcommands.Add(KeygenCommand());
+        return root;
+    }
+
+    private static Command SendCommand()
+    {
+        var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/)" };
+        var target = new Argument<string>("HOST:PORT") { Description = "the receiver" };
+        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Progress, Json, Verbose, ConfigFile };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            string src = parse.GetValue(source)!;
+            if (!SecureConnection.TryParseEndpoint(parse.GetValue(target)!, allowBarePort: false, out string host, out int port))
+                throw new UsageException($"\"{parse.GetValue(target)}\" is not HOST:PORT");
+            using var app = BuildHost(parse);
+            var (options, engine, log) = Resolve(app, parse);
+            var secret = ResolveSecret(parse, log);
+            if (!Directory.Exists(src)) throw new UsageException($"source \"{src}\" is not a directory");
+            var stats = new TransferStats();
+            var run = () => engine.SendAsync(src, host, port, secret, options, stats, ct);
+            var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: true, run) : await run();
+            SummaryPrinter.Print(summary, parse.GetValue(Json));
+            return summary.ExitCode;
+        });
+        return cmd;
+    }
+
+    private static Command ReceiveCommand()
+    {
+        var dest = new Argument<string>("DEST") { Description = "directory to receive into (created if missing)" };
+        var listen = new Option<string>("--listen") { Description = "[ADDR:]PORT to listen on", Required = true };
+        var serve = new Option<bool>("--serve") { Description = "keep accepting transfers instead of exiting after the first" };
+        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Progress, Json, Verbose, ConfigFile };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            if (!SecureConnection.TryParseEndpoint(parse.GetValue(listen)!, allowBarePort: true, out string host, out int port))
+                throw new UsageException($"--listen \"{parse.GetValue(listen)}\" is not [ADDR:]PORT");
+            if (!IPAddress.TryParse(host, out var address)) throw new UsageException($"--listen needs an IP address, not \"{host}\"");
+            using var app = BuildHost(parse);
+            var (options, engine, log) = Resolve(app, parse);
+            var secret = ResolveSecret(parse, log);
+            string destination = parse.GetValue(dest)!;
+            if (File.Exists(destination)) throw new UsageException($"destination \"{destination}\" is a file");
+            System.Net.Sockets.Socket listener;
+            try { listener = ActorSyncEngine.Listen(address, port); }
+            catch (System.Net.Sockets.SocketException e) { throw new UsageException($"cannot listen on {host}:{port}: {e.Message}"); }
+            log.LogInformation("listening on {Endpoint}, receiving into {Dest}", listener.LocalEndPoint, Path.GetFullPath(destination));
+            bool json = parse.GetValue(Json);
+            if (parse.GetValue(serve))
+            {
+                await engine.ReceiveAsync(destination, listener, secret, serve: true, options, onTransfer: s => SummaryPrinter.Print(s, json), cancellationToken: ct);
+                return ExitCodes.Success;
+            }
+            var stats = new TransferStats();
+            var run = () => engine.ReceiveAsync(destination, listener, secret, serve: false, options, () => stats, cancellationToken: ct);
+            var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: false, run) : await run();
+            SummaryPrinter.Print(summary!, json);
+            return summary!.ExitCode;
+        });
+        return cmd;
+    }
+
+    private static Command DemoCommand()
+    {
+        var files = new Option<int>("--files") { Description = "small files to generate", DefaultValueFactory = _ => 2000 };
+        var largeMiB = new Option<int>("--large-mib") { Description = "size of the one large file, MiB", DefaultValueFactory = _ => 64 };
+        var dir = new Option<string?>("--dir") { Description = "where to generate (default: /dev/shm, else the temp directory)" };
+        var keep = new Option<bool>("--keep") { Description = "keep the generated and received trees" };
+        var demoStreams = new Option<int>("--streams") { Description = "parallel encrypted connections", DefaultValueFactory = _ => 4 };
+        var cmd = new Command("demo", "generate a tree, send it over loopback with several streams, verify it, print the summary")
+            { files, largeMiB, dir, keep, demoStreams, Cipher, Json, Verbose, ConfigFile };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            if (parse.GetValue(files) < 0 || parse.GetValue(largeMiB) < 0) throw new UsageException("--files and --large-mib must not be negative");
+            using var app = BuildHost(parse, quiet: true);
+            var (options, engine, _) = Resolve(app, parse);
+            options = options with { Streams = parse.GetValue(demoStreams) };
+            var demo = new DemoRun(engine, options, parse.GetValue(dir), parse.GetValue(keep));
+            return await demo.RunAsync(new TreeSpec { SmallFiles = parse.GetValue(files), LargeFileBytes = (long)parse.GetValue(largeMiB) << 20 }, parse.GetValue(Json), ct);
+        });
+        return cmd;
+    }
+
+    private static Command KeygenCommand()
+    {
+        var file = new Argument<string>("FILE") { Description = "where to write a new 256-bit secret (must not exist)" };
+        var cmd = new Command("keygen", "write a fresh random secret, readable only by you") { file };
+        cmd.SetAction(parse =>
+        {
+            string path = parse.GetValue(file)!;
+            try { SharedSecret.Generate(path); }
+            catch (IOException e) { throw new UsageException($"cannot create {path}: {e.Message}"); }
+            catch (UnauthorizedAccessException e) { throw new UsageException($"cannot create {path}: {e.Message}"); }
+            Console.Error.WriteLine($"actorsync: wrote a 256-bit secret to {path}; copy it to the other machine over a trusted channel");
+            return ExitCodes.Success;
+        });
+        return cmd;
+    }
+
+    private static IHost BuildHost(ParseResult parse, bool quiet = false)
+    {
+        var overrides = new Dictionary<string, string?>();
+        if (parse.GetValue(Streams) is { } streams) overrides["actorsync:transfer:streams"] = streams.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (parse.GetValue(Cipher) is { } cipher)
+        {
+            if (!CipherSuites.TryParse(cipher, out _)) throw new UsageException($"--cipher \"{cipher}\": expected aes-128-gcm or aes-256-gcm");
+            overrides["actorsync:transfer:cipher"] = cipher;
+        }
+        try
+        {
+            return EngineHost.Build(parse.GetValue(ConfigFile), parse.GetValue(Verbose), quiet || parse.GetValue(Json) && !parse.GetValue(Verbose), overrides);
+        }
+        catch (Exception e) when (e is FormatException or FileNotFoundException or IOException)
+        {
+            throw new UsageException($"configuration: {e.Message}");
+        }
+    }
+
+    private static (TransferOptions, ActorSyncEngine, ILogger) Resolve(IHost app, ParseResult parse)
+    {
+        try
+        {
+            var options = EngineHost.Options(app);
+            return (options, EngineHost.Engine(app), EngineHost.Loggers(app).CreateLogger("actorsync"));
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"configuration: {e.Message}");
+        }
+    }
+
+    private static SharedSecret ResolveSecret(ParseResult parse, ILogger log)
+    {
+        try { return SecretResolver.Resolve(parse.GetValue(SecretFile), parse.GetValue(Secret), log); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+    }
+}

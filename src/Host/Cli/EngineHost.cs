@@ -1,0 +1,47 @@
+using ActorSync.Configuration;
+using ActorSync.Engine;
+using ActorSync.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+using Serilog.Events;
+
+namespace ActorSync.Host.Cli;
+
+/// <summary>
+/// Builds the Generic Host a command runs in: configuration layered as built-in config/akka.hocon, then
+/// --config FILE or $ACTORSYNC_CONFIG, then command-line overrides; Serilog to stderr; the engine from
+/// AddActorSync.
+/// </summary>
+internal static class EngineHost
+{
+    public static IHost Build(string? configFile, bool verbose, bool quiet, IDictionary<string, string?> overrides)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        using (var defaults = typeof(EngineHost).Assembly.GetManifestResourceStream("akka.hocon")!)
+            builder.Configuration.AddHoconStream(defaults, "config/akka.hocon (built in)");
+        string? file = configFile ?? Environment.GetEnvironmentVariable("ACTORSYNC_CONFIG");
+        if (!string.IsNullOrEmpty(file)) builder.Configuration.AddHoconFile(file, optional: false);
+        builder.Configuration.AddInMemoryCollection(overrides);
+
+        var level = verbose ? LogEventLevel.Debug : quiet ? LogEventLevel.Warning : LogEventLevel.Information;
+        var logger = new LoggerConfiguration()
+            .MinimumLevel.Is(level)
+            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: true);
+        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        builder.Services.AddActorSync(builder.Configuration);
+        return builder.Build();
+    }
+
+    /// <summary>Validates the options up front so a bad config file is a usage error, not a crash mid-transfer.</summary>
+    public static TransferOptions Options(IHost host) => host.Services.GetRequiredService<TransferOptions>();
+
+    public static ActorSyncEngine Engine(IHost host) => host.Services.GetRequiredService<ActorSyncEngine>();
+
+    public static ILoggerFactory Loggers(IHost host) => host.Services.GetRequiredService<ILoggerFactory>();
+}

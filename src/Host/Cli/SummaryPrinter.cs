@@ -1,0 +1,29 @@
+using System.Text.Json;
+using ActorSync.Engine;
+
+namespace ActorSync.Host.Cli;
+
+/// <summary>The end of every command: a human summary on stderr, or with --json one object on stdout.</summary>
+internal static class SummaryPrinter
+{
+    public static void Print(TransferSummary s, bool json)
+    {
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(s, SummaryJsonContext.Default.TransferSummary));
+            Console.Out.Flush();
+        }
+        var err = Console.Error;
+        foreach (string p in s.Problems) err.WriteLine($"actorsync: problem: {p}");
+        if (s.Error is not null) err.WriteLine($"actorsync: {s.Error}");
+        if (json) return;
+        if (s.ExitCode is ExitCodes.Success or ExitCodes.TransferFailed && s.Streams > 0)
+        {
+            double mib = s.Bytes / 1048576.0;
+            double rate = s.ElapsedSeconds > 0 ? mib / s.ElapsedSeconds : 0;
+            err.WriteLine($"actorsync {s.Role}: {s.Files} files, {s.Dirs} dirs, {s.Symlinks} symlinks, {mib:F1} MiB in {s.ElapsedSeconds:F2} s " +
+                          $"({rate:F1} MiB/s) over {s.Streams} streams, crypto {s.Crypto} {s.Cipher}" +
+                          (s.FilesSkipped > 0 ? $", {s.FilesSkipped} skipped" : ""));
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using ActorSync.Transport.Handshake;
+using ActorSync.Transport.Records;
+
+namespace ActorSync.Transport;
+
+/// <summary>Opens authenticated channels: TCP connect/accept, handshake, then the record layer.</summary>
+public static class SecureConnection
+{
+    /// <summary>Socket buffers big enough for a full bandwidth-delay product on fast LANs; the kernel caps them anyway.</summary>
+    private const int SocketBufferBytes = 4 << 20;
+
+    public static async Task<ISecureChannel> ConnectAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            Tune(socket);
+            await socket.ConnectAsync(endpoint, ct).ConfigureAwait(false);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(handshakeTimeout);
+            HandshakeResult keys;
+            try
+            {
+                keys = await HandshakeProtocol.ClientAsync(socket, secret, suite, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"handshake with {endpoint} timed out after {handshakeTimeout.TotalSeconds:0.#} s");
+            }
+            return new UserTlsChannel(socket, keys);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the server side of the handshake on an accepted socket; the socket is disposed on failure.</summary>
+    public static async Task<ISecureChannel> AcceptAsync(Socket socket, SharedSecret secret, TimeSpan handshakeTimeout, CancellationToken ct)
+    {
+        try
+        {
+            Tune(socket);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(handshakeTimeout);
+            try
+            {
+                var keys = await HandshakeProtocol.ServerAsync(socket, secret, _ => true, timeout.Token).ConfigureAwait(false);
+                return new UserTlsChannel(socket, keys);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new AuthenticationException($"handshake timed out after {handshakeTimeout.TotalSeconds:0.#} s");
+            }
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static void Tune(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.SendBufferSize = SocketBufferBytes;
+        socket.ReceiveBufferSize = SocketBufferBytes;
+    }
+
+    /// <summary>Parses "HOST:PORT", "[v6]:PORT" or, when <paramref name="allowBarePort"/>, "PORT".</summary>
+    public static bool TryParseEndpoint(string text, bool allowBarePort, out string host, out int port)
+    {
+        host = allowBarePort ? "0.0.0.0" : "";
+        port = 0;
+        string portText;
+        if (text.StartsWith('['))
+        {
+            int close = text.IndexOf(']');
+            if (close < 0 || close + 1 >= text.Length || text[close + 1] != ':') return false;
+            host = text[1..close];
+            portText = text[(close + 2)..];
+        }
+        else
+        {
+            int colon = text.LastIndexOf(':');
+            if (colon < 0)
+            {
+                if (!allowBarePort) return false;
+                portText = text;
+            }
+            else
+            {
+                host = text[..colon];
+                portText = text[(colon + 1)..];
+                if (host.Length == 0) return false;
+            }
+        }
+        return int.TryParse(portText, out port) && port is > 0 and < 65536;
+    }
+
+    public static async Task<IPEndPoint> ResolveAsync(string host, int port, CancellationToken ct)
+    {
+        if (IPAddress.TryParse(host, out var ip)) return new IPEndPoint(ip, port);
+        var addresses = await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
+        var pick = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
+            ?? throw new SocketException((int)SocketError.HostNotFound);
+        return new IPEndPoint(pick, port);
+    }
+}
