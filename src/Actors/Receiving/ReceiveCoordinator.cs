@@ -24,7 +24,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * 4096];
     private TransferTotals? _totals;
     private int _doneCount, _ackRotation;
-    private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _bytes;
+    private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _directoriesFailed, _bytes;
     private bool _finished;
 
     protected internal override async ValueTask ReceiveAsync(ReceiveEvent message)
@@ -40,7 +40,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 _directories.Add(d.Directory);
                 int fd = tree.OpenDirectory(d.Directory.Path, create: true);
                 if (fd >= 0) Libc.Close(fd);
-                else Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _filesFailed);
+                else Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _directoriesFailed);
                 break;
             case ReceiveEvent.FileCommitted c:
                 _filesCommitted++;
@@ -93,7 +93,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         await FlushAcksAsync().ConfigureAwait(false);
         ApplyDirectoryMetadata();
         tree.RemoveTemporaries(transferId);
-        long failures = _filesFailed + _symlinksFailed;
+        long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
         var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, failures));
         byte[] frame = new byte[64];
         int n = FrameWriter.DoneAck(frame, ack);
@@ -116,7 +116,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             int fd = parents.Get(parent);
             if (fd < 0) continue;
             if (Libc.SetModeAt(fd, name, d.Mode & keep) != 0 || Libc.SetModificationTimeAt(fd, name, d.MTime.Seconds, d.MTime.Nanoseconds) != 0)
-                Problem(d.Path, $"cannot set directory mode/mtime: {Libc.Describe(Libc.LastErrno)}", ref _filesFailed);
+                Problem(d.Path, $"cannot set directory mode/mtime: {Libc.Describe(Libc.LastErrno)}", ref _directoriesFailed);
         }
     }
 

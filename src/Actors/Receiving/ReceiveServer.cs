@@ -36,7 +36,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             }
             var first = await Task.WhenAny(_first.Task, accepting).ConfigureAwait(false);
             if (first == accepting) await accepting.ConfigureAwait(false);
-            return await _first.Task.ConfigureAwait(false);
+            return await _first.Task.WaitAsync(ct).ConfigureAwait(false);
         }
         finally
         {

@@ -51,6 +51,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
                 RedeliverOnRestart = true,
             }));
         }
+        await coordinator.TellAsync(new SendEvent.WatchStreams(senders), abort.Token).ConfigureAwait(false);
         var streams = Router.SmallestMailbox(senders, "/user/streams");
         var readers = system.Spawn(new Props<ReadWork>
         {
@@ -72,9 +73,9 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         {
             var pipeline = PumpAsync(walker, readers, senders, coordinator, walk, abort.Token);
             // The outcome may fail (auth, broken stream) while the pipeline is still pumping: whichever ends first.
-            var first = await Task.WhenAny(pipeline, outcome.Task).ConfigureAwait(false);
+            var first = await Task.WhenAny(pipeline, outcome.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (first == pipeline) await pipeline.ConfigureAwait(false);
-            var result = await outcome.Task.ConfigureAwait(false);
+            var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             await system.ShutdownAsync(ShutdownGrace).ConfigureAwait(false);
             return Summarise(result, walk, cryptoModes, null);
         }

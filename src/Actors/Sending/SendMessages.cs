@@ -27,4 +27,6 @@ internal abstract record SendEvent
     public sealed record Acked(int Files) : SendEvent;
     public sealed record StreamFinished(int Stream, DoneAckFrame Ack) : SendEvent;
     public sealed record StreamFailed(int Stream, Exception Error) : SendEvent;
+    /// <summary>Death-watch the stream senders: one that stops for good (retry budget spent) fails the transfer.</summary>
+    public sealed record WatchStreams(IReadOnlyList<Actors.IActorRef> Senders) : SendEvent;
 }

@@ -39,7 +39,18 @@ internal sealed class TransferCoordinator(int streams, TransferStats stats, Task
             case SendEvent.StreamFailed f:
                 outcome.TrySetException(f.Error);
                 break;
+            case SendEvent.WatchStreams w:
+                foreach (var sender in w.Senders) Context.Watch(sender);
+                break;
         }
+        return ValueTask.CompletedTask;
+    }
+
+    protected internal override ValueTask OnTerminatedAsync(IActorRef actor, Exception? reason)
+    {
+        if (reason is not null) outcome.TrySetException(reason);
+        else if (_finished < streams && !outcome.Task.IsCompleted)
+            outcome.TrySetException(new TransferFailedException($"{actor.Path} stopped before the transfer was complete"));
         return ValueTask.CompletedTask;
     }
 }
