@@ -1,0 +1,157 @@
+using System.Net;
+using System.Text.Json;
+using ActorSync.Engine;
+using ActorSync.Host.Demo;
+using ActorSync.Tests.Support;
+using Xunit;
+
+namespace ActorSync.Tests.CommandLine;
+
+/// <summary>The real CLI as a user runs it: arguments, exit statuses, keygen, demo, --json.</summary>
+public sealed class CommandLineTests
+{
+    [Theory]
+    [InlineData("send")]
+    [InlineData("send", "/nonexistent-src", "host-without-port")]
+    [InlineData("recv", "/tmp/x")]
+    [InlineData("recv", "/tmp/x", "--listen", "notaport")]
+    [InlineData("recv", "/tmp/x", "--listen", "localhost:9999", "--secret", "abcdefabcdefabcdefabcdefabcdef")]
+    [InlineData("send", "/tmp", "127.0.0.1:9", "--streams", "many")]
+    [InlineData("send", "/tmp", "127.0.0.1:9")]
+    [InlineData("send", "/nonexistent-src", "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdefabcdef")]
+    [InlineData("send", "/tmp", "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdef", "--cipher", "rot13")]
+    [InlineData("frobnicate")]
+    public async Task Bad_usage_gets_one_line_and_exit_2(params string[] args)
+    {
+        var r = await Cli.RunAsync(args);
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        string[] lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines, l => l.StartsWith("actorsync: ", StringComparison.Ordinal));
+        Assert.Empty(r.Stdout);
+    }
+
+    [Fact]
+    public async Task A_malformed_config_file_is_a_usage_error_naming_the_line()
+    {
+        using var scratch = new Scratch("badconf");
+        string conf = scratch.Sub("bad.hocon");
+        await File.WriteAllTextAsync(conf, "actorsync {\n  transfer { streams = \n");
+        var r = await Cli.RunAsync("send", scratch.Path, "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdefabcdef", "--config", conf);
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains("bad.hocon:", r.Stderr);
+    }
+
+    [Fact]
+    public async Task Keygen_writes_a_private_256_bit_secret_and_refuses_to_overwrite()
+    {
+        using var scratch = new Scratch("keygen");
+        string key = scratch.Sub("key");
+        var r = await Cli.RunAsync("keygen", key);
+        Assert.Equal(0, r.ExitCode);
+        string text = (await File.ReadAllTextAsync(key)).Trim();
+        Assert.Matches("^[0-9a-f]{64}$", text);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        var again = await Cli.RunAsync("keygen", key);
+        Assert.Equal(ExitCodes.Usage, again.ExitCode);
+        Assert.Equal(text, (await File.ReadAllTextAsync(key)).Trim());
+    }
+
+    [Fact]
+    public async Task Demo_generates_sends_verifies_and_exits_0()
+    {
+        var r = await Cli.RunAsync(["demo", "--files", "300", "--large-mib", "4", "--streams", "3"], null, null, TimeSpan.FromMinutes(2));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("identical", r.Stderr);
+        Assert.Contains("over 3 streams", r.Stderr);
+    }
+
+    [Fact]
+    public async Task Separate_processes_copy_a_tree_and_report_json_on_both_sides()
+    {
+        using var scratch = new Scratch("cli");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 200, LargeFileBytes = 2 << 20 });
+        string key = scratch.Sub("key");
+        Assert.Equal(0, (await Cli.RunAsync("keygen", key)).ExitCode);
+        int port = FreePort();
+        using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--json"]);
+        await WaitForListenerAsync(port);
+        var send = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--streams", "4", "--json"], null, null, TimeSpan.FromMinutes(2));
+        var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
+        Assert.True(send.ExitCode == 0, send.Stderr);
+        Assert.True(received.ExitCode == 0, received.Stderr);
+        using var s = JsonDocument.Parse(send.Stdout);
+        using var d = JsonDocument.Parse(received.Stdout);
+        Assert.Equal(s.RootElement.GetProperty("files").GetInt64(), d.RootElement.GetProperty("files").GetInt64());
+        Assert.Equal(4, s.RootElement.GetProperty("streams").GetInt32());
+        Assert.Equal("user", s.RootElement.GetProperty("crypto").GetString());
+        Assert.True(s.RootElement.GetProperty("payload_bytes_sent").GetInt64() >= 2 << 20);
+        foreach (string field in new[] { "dirs", "bytes", "files_skipped", "elapsed_s" }) Assert.True(s.RootElement.TryGetProperty(field, out _), field);
+        Assert.True(TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("dst")).Identical);
+    }
+
+    [Fact]
+    public async Task Environment_secret_works_and_a_wrong_one_exits_3_on_both_sides()
+    {
+        using var scratch = new Scratch("envkey");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 10, LargeFileBytes = 0, Oddities = false });
+        int port = FreePort();
+        using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}"], new Dictionary<string, string> { ["ACTORSYNC_SECRET"] = "receiver-secret-0123456789abcdef" });
+        await WaitForListenerAsync(port);
+        var send = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}"], new Dictionary<string, string> { ["ACTORSYNC_SECRET"] = "another-secret-0123456789abcdef" }, null, TimeSpan.FromMinutes(1));
+        var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
+        Assert.Equal(ExitCodes.AuthenticationFailed, send.ExitCode);
+        Assert.Equal(ExitCodes.AuthenticationFailed, received.ExitCode);
+        Assert.Contains("authentication failed", send.Stderr);
+        Assert.False(Directory.Exists(scratch.Sub("dst")));
+    }
+
+    /// <summary>Root reads anything, so the sender runs as nobody to meet a file it may not read.</summary>
+    [Fact]
+    public async Task An_unreadable_source_file_is_reported_skipped_and_the_rest_copied_with_exit_1()
+    {
+        using var scratch = new Scratch("unreadable");
+        string src = scratch.Sub("src");
+        TreeGenerator.Generate(src, new TreeSpec { SmallFiles = 50, LargeFileBytes = 1 << 20, Oddities = false });
+        await File.WriteAllTextAsync(Path.Join(src, "secret.txt"), "for root only");
+        File.SetUnixFileMode(Path.Join(src, "secret.txt"), UnixFileMode.None);
+        string key = scratch.Sub("key");
+        await File.WriteAllTextAsync(key, "nobody-can-read-this-0123456789abcdef");
+        File.SetUnixFileMode(key, (UnixFileMode)0x1A4);
+        File.SetUnixFileMode(scratch.Path, (UnixFileMode)0x1ED);
+        int port = FreePort();
+        using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key]);
+        await WaitForListenerAsync(port);
+        var send = await Cli.RunAsync(["send", src, $"127.0.0.1:{port}", "--secret-file", key, "--json"],
+            new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp" }, asUser: "65534", TimeSpan.FromMinutes(2));
+        var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
+        Assert.True(send.ExitCode == ExitCodes.TransferFailed, send.Stderr);
+        Assert.Equal(0, received.ExitCode);
+        Assert.Contains("secret.txt", send.Stderr);
+        using var json = JsonDocument.Parse(send.Stdout);
+        Assert.Equal(1, json.RootElement.GetProperty("files_skipped").GetInt64());
+        Assert.False(File.Exists(Path.Join(scratch.Sub("dst"), "secret.txt")));
+        File.Delete(Path.Join(src, "secret.txt"));
+        Assert.True(TreeComparer.Compare(src, scratch.Sub("dst")).Identical);
+    }
+
+    private static int FreePort()
+    {
+        using var s = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    private static async Task WaitForListenerAsync(int port)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            try
+            {
+                // A bare connect would count as a failed peer, so only check the listen table.
+                if (File.ReadAllText("/proc/net/tcp").Contains($":{port:X4} 00000000:0000 0A", StringComparison.Ordinal)) return;
+            }
+            catch (IOException) { }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"nothing listens on {port}");
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace ActorSync.Tests.Support;
+
+/// <summary>
+/// A man in the middle on loopback: forwards every connection to a target, records what the client sent,
+/// and can corrupt one byte of the client's stream at a chosen offset (to prove tampering is caught).
+/// </summary>
+public sealed class TcpRelay : IAsyncDisposable
+{
+    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly IPEndPoint _target;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly MemoryStream _clientBytes = new();
+    private int _connections;
+
+    public TcpRelay(IPEndPoint target)
+    {
+        _target = target;
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(64);
+        _loop = AcceptLoop();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+
+    /// <summary>Flip this byte (xor 0x01) of the first connection's client-to-server stream, if set.</summary>
+    public long? FlipClientByteAt { get; init; }
+
+    /// <summary>Everything clients sent, all connections concatenated.</summary>
+    public byte[] ClientBytes { get { lock (_clientBytes) return _clientBytes.ToArray(); } }
+
+    private async Task AcceptLoop()
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptAsync(_stop.Token);
+                int index = Interlocked.Increment(ref _connections) - 1;
+                _ = Task.Run(() => Pipe(client, index));
+            }
+        }
+        catch (Exception) when (_stop.IsCancellationRequested) { }
+    }
+
+    private async Task Pipe(Socket client, int index)
+    {
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using (client)
+        {
+            try { await server.ConnectAsync(_target); }
+            catch (SocketException) { return; }
+            var up = Copy(client, server, index == 0 ? FlipClientByteAt : null, record: true);
+            var down = Copy(server, client, null, record: false);
+            await Task.WhenAny(up, down);
+            await Task.WhenAny(Task.WhenAll(up, down), Task.Delay(2000));
+        }
+    }
+
+    private async Task Copy(Socket from, Socket to, long? flipAt, bool record)
+    {
+        var buffer = new byte[64 << 10];
+        long position = 0;
+        try
+        {
+            while (true)
+            {
+                int n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                if (n == 0) { to.Shutdown(SocketShutdown.Send); return; }
+                if (flipAt is { } f && f >= position && f < position + n) buffer[f - position] ^= 0x01;
+                if (record) lock (_clientBytes) _clientBytes.Write(buffer, 0, n);
+                position += n;
+                for (int sent = 0; sent < n;) sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, _stop.Token);
+            }
+        }
+        catch (Exception) { try { to.Shutdown(SocketShutdown.Both); } catch (Exception) { } }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        await _loop;
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,175 @@
+using ActorSync.Tests.Support;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using FsCheck;
+using FsCheck.Fluent;
+using Xunit;
+
+namespace ActorSync.Tests.Transport;
+
+public sealed class FrameTests
+{
+    private static readonly FileTime T = new(1_700_000_000, 123_456_789);
+
+    /// <summary>Decodes a whole stream the way the receiver does; returns the frames seen.</summary>
+    internal static async Task<List<object>> DecodeAll(byte[] stream, int[] segments)
+    {
+        var reader = new FrameReader(new BytesChannel(stream, segments));
+        var frames = new List<object>();
+        var scratch = new byte[64 << 10];
+        var ids = new ulong[FrameLimits.MaxAcksPerFrame];
+        while (await reader.ReadNextAsync())
+        {
+            if (reader.Type == FrameType.Data)
+            {
+                var (id, offset) = await reader.ReadDataPrefixAsync();
+                long total = 0;
+                while (reader.RemainingPayload > 0) total += await reader.ReadPayloadAsync(scratch);
+                frames.Add((id, offset, total));
+                continue;
+            }
+            var body = (await reader.ReadBodyAsync()).Span;
+            frames.Add(reader.Type switch
+            {
+                FrameType.TransferHeader => FrameParser.TransferHeader(body),
+                FrameType.Directory => FrameParser.Directory(body),
+                FrameType.FileHeader => FrameParser.FileHeader(body),
+                FrameType.Symlink => FrameParser.Symlink(body),
+                FrameType.Ack => FrameParser.Ack(body, ids),
+                FrameType.Done => FrameParser.Done(body),
+                FrameType.DoneAck => FrameParser.DoneAck(body),
+                FrameType.Error => FrameParser.Error(body),
+                FrameType.FileAbort => FrameParser.FileAbort(body),
+                _ => throw new InvalidOperationException("reader let an unknown type through"),
+            });
+        }
+        return frames;
+    }
+
+    private static byte[] SampleStream()
+    {
+        var buf = new byte[1 << 16];
+        int n = 0;
+        n += FrameWriter.TransferHeader(buf.AsSpan(n), new TransferHeaderFrame(Guid.NewGuid(), 2, 8, 0x1301, 0));
+        n += FrameWriter.Directory(buf.AsSpan(n), new DirectoryFrame("a/b", 0x1ED, T));
+        n += FrameWriter.FileHeader(buf.AsSpan(n), new FileHeaderFrame(7, "a/b/données.bin", 5, 0x1A4, T));
+        n += FrameWriter.DataHeader(buf.AsSpan(n), 7, 0, 5);
+        "hello"u8.CopyTo(buf.AsSpan(n)); n += 5;
+        n += FrameWriter.Symlink(buf.AsSpan(n), new SymlinkFrame("a/link", "../x", T));
+        n += FrameWriter.Ack(buf.AsSpan(n), [1, 2, 3]);
+        n += FrameWriter.FileAbort(buf.AsSpan(n), new FileAbortFrame(9, "vanished"));
+        n += FrameWriter.Done(buf.AsSpan(n), new TransferTotals(1, 1, 1, 5, 0));
+        n += FrameWriter.DoneAck(buf.AsSpan(n), new DoneAckFrame(1, 5, 0));
+        n += FrameWriter.Error(buf.AsSpan(n), new ErrorFrame(ErrorCode.Failed, "disk full"));
+        return buf[..n];
+    }
+
+    [Theory]
+    [InlineData(new int[0])]
+    [InlineData(new[] { 1 })]
+    [InlineData(new[] { 3, 7, 1, 100 })]
+    public async Task Every_frame_roundtrips_whatever_the_record_boundaries(int[] segments)
+    {
+        var frames = await DecodeAll(SampleStream(), segments);
+        Assert.Equal(10, frames.Count);
+        Assert.Equal(new DirectoryFrame("a/b", 0x1ED, T), frames[1]);
+        Assert.Equal(new FileHeaderFrame(7, "a/b/données.bin", 5, 0x1A4, T), frames[2]);
+        Assert.Equal((7UL, 0L, 5L), frames[3]);
+        Assert.Equal(new SymlinkFrame("a/link", "../x", T), frames[4]);
+        Assert.Equal(3, frames[5]);
+        Assert.Equal(new FileAbortFrame(9, "vanished"), frames[6]);
+        Assert.Equal(new TransferTotals(1, 1, 1, 5, 0), frames[7]);
+        Assert.Equal(new DoneAckFrame(1, 5, 0), frames[8]);
+        Assert.Equal(new ErrorFrame(ErrorCode.Failed, "disk full"), frames[9]);
+    }
+
+    public static TheoryData<string, byte[]> Malformed => new()
+    {
+        { "unknown type", [0x7F, 0, 0, 0, 0] },
+        { "huge metadata length", [(byte)FrameType.Directory, 0x7F, 0xFF, 0xFF, 0xFF] },
+        { "huge data length", [(byte)FrameType.Data, 0xFF, 0xFF, 0xFF, 0xFF] },
+        { "data shorter than its prefix", [(byte)FrameType.Data, 0, 0, 0, 3, 1, 2, 3] },
+        { "transfer header of wrong size", [(byte)FrameType.TransferHeader, 0, 0, 0, 1, 0] },
+        { "truncated frame", [(byte)FrameType.Directory, 0, 0, 0, 20, 1, 2] },
+        { "string longer than body", [(byte)FrameType.Directory, 0, 0, 0, 18, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] },
+        { "nanoseconds out of range", [(byte)FrameType.Directory, 0, 0, 0, 19, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 1, (byte)'a'] },
+        { "invalid utf-8 path", [(byte)FrameType.Directory, 0, 0, 0, 19, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF] },
+        { "ack count lies", [(byte)FrameType.Ack, 0, 0, 0, 4, 0, 0, 0, 9] },
+        { "negative (u64 > long.Max) offset", [(byte)FrameType.Data, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 1, 0x80, 0, 0, 0, 0, 0, 0, 0] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public async Task Malformed_frames_are_protocol_errors(string what, byte[] stream)
+    {
+        var e = await Assert.ThrowsAnyAsync<ProtocolException>(() => DecodeAll(stream, []));
+        Assert.False(string.IsNullOrWhiteSpace(e.Message), what);
+    }
+
+    /// <summary>Any input yields frames or a ProtocolException: never another exception, never a hang.</summary>
+    [Fact]
+    public void Property_arbitrary_bytes_decode_or_fail_with_protocol_error_only()
+    {
+        var sample = SampleStream();
+        Prop.ForAll<byte[], int[], int[]>((noise, segments, flips) =>
+        {
+            // Half the cases: random bytes; half: a valid stream with random bytes flipped, which reaches deeper.
+            byte[] input = noise.Length % 2 == 0 ? noise : (byte[])sample.Clone();
+            if (input == sample || input.Length == sample.Length)
+                foreach (int f in flips) input[Math.Abs(f % input.Length)] ^= (byte)(f >> 8 | 1);
+            var task = DecodeAll(input, segments);
+            try
+            {
+                if (!task.Wait(TimeSpan.FromSeconds(5))) return false;   // a hang fails the property
+            }
+            catch (AggregateException e) when (e.InnerException is ProtocolException) { }
+            return true;   // any other exception escapes and fails the property with its input shown
+        }).Label("decoder").QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Property_decoder_exceptions_are_protocol_exceptions()
+    {
+        var sample = SampleStream();
+        Prop.ForAll<int[], int[]>((segments, flips) =>
+        {
+            var input = (byte[])sample.Clone();
+            foreach (int f in flips) input[Math.Abs(f % input.Length)] ^= (byte)((f >> 4) | 1);
+            try { DecodeAll(input, segments).GetAwaiter().GetResult(); }
+            catch (ProtocolException) { }
+            return true;   // any other exception escapes and fails the property with its input shown
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Theory]
+    [InlineData("a", true)]
+    [InlineData("a/b/c.txt", true)]
+    [InlineData("données/日本.txt", true)]
+    [InlineData("with space/x", true)]
+    [InlineData(".hidden", true)]
+    [InlineData("..hidden", true)]
+    [InlineData("", false)]
+    [InlineData("/etc/passwd", false)]
+    [InlineData("../x", false)]
+    [InlineData("a/../../x", false)]
+    [InlineData("a/./b", false)]
+    [InlineData("a//b", false)]
+    [InlineData("a/", false)]
+    [InlineData("a\0b", false)]
+    [InlineData(".actorsync/tmp/x", false)]
+    [InlineData("sub/.actorsync", true)]
+    public void Relative_paths(string path, bool valid)
+    {
+        Assert.Equal(valid, RelativePath.IsValid(path, out string? reason));
+        if (!valid) Assert.NotNull(reason);
+        else Assert.Null(reason);
+    }
+
+    [Fact]
+    public void Over_long_names_and_paths_are_refused()
+    {
+        Assert.False(RelativePath.IsValid(new string('x', 256), out _));
+        Assert.True(RelativePath.IsValid(new string('x', 255), out _));
+        Assert.False(RelativePath.IsValid(string.Join('/', Enumerable.Repeat(new string('y', 200), 21)), out _));
+    }
+}
