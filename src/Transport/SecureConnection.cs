@@ -11,13 +11,22 @@ public static class SecureConnection
     /// <summary>Socket buffers big enough for a full bandwidth-delay product on fast LANs; the kernel caps them anyway.</summary>
     private const int SocketBufferBytes = 4 << 20;
 
-    public static async Task<ISecureChannel> ConnectAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct)
+    public static async Task<ISecureChannel> ConnectAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct,
+        TimeSpan? connectTimeout = null)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             Tune(socket);
-            await socket.ConnectAsync(endpoint, ct).ConfigureAwait(false);
+            using (var connecting = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                if (connectTimeout is { } limit) connecting.CancelAfter(limit);
+                try { await socket.ConnectAsync(endpoint, connecting.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"connecting to {endpoint} timed out after {connectTimeout!.Value.TotalSeconds:0.#} s");
+                }
+            }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(handshakeTimeout);
             HandshakeResult keys;

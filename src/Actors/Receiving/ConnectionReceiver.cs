@@ -16,10 +16,27 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, Fra
 
     protected internal override async ValueTask ReceiveAsync(Run message)
     {
-        var ct = session.Abort;
+        // A stream that says nothing for the idle timeout is dead or hostile (slow loris): the timer is re-armed
+        // per frame, and dropped after Done, when waiting for the other streams is expected.
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(session.Abort);
+        idle.CancelAfter(session.Options.IdleTimeout);
+        var ct = idle.Token;
+        try
+        {
+            await ReadFramesAsync(idle, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (idle.IsCancellationRequested && !session.Abort.IsCancellationRequested)
+        {
+            throw new TimeoutException($"stream {stream} sent nothing for {session.Options.IdleTimeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    private async ValueTask ReadFramesAsync(CancellationTokenSource idle, CancellationToken ct)
+    {
         bool done = false;
         while (await reader.ReadNextAsync(ct).ConfigureAwait(false))
         {
+            if (!done) idle.CancelAfter(session.Options.IdleTimeout);
             if (done) ThrowHelper.ThrowProtocol($"{reader.Type} frame after Done on stream {stream}");
             if (reader.Type == FrameType.Data)
             {
@@ -50,6 +67,7 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, Fra
                     break;
                 case FrameType.Done:
                     done = true;
+                    idle.CancelAfter(Timeout.InfiniteTimeSpan);
                     await session.Coordinator.TellAsync(new ReceiveEvent.StreamDone(stream, FrameParser.Done(body.Span)), ct).ConfigureAwait(false);
                     break;
                 case FrameType.Error:

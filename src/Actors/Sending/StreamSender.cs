@@ -23,7 +23,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
 
     protected internal override async ValueTask PreStartAsync()
     {
-        var channel = await SecureConnection.ConnectAsync(setup.Endpoint, setup.Secret, setup.Options.Cipher, setup.Options.HandshakeTimeout, setup.Abort).ConfigureAwait(false);
+        var channel = await SecureConnection.ConnectAsync(setup.Endpoint, setup.Secret, setup.Options.Cipher, setup.Options.HandshakeTimeout, setup.Abort, setup.Options.ConnectTimeout).ConfigureAwait(false);
         var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)setup.Options.Streams, (ushort)setup.Options.Cipher, 0);
         int n = FrameWriter.TransferHeader(_control, header);
         await channel.SendAsync(_control.AsMemory(0, n), setup.Abort).ConfigureAwait(false);

@@ -158,6 +158,25 @@ public sealed class TransferTests
         AssertIdentical(scratch.Sub("src"), scratch.Sub("dst"));
     }
 
+    [Fact]
+    public async Task A_peer_that_authenticates_and_then_goes_silent_is_dropped_after_the_idle_timeout()
+    {
+        using var scratch = new Scratch("idle");
+        var options = Loopback.Options(streams: 1) with { IdleTimeout = TimeSpan.FromMilliseconds(500) };
+        var engine = new ActorSyncEngine(options);
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        var receiving = engine.ReceiveAsync(scratch.Sub("dst"), listener, Loopback.Secret, serve: false, options);
+        await using var channel = await ActorSync.Transport.SecureConnection.ConnectAsync(listener.LocalEndPoint!, Loopback.Secret,
+            ActorSync.Transport.Records.CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var header = new byte[64];
+        int n = ActorSync.Transport.Frames.FrameWriter.TransferHeader(header, new(Guid.NewGuid(), 0, 1, 0x1301, 0));
+        await channel.SendAsync(header.AsMemory(0, n));
+        var received = await receiving.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(ExitCodes.TransferFailed, received!.ExitCode);
+        Assert.Contains("sent nothing", received.Error);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(scratch.Sub("dst")));
+    }
+
     /// <summary>Owns the tampering relay for the duration of a test.</summary>
     private sealed class RelayHolder : IAsyncDisposable
     {
