@@ -34,6 +34,8 @@ internal static class EngineHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        // Every actor's start and stop is kernel bookkeeping, not news: shown with -v only.
+        builder.Logging.AddFilter("ActorSync.Actors.ActorSystem", verbose ? LogLevel.Debug : LogLevel.Warning);
         builder.Services.AddActorSync(builder.Configuration);
         return builder.Build();
     }

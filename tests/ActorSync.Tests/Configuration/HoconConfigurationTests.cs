@@ -141,28 +141,11 @@ public class HoconConfigurationTests
     [Fact]
     public void Repository_akka_hocon_parses_and_sets_transfer_streams()
     {
-        string path = Path.Combine(FindRepositoryRoot(), "config", "akka.hocon");
+        string path = Path.Combine(ActorSync.Tests.Support.Repository.Root(), "config", "akka.hocon");
         Assert.True(File.Exists(path), $"{path} does not exist");
 
         var config = new ConfigurationBuilder().AddHoconFile(path).Build();
 
         Assert.False(string.IsNullOrWhiteSpace(config["actorsync:transfer:streams"]), "actorsync.transfer.streams is not set");
-    }
-
-    /// <summary>
-    /// Walks up from the test binaries to the directory holding ActorSync.sln. Falls back to this source file's
-    /// location so the test also works when compiled by a harness outside the repository.
-    /// </summary>
-    private static string FindRepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
-    {
-        foreach (string? start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) })
-        {
-            for (var dir = start is null ? null : new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "ActorSync.sln"))) return dir.FullName;
-            }
-        }
-        Assert.Fail($"ActorSync.sln not found above {AppContext.BaseDirectory} or {sourceFile}");
-        return "";
     }
 }
