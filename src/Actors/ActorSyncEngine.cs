@@ -29,6 +29,7 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         stats ??= new TransferStats();
         if (!Directory.Exists(source))
             return Failed("send", ExitCodes.Usage, $"source {source} is not a directory", o.Streams);
+        if (CheckKernelTls(o) is { } why) return Failed("send", ExitCodes.Usage, why, o.Streams);
         IPEndPoint endpoint;
         try { endpoint = await SecureConnection.ResolveAsync(host, port, cancellationToken).ConfigureAwait(false); }
         catch (SocketException e) { return Failed("send", ExitCodes.TransferFailed, $"cannot resolve {host}: {e.Message}", o.Streams); }
@@ -62,8 +63,31 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         TransferOptions? overrides = null, Func<TransferStats>? newStats = null, Action<TransferSummary>? onTransfer = null,
         CancellationToken cancellationToken = default)
     {
+        if (CheckKernelTls(overrides ?? Options) is { } why)
+        {
+            listener.Dispose();
+            return Task.FromResult<TransferSummary?>(Failed("recv", ExitCodes.Usage, why, 0));
+        }
         var server = new ReceiveServer(Path.GetFullPath(destination), secret, overrides ?? Options, _loggers, newStats ?? (() => new TransferStats()), onTransfer);
         return server.RunAsync(listener, serve, cancellationToken);
+    }
+
+    /// <summary>
+    /// --tls kernel where the kernel cannot: the reason (a usage error, before any connection). With kernel TLS
+    /// in play, calls block their thread (blocking sockets with a poll timeout), so the thread pool is given
+    /// room for every stream's sender, receiver and reply reader up front instead of growing slowly.
+    /// </summary>
+    public static string? CheckKernelTls(TransferOptions options)
+    {
+        if (options.Tls == TlsMode.User) return null;
+        string? why = SecureConnection.KernelTlsUnavailability(options.Cipher);
+        if (why is null)
+        {
+            ThreadPool.GetMinThreads(out int workers, out int io);
+            int wanted = 3 * options.Streams + options.Readers + options.Writers + 8;
+            if (workers < wanted) ThreadPool.SetMinThreads(wanted, io);
+        }
+        return options.Tls == TlsMode.Kernel && why is not null ? $"kernel TLS unavailable: {why}" : null;
     }
 
     private static TransferSummary Failed(string role, int exit, string message, int streams) =>

@@ -17,6 +17,13 @@ public interface ISecureChannel : IAsyncDisposable
     ValueTask SendAsync(ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Sends <paramref name="header"/> followed by <paramref name="count"/> bytes of the open file
+    /// <paramref name="fileFd"/> from <paramref name="offset"/>, in the same record stream. True when the file's
+    /// bytes went by sendfile(2) (kernel TLS), false when they were read and sealed in userspace.
+    /// </summary>
+    ValueTask<bool> SendFileRangeAsync(ReadOnlyMemory<byte> header, int fileFd, long offset, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The next decrypted bytes, valid until the next call; empty at an orderly end of stream
     /// (close_notify). Throws <see cref="IntegrityException"/> for a record that fails authentication.
     /// </summary>

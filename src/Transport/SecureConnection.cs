@@ -12,7 +12,21 @@ public static class SecureConnection
     private const int SocketBufferBytes = 4 << 20;
 
     public static async Task<ISecureChannel> ConnectAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct,
-        TimeSpan? connectTimeout = null)
+        TimeSpan? connectTimeout = null, TlsMode tls = TlsMode.Auto)
+    {
+        try
+        {
+            return await ConnectOnceAsync(endpoint, secret, suite, handshakeTimeout, ct, connectTimeout, tls).ConfigureAwait(false);
+        }
+        catch (KernelTlsFallbackException) when (tls == TlsMode.Auto)
+        {
+            // The kernel took the ULP but refused a key: that socket is gone; redo the connection in userspace.
+            return await ConnectOnceAsync(endpoint, secret, suite, handshakeTimeout, ct, connectTimeout, TlsMode.User).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<ISecureChannel> ConnectOnceAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct,
+        TimeSpan? connectTimeout, TlsMode tls)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -38,7 +52,7 @@ public static class SecureConnection
             {
                 throw new TimeoutException($"handshake with {endpoint} timed out after {handshakeTimeout.TotalSeconds:0.#} s");
             }
-            return new UserTlsChannel(socket, keys);
+            return CreateChannel(socket, keys, suite, tls);
         }
         catch
         {
@@ -48,7 +62,7 @@ public static class SecureConnection
     }
 
     /// <summary>Runs the server side of the handshake on an accepted socket; the socket is disposed on failure.</summary>
-    public static async Task<ISecureChannel> AcceptAsync(Socket socket, SharedSecret secret, TimeSpan handshakeTimeout, CancellationToken ct)
+    public static async Task<ISecureChannel> AcceptAsync(Socket socket, SharedSecret secret, TimeSpan handshakeTimeout, CancellationToken ct, TlsMode tls = TlsMode.Auto)
     {
         try
         {
@@ -58,7 +72,7 @@ public static class SecureConnection
             try
             {
                 var keys = await HandshakeProtocol.ServerAsync(socket, secret, _ => true, timeout.Token).ConfigureAwait(false);
-                return new UserTlsChannel(socket, keys);
+                return CreateChannel(socket, keys, keys.Send.Suite, tls);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -71,6 +85,31 @@ public static class SecureConnection
             throw;
         }
     }
+
+    /// <summary>
+    /// The record layer for an authenticated socket. Kernel where it can (per this process's probe), userspace
+    /// otherwise (auto), or kernel-or-fail. A socket whose ULP was attached but not fully keyed is never used:
+    /// it is closed, and kernel TLS is off for the rest of the process.
+    /// </summary>
+    private static ISecureChannel CreateChannel(Socket socket, HandshakeResult keys, CipherSuite suite, TlsMode tls)
+    {
+        if (tls == TlsMode.User) return new UserTlsChannel(socket, keys);
+        if (Kernel.KernelTls.Unavailability(suite) is { } why)
+        {
+            if (tls == TlsMode.Kernel) throw new KernelTlsUnavailableException(why);
+            return new UserTlsChannel(socket, keys);
+        }
+        var (channel, outcome, reason) = Kernel.KernelTlsChannel.TryCreate(socket, keys.Send, keys.Receive);
+        if (channel is not null) return channel;
+        Kernel.KernelTls.Disable(reason);
+        if (outcome == Kernel.KernelTls.Outcome.Unavailable && tls == TlsMode.Auto) return new UserTlsChannel(socket, keys);
+        socket.Dispose();
+        if (tls == TlsMode.Kernel) throw new KernelTlsUnavailableException(reason);
+        throw new KernelTlsFallbackException(reason);
+    }
+
+    /// <summary>Whether connections made with <paramref name="tls"/> would use the kernel (null) or why not.</summary>
+    public static string? KernelTlsUnavailability(CipherSuite suite) => Kernel.KernelTls.Unavailability(suite);
 
     private static void Tune(Socket socket)
     {

@@ -19,6 +19,7 @@ internal sealed class UserTlsChannel : ISecureChannel
     private readonly byte[] _sendBuffer = GC.AllocateUninitializedArray<byte>((int)TlsRecord.SealedLength(SendSlice));
     private readonly byte[] _receiveBuffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private byte[]? _fileScratch;
     private int _receiveStart, _receiveEnd, _consumedRecordEnd;
     private bool _closedByPeer;
 
@@ -48,6 +49,37 @@ internal sealed class UserTlsChannel : ISecureChannel
         finally
         {
             _sendLock.Release();
+        }
+    }
+
+    public async ValueTask<bool> SendFileRangeAsync(ReadOnlyMemory<byte> header, int fileFd, long offset, int count, CancellationToken cancellationToken = default)
+    {
+        // Userspace has to see the bytes to seal them: read them next to the header, then seal and send.
+        _fileScratch ??= GC.AllocateUninitializedArray<byte>(SendSlice);
+        header.Span.CopyTo(_fileScratch);
+        int used = header.Length;
+        for (long position = offset, end = offset + count; ;)
+        {
+            int want = (int)Math.Min(SendSlice - used, end - position);
+            int n = Interop.Libc.ReadFully(fileFd, _fileScratch.AsSpan(used, want), position);
+            if (n < 0) throw new IOException($"reading the source file: {Interop.Libc.Describe(-n)}");
+            if (n < want)
+            {
+                // Keep the stream in frame: zeros for the promised rest, then the caller aborts the file.
+                long missing = end - position - n;
+                _fileScratch.AsSpan(used + n, want - n).Clear();
+                await SendAsync(_fileScratch.AsMemory(0, used + want), cancellationToken).ConfigureAwait(false);
+                for (long left = end - position - want; left > 0; left -= Math.Min(left, SendSlice))
+                {
+                    _fileScratch.AsSpan(0, (int)Math.Min(left, SendSlice)).Clear();
+                    await SendAsync(_fileScratch.AsMemory(0, (int)Math.Min(left, SendSlice)), cancellationToken).ConfigureAwait(false);
+                }
+                throw new SourceTruncatedException(missing);
+            }
+            await SendAsync(_fileScratch.AsMemory(0, used + n), cancellationToken).ConfigureAwait(false);
+            position += n;
+            used = 0;
+            if (position == end) return false;
         }
     }
 

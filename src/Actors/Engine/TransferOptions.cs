@@ -1,4 +1,5 @@
 using ActorSync.Configuration;
+using ActorSync.Transport;
 using ActorSync.Transport.Records;
 using Microsoft.Extensions.Configuration;
 
@@ -14,6 +15,10 @@ public sealed record TransferOptions
 
     public int Streams { get; init; } = 8;
     public CipherSuite Cipher { get; init; } = CipherSuite.Aes128Gcm;
+    /// <summary>auto: kTLS where the kernel has it; kernel: kTLS or exit 2; user: userspace AES-GCM.</summary>
+    public TlsMode Tls { get; init; } = TlsMode.Auto;
+    /// <summary>Large files go to kernel-TLS streams by sendfile(2) (page cache to socket, no user copy).</summary>
+    public bool Sendfile { get; init; } = true;
     /// <summary>Plaintext per pooled buffer: one read() of a large file, or one batch of small files.</summary>
     public int ChunkSize { get; init; } = 256 << 10;
     /// <summary>Sender and receiver each cap the memory of their chunk buffers at this.</summary>
@@ -45,6 +50,8 @@ public sealed record TransferOptions
         {
             Streams = Int(s, "transfer:streams", d.Streams, 1, 256),
             Cipher = ParseCipher(s["transfer:cipher"]) ?? d.Cipher,
+            Tls = ParseTls(s["transfer:tls"]) ?? d.Tls,
+            Sendfile = Bool(s, "transfer:sendfile", d.Sendfile),
             ChunkSize = (int)Size(s, "transfer:chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
             BufferMemory = Size(s, "memory:buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
             Readers = Int(s, "pipeline:readers", d.Readers, 1, 64),
@@ -96,6 +103,12 @@ public sealed record TransferOptions
         string? text = s[key];
         if (text is null) return fallback;
         return bool.TryParse(text, out bool v) ? v : throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected true or false");
+    }
+
+    private static TlsMode? ParseTls(string? text)
+    {
+        if (text is null) return null;
+        return TlsModes.TryParse(text, out var m) ? m : throw new FormatException($"actorsync.transfer.tls = \"{text}\": expected auto, kernel or user");
     }
 
     private static CipherSuite? ParseCipher(string? text)

@@ -18,6 +18,8 @@ public sealed record TransferSummary
     [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; init; }
     [JsonPropertyName("streams")] public int Streams { get; init; }
     [JsonPropertyName("crypto")] public string Crypto { get; init; } = "user";
+    [JsonPropertyName("sendfile_bytes")] public long SendfileBytes { get; init; }
+    [JsonPropertyName("sendfile_ranges")] public long SendfileRanges { get; init; }
     [JsonPropertyName("cipher")] public string Cipher { get; init; } = "";
     [JsonPropertyName("error")] public string? Error { get; init; }
     /// <summary>Per-entry problems (unreadable files and the like), capped so a broken tree cannot flood memory.</summary>

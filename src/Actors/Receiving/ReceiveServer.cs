@@ -63,7 +63,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         ISecureChannel? channel = null;
         try
         {
-            channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct).ConfigureAwait(false);
+            channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls).ConfigureAwait(false);
             var reader = new FrameReader(channel);
             var header = await ReadTransferHeaderAsync(reader, ct).ConfigureAwait(false);
             IncomingTransfer? transfer;
@@ -79,11 +79,11 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             await transfer.AddStreamAsync(header, channel, reader).ConfigureAwait(false);
             channel = null; // owned by the transfer now
         }
-        catch (Exception e) when (e is AuthenticationException or ProtocolException or TimeoutException or SocketException or IOException)
+        catch (Exception e) when (e is AuthenticationException or ProtocolException or TimeoutException or SocketException or IOException or KernelTlsUnavailableException)
         {
             _log.LogWarning("refused connection from {Peer}: {Reason}", peer, TransferFailure.Describe(e));
             // One-shot: a failed peer before any transfer began is the outcome (the user ran the wrong key).
-            if (!_serve && Volatile.Read(ref _started) == 0 && e is AuthenticationException or ProtocolException)
+            if (!_serve && Volatile.Read(ref _started) == 0 && e is AuthenticationException or ProtocolException or KernelTlsUnavailableException)
                 _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = TransferFailure.ExitCodeOf(e), Error = TransferFailure.Describe(e), Streams = 0 });
         }
         catch (OperationCanceledException) { }

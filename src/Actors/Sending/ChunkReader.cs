@@ -12,7 +12,7 @@ namespace ActorSync.Sending;
 /// so whichever stream carries it the receiver knows the file. File bytes are read straight into the buffer
 /// behind their frame header: no intermediate copy.
 /// </summary>
-internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<SendEvent> coordinator, TransferStats stats, CancellationToken abort)
+internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<SendEvent> coordinator, TransferStats stats, bool fileRanges, CancellationToken abort)
     : Actor<ReadWork>
 {
     private byte[]? _batch;
@@ -33,6 +33,8 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + FrameWriter.DataHeaderLength;
                 if (work.Size + overhead <= pool.BufferSize)
                     await ReadSmallAsync(work, overhead).ConfigureAwait(false);
+                else if (fileRanges)
+                    await SendLargeAsFileRangesAsync(work, overhead).ConfigureAwait(false);
                 else
                     await ReadLargeAsync(work, overhead).ConfigureAwait(false);
                 break;
@@ -109,6 +111,42 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         finally
         {
             Libc.Close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Kernel-TLS path for large files: each range is just its frame headers plus a reference to the open file;
+    /// the stream sends the bytes with sendfile(2) straight from the page cache (or, on a userspace stream,
+    /// reads them itself). The buffer rented per range only holds the headers but still counts against the
+    /// pool, which keeps the number of ranges in flight bounded.
+    /// </summary>
+    private async ValueTask SendLargeAsFileRangesAsync(ReadWork work, int overhead)
+    {
+        int fd = Libc.OpenForRead(work.FullPath);
+        if (fd < 0)
+        {
+            await ProblemAsync(work, Libc.Describe(Libc.LastErrno), announced: false).ConfigureAwait(false);
+            return;
+        }
+        var file = new SourceFile(fd, work.RelativePath, work.FileId);
+        try
+        {
+            var header = new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime);
+            int rangeCapacity = pool.BufferSize - overhead;
+            for (long offset = 0; offset < work.Size;)
+            {
+                byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
+                int n = (int)Math.Min(rangeCapacity, work.Size - offset);
+                int h = FrameWriter.FileHeader(buffer, header);
+                FrameWriter.DataHeader(buffer.AsSpan(h), work.FileId, offset, n);
+                var chunk = new Chunk(buffer, overhead, n, file.AddReference(), offset, n);
+                await streams.TellAsync(SenderCommand.Send(chunk), abort).ConfigureAwait(false);
+                offset += n;
+            }
+        }
+        finally
+        {
+            file.Release();
         }
     }
 

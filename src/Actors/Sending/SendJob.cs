@@ -1,6 +1,7 @@
 using System.Net;
 using ActorSync.Actors;
 using ActorSync.Engine;
+using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Handshake;
 using ActorSync.Transport.Records;
@@ -53,9 +54,11 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         }
         await coordinator.TellAsync(new SendEvent.WatchStreams(senders), abort.Token).ConfigureAwait(false);
         var streams = Router.SmallestMailbox(senders, "/user/streams");
+        // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
+        bool fileRanges = options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
         var readers = system.Spawn(new Props<ReadWork>
         {
-            Factory = () => new ChunkReader(pool, streams, coordinator, stats, abort.Token),
+            Factory = () => new ChunkReader(pool, streams, coordinator, stats, fileRanges, abort.Token),
             Name = "reader",
             MailboxCapacity = options.ReaderMailbox,
             PoolSize = options.Readers,
@@ -126,6 +129,8 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             ElapsedSeconds = Math.Round(stats.Elapsed.TotalSeconds, 3),
             Streams = options.Streams,
             Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",
+            SendfileBytes = stats.SendfileBytes,
+            SendfileRanges = stats.SendfileRanges,
             Cipher = options.Cipher.DisplayName(),
             Error = message,
             Problems = problems,

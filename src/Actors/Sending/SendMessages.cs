@@ -7,8 +7,12 @@ internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, st
 
 internal enum EntryKind : byte { Directory, File, Symlink }
 
-/// <summary>A pooled buffer full of encoded frames, on its way to a stream. The sender returns the buffer.</summary>
-internal readonly record struct Chunk(byte[] Buffer, int Length, long PayloadBytes);
+/// <summary>
+/// A pooled buffer full of encoded frames, on its way to a stream; the sender returns the buffer. With
+/// <paramref name="File"/> set, the buffer holds only the frame headers and the range's bytes follow from
+/// the file (sendfile on a kernel-TLS stream); the sender releases its reference to the file.
+/// </summary>
+internal readonly record struct Chunk(byte[] Buffer, int Length, long PayloadBytes, SourceFile? File = null, long FileOffset = 0, int FileCount = 0);
 
 /// <summary>Commands a StreamSender accepts: a chunk to send, or (Buffer null) the end of the transfer.</summary>
 internal readonly record struct SenderCommand(Chunk Chunk, TransferTotals? Finish)

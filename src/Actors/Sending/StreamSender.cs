@@ -19,11 +19,12 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
 {
     private ISecureChannel? _channel;
     private Task? _replies;
-    private readonly byte[] _control = new byte[256];
+    private readonly byte[] _control = new byte[2048];
 
     protected internal override async ValueTask PreStartAsync()
     {
-        var channel = await SecureConnection.ConnectAsync(setup.Endpoint, setup.Secret, setup.Options.Cipher, setup.Options.HandshakeTimeout, setup.Abort, setup.Options.ConnectTimeout).ConfigureAwait(false);
+        var channel = await SecureConnection.ConnectAsync(setup.Endpoint, setup.Secret, setup.Options.Cipher, setup.Options.HandshakeTimeout, setup.Abort,
+            setup.Options.ConnectTimeout, setup.Options.Tls).ConfigureAwait(false);
         var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)setup.Options.Streams, (ushort)setup.Options.Cipher, 0);
         int n = FrameWriter.TransferHeader(_control, header);
         await channel.SendAsync(_control.AsMemory(0, n), setup.Abort).ConfigureAwait(false);
@@ -43,9 +44,41 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
             return;
         }
         var chunk = command.Chunk;
+        if (chunk.File is { } file)
+        {
+            await SendFileRangeAsync(channel, chunk, file).ConfigureAwait(false);
+            return;
+        }
         await SendAsync(channel, chunk.Buffer.AsMemory(0, chunk.Length)).ConfigureAwait(false);
         setup.Pool.Return(chunk.Buffer);
         setup.Stats.Sent(chunk.PayloadBytes, chunk.Length);
+    }
+
+    private async ValueTask SendFileRangeAsync(ISecureChannel channel, Chunk chunk, SourceFile file)
+    {
+        try
+        {
+            bool bySendfile = await channel.SendFileRangeAsync(chunk.Buffer.AsMemory(0, chunk.Length), file.Fd, chunk.FileOffset, chunk.FileCount, setup.Abort).ConfigureAwait(false);
+            setup.Stats.Sent(chunk.PayloadBytes, chunk.Length + chunk.FileCount);
+            if (bySendfile) setup.Stats.SentByFile(chunk.FileCount);
+        }
+        catch (SourceTruncatedException e)
+        {
+            // The frame was completed with zeros; the receiver must drop the file, never commit it.
+            int n = FrameWriter.FileAbort(_control, new FileAbortFrame(file.FileId, e.Message));
+            await SendAsync(channel, _control.AsMemory(0, n)).ConfigureAwait(false);
+            setup.Stats.Skip();
+            await setup.Coordinator.TellAsync(new SendEvent.Problem(file.RelativePath, e.Message, Announced: true), setup.Abort).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            throw new StreamBrokenException(index, e);
+        }
+        finally
+        {
+            file.Release();
+            setup.Pool.Return(chunk.Buffer);
+        }
     }
 
     private async ValueTask SendAsync(ISecureChannel channel, ReadOnlyMemory<byte> data)

@@ -17,6 +17,7 @@ internal static class Commands
     private static readonly Option<string?> Secret = new("--secret") { Description = $"the shared secret itself (visible in ps; prefer --secret-file or ${SecretResolver.EnvironmentVariable})" };
     private static readonly Option<int?> Streams = new("--streams") { Description = "parallel encrypted connections (default 8, config actorsync.transfer.streams)" };
     private static readonly Option<string?> Cipher = new("--cipher") { Description = "aes-128-gcm (default) or aes-256-gcm" };
+    private static readonly Option<string?> Tls = new("--tls") { Description = "auto (default: kernel TLS where available), kernel (or exit 2), user" };
     private static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     private static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
@@ -36,7 +37,7 @@ internal static class Commands
     {
         var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/)" };
         var target = new Argument<string>("HOST:PORT") { Description = "the receiver" };
-        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Tls, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, ct) =>
         {
             string src = parse.GetValue(source)!;
@@ -60,7 +61,7 @@ internal static class Commands
         var dest = new Argument<string>("DEST") { Description = "directory to receive into (created if missing)" };
         var listen = new Option<string>("--listen") { Description = "[ADDR:]PORT to listen on", Required = true };
         var serve = new Option<bool>("--serve") { Description = "keep accepting transfers instead of exiting after the first" };
-        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, ct) =>
         {
             if (!SecureConnection.TryParseEndpoint(parse.GetValue(listen)!, allowBarePort: true, out string host, out int port))
@@ -71,6 +72,7 @@ internal static class Commands
             var secret = ResolveSecret(parse, log);
             string destination = parse.GetValue(dest)!;
             if (File.Exists(destination)) throw new UsageException($"destination \"{destination}\" is a file");
+            if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
             System.Net.Sockets.Socket listener;
             try { listener = ActorSyncEngine.Listen(address, port); }
             catch (System.Net.Sockets.SocketException e) { throw new UsageException($"cannot listen on {host}:{port}: {e.Message}"); }
@@ -98,7 +100,7 @@ internal static class Commands
         var keep = new Option<bool>("--keep") { Description = "keep the generated and received trees" };
         var demoStreams = new Option<int>("--streams") { Description = "parallel encrypted connections", DefaultValueFactory = _ => 4 };
         var cmd = new Command("demo", "generate a tree, send it over loopback with several streams, verify it, print the summary")
-            { files, largeMiB, dir, keep, demoStreams, Cipher, Json, Verbose, ConfigFile };
+            { files, largeMiB, dir, keep, demoStreams, Cipher, Tls, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, ct) =>
         {
             if (parse.GetValue(files) < 0 || parse.GetValue(largeMiB) < 0) throw new UsageException("--files and --large-mib must not be negative");
@@ -135,6 +137,11 @@ internal static class Commands
         {
             if (!CipherSuites.TryParse(cipher, out _)) throw new UsageException($"--cipher \"{cipher}\": expected aes-128-gcm or aes-256-gcm");
             overrides["actorsync:transfer:cipher"] = cipher;
+        }
+        if (parse.GetValue(Tls) is { } tls)
+        {
+            if (!TlsModes.TryParse(tls, out _)) throw new UsageException($"--tls \"{tls}\": expected auto, kernel or user");
+            overrides["actorsync:transfer:tls"] = tls;
         }
         try
         {

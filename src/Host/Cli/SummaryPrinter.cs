@@ -23,6 +23,7 @@ internal static class SummaryPrinter
             double rate = s.ElapsedSeconds > 0 ? mib / s.ElapsedSeconds : 0;
             err.WriteLine($"actorsync {s.Role}: {s.Files} files, {s.Dirs} dirs, {s.Symlinks} symlinks, {mib:F1} MiB in {s.ElapsedSeconds:F2} s " +
                           $"({rate:F1} MiB/s) over {s.Streams} streams, crypto {s.Crypto} {s.Cipher}" +
+                          (s.SendfileBytes > 0 ? $", {s.SendfileBytes / 1048576.0:F1} MiB by sendfile" : "") +
                           (s.FilesSkipped > 0 ? $", {s.FilesSkipped} skipped" : ""));
         }
     }

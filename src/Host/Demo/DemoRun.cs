@@ -49,16 +49,7 @@ internal sealed class DemoRun(ActorSyncEngine engine, TransferOptions options, s
         finally
         {
             if (keep) err.WriteLine($"demo: kept {root}");
-            else RemoveTree(root);
+            else TreeGenerator.Remove(root);
         }
-    }
-
-    /// <summary>The demo makes read-only directories on purpose; make them writable again to delete them.</summary>
-    internal static void RemoveTree(string root)
-    {
-        if (!Directory.Exists(root)) return;
-        foreach (string d in Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories))
-            if (new FileInfo(d).LinkTarget is null) File.SetUnixFileMode(d, (UnixFileMode)0x1FF);
-        Directory.Delete(root, recursive: true);
     }
 }

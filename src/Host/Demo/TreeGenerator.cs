@@ -116,6 +116,15 @@ internal static class TreeGenerator
         return (files, bytes);
     }
 
+    /// <summary>Deletes a generated or received tree; it has read-only directories on purpose, so make them writable first.</summary>
+    public static void Remove(string root)
+    {
+        if (!Directory.Exists(root)) return;
+        foreach (string d in Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories))
+            if (new FileInfo(d).LinkTarget is null) File.SetUnixFileMode(d, (UnixFileMode)0x1FF);
+        Directory.Delete(root, recursive: true);
+    }
+
     /// <summary>mtime with nanoseconds (what rsync -a keeps), set without following symlinks.</summary>
     private static void SetTimes(string path, Random rng)
     {

@@ -66,10 +66,22 @@ public sealed class FrameReader(ISecureChannel channel)
         return n;
     }
 
+    /// <summary>Below this a direct receive is not worth a syscall of its own; the channel's buffer serves it.</summary>
+    private const int DirectReceiveThreshold = 4096;
+
     private async ValueTask FillAsync(Memory<byte> dest, CancellationToken ct)
     {
         while (!dest.IsEmpty)
         {
+            if (_segment.IsEmpty && dest.Length >= DirectReceiveThreshold && channel is Kernel.IDirectReceiveChannel direct)
+            {
+                // kTLS decrypts straight into the destination (a pooled buffer): one copy fewer. A partial record
+                // read is fine: the kernel keeps the rest for the next call.
+                int got = await direct.ReceiveIntoAsync(dest, ct).ConfigureAwait(false);
+                if (got == 0) ThrowHelper.ThrowProtocol("stream ended in the middle of a frame");
+                dest = dest[got..];
+                continue;
+            }
             if (_segment.IsEmpty)
             {
                 _segment = await channel.ReceiveAsync(ct).ConfigureAwait(false);

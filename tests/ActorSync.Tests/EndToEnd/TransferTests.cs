@@ -86,6 +86,7 @@ public sealed class TransferTests
         // Whatever was committed before the detection is intact; nothing else is under a final name.
         foreach (string file in Directory.EnumerateFiles(scratch.Sub("dst"), "*", SearchOption.AllDirectories))
         {
+            if (new FileInfo(file).LinkTarget is not null) continue;   // a link's target may rightly be missing
             string rel = Path.GetRelativePath(scratch.Sub("dst"), file);
             Assert.False(rel.StartsWith(".actorsync", StringComparison.Ordinal), $"temporary left: {rel}");
             Assert.Equal(await File.ReadAllBytesAsync(Path.Join(scratch.Sub("src"), rel)), await File.ReadAllBytesAsync(file));

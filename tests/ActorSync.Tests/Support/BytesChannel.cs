@@ -12,6 +12,9 @@ public sealed class BytesChannel(byte[] data, int[] segmentSizes) : ISecureChann
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
+    public ValueTask<bool> SendFileRangeAsync(ReadOnlyMemory<byte> header, int fileFd, long offset, int count, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(false);
+
     public ValueTask<ReadOnlyMemory<byte>> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         if (_position >= data.Length) return ValueTask.FromResult(ReadOnlyMemory<byte>.Empty);

@@ -43,5 +43,5 @@ public sealed class Scratch : IDisposable
     public string Path { get; }
     public string Sub(string name) => System.IO.Path.Join(Path, name);
 
-    public void Dispose() => ActorSync.Host.Demo.DemoRun.RemoveTree(Path);
+    public void Dispose() => ActorSync.Host.Demo.TreeGenerator.Remove(Path);
 }
