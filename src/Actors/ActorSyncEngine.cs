@@ -90,6 +90,15 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         return options.Tls == TlsMode.Kernel && why is not null ? $"kernel TLS unavailable: {why}" : null;
     }
 
+    /// <summary>The record-crypto choice, logged once per transfer: which side of the kernel seals the records, and why.</summary>
+    internal static void LogCryptoChoice(ILogger log, TransferOptions options)
+    {
+        string? why = options.Tls == TlsMode.User ? null : SecureConnection.KernelTlsUnavailability(options.Cipher);
+        if (options.Tls == TlsMode.User) log.LogInformation("record crypto: userspace AES-GCM (--tls user)");
+        else if (why is null) log.LogInformation("record crypto: kernel TLS (kTLS){Sendfile}", options.Sendfile ? ", large files by sendfile" : "");
+        else log.LogInformation("record crypto: userspace AES-GCM; kernel TLS unavailable: {Reason}", why);
+    }
+
     private static TransferSummary Failed(string role, int exit, string message, int streams) =>
         new() { Role = role, ExitCode = exit, Error = message, Streams = streams };
 }

@@ -25,6 +25,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
     public async Task<TransferSummary?> RunAsync(Socket listener, bool serve, CancellationToken ct)
     {
         _serve = serve;
+        ActorSyncEngine.LogCryptoChoice(_log, options);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var accepting = AcceptLoopAsync(listener, stop.Token);
         try

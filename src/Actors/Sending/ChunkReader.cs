@@ -119,6 +119,11 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
     /// the stream sends the bytes with sendfile(2) straight from the page cache (or, on a userspace stream,
     /// reads them itself). The buffer rented per range only holds the headers but still counts against the
     /// pool, which keeps the number of ranges in flight bounded.
+    /// Measured in the kTLS VM (Debian 6.1, qemu TCG, so only the ratio means anything), 64 MiB in 4 files
+    /// kernel->kernel, 4 streams, best of 2: sendfile 3.16 s wall / 6.24 s CPU, read()+send() 3.30 s / 6.51 s.
+    /// sendfile wins by ~4-5% there, and it saves two user-space copies per byte on real hardware, so it
+    /// stays (config transfer.sendfile = false turns it off). The seed's splice() stalled on ACKs; sendfile
+    /// into kTLS did not.
     /// </summary>
     private async ValueTask SendLargeAsFileRangesAsync(ReadWork work, int overhead)
     {

@@ -22,6 +22,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
     public async Task<TransferSummary> RunAsync(CancellationToken cancellationToken)
     {
         var log = loggers.CreateLogger("actorsync.send");
+        ActorSyncEngine.LogCryptoChoice(log, options);
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var outcome = new TaskCompletionSource<SendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var pool = new BufferPool(options.ChunkSize, options.BufferCount);
