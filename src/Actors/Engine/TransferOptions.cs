@@ -19,6 +19,8 @@ public sealed record TransferOptions
     public TlsMode Tls { get; init; } = TlsMode.Auto;
     /// <summary>Large files go to kernel-TLS streams by sendfile(2) (page cache to socket, no user copy).</summary>
     public bool Sendfile { get; init; } = true;
+    /// <summary>Decide "up to date" by SHA-256 of the content instead of size and mtime (rsync -c).</summary>
+    public bool Checksum { get; init; }
     /// <summary>Plaintext per pooled buffer: one read() of a large file, or one batch of small files.</summary>
     public int ChunkSize { get; init; } = 256 << 10;
     /// <summary>Sender and receiver each cap the memory of their chunk buffers at this.</summary>
@@ -52,6 +54,7 @@ public sealed record TransferOptions
             Cipher = ParseCipher(s["transfer:cipher"]) ?? d.Cipher,
             Tls = ParseTls(s["transfer:tls"]) ?? d.Tls,
             Sendfile = Bool(s, "transfer:sendfile", d.Sendfile),
+            Checksum = Bool(s, "transfer:checksum", d.Checksum),
             ChunkSize = (int)Size(s, "transfer:chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
             BufferMemory = Size(s, "memory:buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
             Readers = Int(s, "pipeline:readers", d.Readers, 1, 64),

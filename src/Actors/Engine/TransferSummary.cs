@@ -14,7 +14,10 @@ public sealed record TransferSummary
     [JsonPropertyName("bytes")] public long Bytes { get; init; }
     [JsonPropertyName("payload_bytes_sent")] public long PayloadBytesSent { get; init; }
     [JsonPropertyName("wire_bytes")] public long WireBytes { get; init; }
+    /// <summary>Files not sent because the destination already had them (size+mtime, or --checksum).</summary>
     [JsonPropertyName("files_skipped")] public long FilesSkipped { get; init; }
+    /// <summary>Entries that could not be sent or written (unreadable, vanished, something in the way).</summary>
+    [JsonPropertyName("files_failed")] public long FilesFailed { get; init; }
     [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; init; }
     [JsonPropertyName("streams")] public int Streams { get; init; }
     [JsonPropertyName("crypto")] public string Crypto { get; init; } = "user";

@@ -9,10 +9,15 @@ namespace ActorSync.Receiving;
 /// to the FileWriter that owns the file, metadata to the coordinator. Every path is validated here before
 /// anything is created from it.
 /// </summary>
-internal sealed class ConnectionReceiver(ReceiveSession session, int stream, FrameReader reader, IReadOnlyList<IActorRef<WriteCommand>> writers)
+internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISecureChannel channel, FrameReader reader, IReadOnlyList<IActorRef<WriteCommand>> writers)
     : Actor<ConnectionReceiver.Run>
 {
     public readonly record struct Run;
+
+    private readonly List<OfferEntry> _offer = [];
+    private readonly NeedEntry[] _needs = new NeedEntry[FrameLimits.MaxOfferEntries];
+    private readonly byte[] _needFrame = new byte[FrameLimits.HeaderLength + 4 + 17 * FrameLimits.MaxOfferEntries];
+    private DirectoryCache? _lookups;
 
     protected internal override async ValueTask ReceiveAsync(Run message)
     {
@@ -21,6 +26,7 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, Fra
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(session.Abort);
         idle.CancelAfter(session.Options.IdleTimeout);
         var ct = idle.Token;
+        _lookups = new DirectoryCache(session.Tree);
         try
         {
             await ReadFramesAsync(idle, ct).ConfigureAwait(false);
@@ -61,6 +67,9 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, Fra
                     RelativePath.Validate(link.Path);
                     await writers[(int)((uint)StableHash(link.Path) % (uint)writers.Count)].TellAsync(WriteCommand.ForSymlink(link), ct).ConfigureAwait(false);
                     break;
+                case FrameType.Offer:
+                    await AnswerOfferAsync(body, ct).ConfigureAwait(false);
+                    break;
                 case FrameType.FileAbort:
                     var abort = FrameParser.FileAbort(body.Span);
                     await WriterOf(abort.FileId).TellAsync(WriteCommand.ForAbort(abort), ct).ConfigureAwait(false);
@@ -79,6 +88,31 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, Fra
             }
         }
         await session.Coordinator.TellAsync(new ReceiveEvent.StreamEnded(stream), ct).ConfigureAwait(false);
+    }
+
+    protected internal override ValueTask PostStopAsync()
+    {
+        _lookups?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The quick check, for a whole Offer at once, answered on this stream.</summary>
+    private async ValueTask AnswerOfferAsync(ReadOnlyMemory<byte> body, CancellationToken ct)
+    {
+        _offer.Clear();
+        FrameParser.Offer(body.Span, _offer);
+        int upToDate = 0;
+        for (int i = 0; i < _offer.Count; i++)
+        {
+            var entry = _offer[i];
+            RelativePath.Validate(entry.Path);
+            bool have = UpToDateCheck.IsUpToDate(session, _lookups!, entry);
+            if (have) upToDate++;
+            _needs[i] = new NeedEntry(entry.FileId, have ? NeedStatus.UpToDate : NeedStatus.Send, 0);
+        }
+        int n = FrameWriter.Need(_needFrame, _needs.AsSpan(0, _offer.Count));
+        await channel.SendAsync(_needFrame.AsMemory(0, n), ct).ConfigureAwait(false);
+        if (upToDate > 0) await session.Coordinator.TellAsync(new ReceiveEvent.AlreadyThere(upToDate), ct).ConfigureAwait(false);
     }
 
     /// <summary>Streams a data frame's payload into pooled buffers, one writer message per buffer.</summary>

@@ -15,12 +15,17 @@ internal sealed class DestinationTree : IDisposable
     public const string TempDirectory = "tmp";
     private const int DirectoryMode = 0x1ED; // 0755: final modes are applied once the content is complete
 
-    private DestinationTree(string root, int rootFd, int workFd, int tempFd)
+    public const string LockFile = "lock";
+
+    private readonly int _lockFd;
+
+    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd)
     {
         Root = root;
         RootFd = rootFd;
         WorkFd = workFd;
         TempFd = tempFd;
+        _lockFd = lockFd;
     }
 
     public string Root { get; }
@@ -28,15 +33,43 @@ internal sealed class DestinationTree : IDisposable
     public int WorkFd { get; }
     public int TempFd { get; }
 
-    /// <summary>Opens DEST (creating it and its work area as needed).</summary>
+    /// <summary>
+    /// Opens DEST (creating it and its work area as needed) and takes DEST's lock: one transfer writes into a
+    /// DEST at a time, across processes too (flock on DEST/.actorsync/lock, released when the process dies).
+    /// Holding the lock, whatever is left in the temporary area belongs to an interrupted run: it is removed.
+    /// </summary>
     public static DestinationTree Open(string root)
     {
         Directory.CreateDirectory(root);
         int rootFd = Libc.OpenDirectoryNoFollow(Libc.AT_FDCWD, root);
         if (rootFd < 0) throw new IOException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
-        int workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
-        int tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
-        return new DestinationTree(root, rootFd, workFd, tempFd);
+        int workFd = -1, tempFd = -1, lockFd = -1;
+        try
+        {
+            workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
+            lockFd = Libc.CreateOrOpen(workFd, LockFile);
+            if (lockFd < 0) throw new IOException($"cannot open {Path.Join(root, WorkDirectory, LockFile)}: {Libc.Describe(Libc.LastErrno)}");
+            if (Libc.TryLockExclusive(lockFd) is int e and not 0)
+                throw e == Libc.EAGAIN
+                    ? new DestinationBusyException($"another transfer is writing into {root} (it holds {Path.Join(root, WorkDirectory, LockFile)}); try again when it is done")
+                    : new IOException($"cannot lock {root}: {Libc.Describe(e)}");
+            tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
+            RemoveAll(tempFd, Path.Join(root, WorkDirectory, TempDirectory));
+            return new DestinationTree(root, rootFd, workFd, tempFd, lockFd);
+        }
+        catch
+        {
+            Libc.CloseQuietly(tempFd);
+            Libc.CloseQuietly(lockFd);
+            Libc.CloseQuietly(workFd);
+            Libc.CloseQuietly(rootFd);
+            throw;
+        }
+    }
+
+    private static void RemoveAll(int dirFd, string path)
+    {
+        foreach (string entry in Directory.EnumerateFileSystemEntries(path)) Libc.Unlink(dirFd, Path.GetFileName(entry));
     }
 
     private static int OpenOrCreate(int parentFd, string name, int mode, string where)
@@ -85,7 +118,7 @@ internal sealed class DestinationTree : IDisposable
 
     public static string TempName(Guid transfer, ulong fileId) => $"{transfer:N}-{fileId}";
 
-    /// <summary>Removes this transfer's leftovers and the work area if nothing else uses it.</summary>
+    /// <summary>Removes this transfer's leftovers; the work area goes with the lock, in Dispose.</summary>
     public void RemoveTemporaries(Guid transfer)
     {
         string prefix = $"{transfer:N}-";
@@ -95,11 +128,17 @@ internal sealed class DestinationTree : IDisposable
             foreach (string file in Directory.EnumerateFiles(tempPath, prefix + "*")) Libc.Unlink(TempFd, Path.GetFileName(file));
         }
         catch (IOException) { }
-        if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0) Libc.RemoveDirectory(RootFd, WorkDirectory);
     }
 
+    /// <summary>Leaves DEST as a plain copy when nothing is left in the work area, then releases the lock.</summary>
     public void Dispose()
     {
+        if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0)
+        {
+            Libc.Unlink(WorkFd, LockFile);
+            Libc.RemoveDirectory(RootFd, WorkDirectory);
+        }
+        Libc.CloseQuietly(_lockFd);
         Libc.CloseQuietly(TempFd);
         Libc.CloseQuietly(WorkFd);
         Libc.CloseQuietly(RootFd);
@@ -117,11 +156,12 @@ internal sealed class DirectoryCache(DestinationTree tree) : IDisposable
     private readonly Dictionary<string, int> _fds = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();
 
-    /// <summary>The fd of directory <paramref name="relative"/> (owned by the cache) or -errno.</summary>
-    public int Get(string relative)
+    /// <summary>The fd of directory <paramref name="relative"/> (owned by the cache) or -errno; created if missing
+    /// unless <paramref name="create"/> is false (a lookup must not leave directories behind).</summary>
+    public int Get(string relative, bool create = true)
     {
         if (_fds.TryGetValue(relative, out int fd)) return fd;
-        fd = tree.OpenDirectory(relative, create: true);
+        fd = tree.OpenDirectory(relative, create);
         if (fd < 0) return fd;
         if (_fds.Count >= Capacity) Libc.Close(_fds.Remove(_order.Dequeue(), out int old) ? old : -1);
         _fds[relative] = fd;
@@ -136,3 +176,6 @@ internal sealed class DirectoryCache(DestinationTree tree) : IDisposable
         _order.Clear();
     }
 }
+
+/// <summary>DEST is locked by another transfer (exit status 1; nothing written).</summary>
+public sealed class DestinationBusyException(string message) : IOException(message);

@@ -70,7 +70,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         await _session.Coordinator.TellAsync(new ReceiveEvent.StreamJoined(header.StreamIndex, channel), _abort.Token).ConfigureAwait(false);
         var connection = _system.Spawn(new Props<ConnectionReceiver.Run>
         {
-            Factory = () => new ConnectionReceiver(_session, header.StreamIndex, reader, _writers),
+            Factory = () => new ConnectionReceiver(_session, header.StreamIndex, channel, reader, _writers),
             Name = $"connection-{header.StreamIndex}",
             MailboxCapacity = 1,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
@@ -146,7 +146,8 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             Symlinks = r?.Symlinks ?? 0,
             Bytes = r?.Bytes ?? Stats.BytesDone,
             PayloadBytesSent = 0,
-            FilesSkipped = r?.Failures ?? 0,
+            FilesSkipped = r?.UpToDate ?? 0,
+            FilesFailed = r?.Failures ?? 0,
             ElapsedSeconds = Math.Round(Stats.Elapsed.TotalSeconds, 3),
             Streams = Header.StreamCount,
             Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",

@@ -24,7 +24,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * 4096];
     private TransferTotals? _totals;
     private int _doneCount, _ackRotation;
-    private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _directoriesFailed, _bytes;
+    private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _directoriesFailed, _bytes, _upToDate;
     private bool _finished;
 
     protected internal override async ValueTask ReceiveAsync(ReceiveEvent message)
@@ -66,6 +66,9 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 _done[d.Stream] = true;
                 _doneCount++;
                 break;
+            case ReceiveEvent.AlreadyThere a:
+                _upToDate += a.Files;
+                break;
             case ReceiveEvent.StreamEnded e:
                 if (!_done[e.Stream]) throw new IOException($"stream {e.Stream} ended before the transfer was complete");
                 break;
@@ -102,7 +105,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             try { await channel!.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(false); }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { /* the sender learns from the others */ }
         }
-        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, [.. _problems],
+        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, _upToDate, [.. _problems],
             _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
     }
 
@@ -132,4 +135,4 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     }
 }
 
-internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long Bytes, long Failures, IReadOnlyList<string> Problems, string[] CryptoModes);
+internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long Bytes, long Failures, long UpToDate, IReadOnlyList<string> Problems, string[] CryptoModes);

@@ -80,6 +80,12 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             await transfer.AddStreamAsync(header, channel, reader).ConfigureAwait(false);
             channel = null; // owned by the transfer now
         }
+        catch (DestinationBusyException e)
+        {
+            _log.LogWarning("refused a transfer from {Peer}: {Reason}", peer, e.Message);
+            if (channel is not null) await TellPeerAsync(channel, e.Message).ConfigureAwait(false);
+            if (!_serve) _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = ExitCodes.TransferFailed, Error = e.Message, Streams = 0 });
+        }
         catch (Exception e) when (e is AuthenticationException or ProtocolException or TimeoutException or SocketException or IOException or KernelTlsUnavailableException)
         {
             _log.LogWarning("refused connection from {Peer}: {Reason}", peer, TransferFailure.Describe(e));
@@ -92,6 +98,19 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         {
             if (channel is not null) await channel.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private static async ValueTask TellPeerAsync(ISecureChannel channel, string message)
+    {
+        byte[] frame = new byte[1200];
+        int n = FrameWriter.Error(frame, new ErrorFrame(ErrorCode.Busy, message));
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await channel.SendAsync(frame.AsMemory(0, n), timeout.Token).ConfigureAwait(false);
+            await channel.CloseAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception) { /* best effort: the peer may be gone */ }
     }
 
     private async Task<TransferHeaderFrame> ReadTransferHeaderAsync(FrameReader reader, CancellationToken ct)
@@ -113,9 +132,9 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
 
     private IncomingTransfer StartTransfer(TransferHeaderFrame header, CancellationToken ct)
     {
+        var transfer = new IncomingTransfer(header, destination, options, loggers, newStats(), ct);
         Interlocked.Increment(ref _started);
         _log.LogInformation("transfer {Id}: {Streams} streams into {Dest}", header.TransferId, header.StreamCount, destination);
-        var transfer = new IncomingTransfer(header, destination, options, loggers, newStats(), ct);
         _ = FinishAsync(transfer);
         return transfer;
     }

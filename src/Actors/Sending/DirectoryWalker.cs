@@ -11,7 +11,8 @@ namespace ActorSync.Sending;
 /// Streams the source tree depth-first into the reader pool. It holds only the stack of directories still to
 /// visit; entries go out one by one, and the readers' bounded mailbox makes the walk wait when they lag.
 /// </summary>
-internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, IActorRef<SendEvent> coordinator, WalkResult result, TransferStats stats, CancellationToken abort)
+internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, IActorRef<ManifestMessage> manifest, SemaphoreSlim window,
+    IActorRef<SendEvent> coordinator, WalkResult result, TransferStats stats, CancellationToken abort)
     : Actor<DirectoryWalker.Start>
 {
     public readonly record struct Start;
@@ -92,7 +93,9 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
                 result.Files++;
                 result.Bytes += (long)st.Size;
                 stats.Found((long)st.Size);
-                await readers.TellAsync(new ReadWork(EntryKind.File, rel, full, (long)st.Size, mode, mtime, _nextFileId++, null), abort).ConfigureAwait(false);
+                // Files are offered first; only those the receiver needs reach the readers.
+                await window.WaitAsync(abort).ConfigureAwait(false);
+                await manifest.TellAsync(new ManifestMessage.Offer(new ReadWork(EntryKind.File, rel, full, (long)st.Size, mode, mtime, _nextFileId++, null)), abort).ConfigureAwait(false);
                 break;
             case Libc.S_IFLNK:
                 string? target = Libc.ReadLink(full, out int errno);

@@ -39,7 +39,8 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             MailboxCapacity = 4096,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
         });
-        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, coordinator, cryptoModes, abort.Token);
+        var manifestBox = new System.Runtime.CompilerServices.StrongBox<IActorRef<ManifestMessage>?>();
+        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, coordinator, manifestBox, cryptoModes, abort.Token);
         var senders = new List<IActorRef<SenderCommand>>(options.Streams);
         for (int i = 0; i < options.Streams; i++)
         {
@@ -65,9 +66,19 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             PoolSize = options.Readers,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
         });
+        using var window = new SemaphoreSlim(ManifestExchange.Window, ManifestExchange.Window);
+        var manifest = system.Spawn(new Props<ManifestMessage>
+        {
+            Factory = () => new ManifestExchange(pool, streams, readers, window, stats, options.Checksum, abort.Token),
+            Name = "manifest",
+            // Answers arrive while offers are still being made: room for every outstanding batch's answer.
+            MailboxCapacity = 1024,
+            Supervisor = SupervisorStrategy.EscalatingStrategy,
+        });
+        manifestBox.Value = manifest;
         var walker = system.Spawn(new Props<DirectoryWalker.Start>
         {
-            Factory = () => new DirectoryWalker(source, readers, coordinator, walk, stats, abort.Token),
+            Factory = () => new DirectoryWalker(source, readers, manifest, window, coordinator, walk, stats, abort.Token),
             Name = "walker",
             MailboxCapacity = 1,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
@@ -75,7 +86,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
 
         try
         {
-            var pipeline = PumpAsync(walker, readers, senders, coordinator, walk, abort.Token);
+            var pipeline = PumpAsync(walker, manifest, readers, senders, coordinator, walk, abort.Token);
             // The outcome may fail (auth, broken stream) while the pipeline is still pumping: whichever ends first.
             var first = await Task.WhenAny(pipeline, outcome.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (first == pipeline) await pipeline.ConfigureAwait(false);
@@ -93,15 +104,18 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         }
     }
 
-    private async Task PumpAsync(IActorRef<DirectoryWalker.Start> walker, IActorRef<ReadWork> readers, List<IActorRef<SenderCommand>> senders,
-        IActorRef<SendEvent> coordinator, WalkResult walk, CancellationToken abort)
+    private async Task PumpAsync(IActorRef<DirectoryWalker.Start> walker, IActorRef<ManifestMessage> manifest, IActorRef<ReadWork> readers,
+        List<IActorRef<SenderCommand>> senders, IActorRef<SendEvent> coordinator, WalkResult walk, CancellationToken abort)
     {
         await walker.TellAsync(default, abort).ConfigureAwait(false);
         walker.Complete();
         await walker.Completion.ConfigureAwait(false);
+        await manifest.TellAsync(new ManifestMessage.Flush(), abort).ConfigureAwait(false);
+        // Every offer answered (the receiver is reading: no timeout but the transfer's own), then the readers drain.
+        var (upToDate, _) = await manifest.AskAsync<ManifestMessage, (long, long)>(r => new ManifestMessage.WhenDrained(r), Timeout.InfiniteTimeSpan, abort).ConfigureAwait(false);
         readers.Complete();
         await readers.Completion.ConfigureAwait(false);
-        var totals = await coordinator.AskAsync<SendEvent, TransferTotals>(r => new SendEvent.TotalsRequest(r, walk), TimeSpan.FromSeconds(30), abort).ConfigureAwait(false);
+        var totals = await coordinator.AskAsync<SendEvent, TransferTotals>(r => new SendEvent.TotalsRequest(r, walk, upToDate), TimeSpan.FromSeconds(30), abort).ConfigureAwait(false);
         foreach (var sender in senders) await sender.TellAsync(SenderCommand.End(totals), abort).ConfigureAwait(false);
     }
 
@@ -113,20 +127,21 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             : ExitCodes.Success;
         string? message = error is not null ? TransferFailure.Describe(error)
             : result!.Receiver.Failures > 0 ? $"the receiver could not write {result.Receiver.Failures} file(s); see its log"
-            : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y was" : "ies were")} skipped (unreadable or vanished)"
+            : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y was" : "ies were")} could not be sent (unreadable or vanished)"
             : null;
         var modes = cryptoModes.Where(m => m is not null).Distinct().ToArray();
         return new TransferSummary
         {
             Role = "send",
             ExitCode = exit,
-            Files = walk.Files - (result is null ? 0 : stats.Skipped),
+            Files = Math.Max(0, walk.Files - stats.Skipped - stats.UpToDateFiles),
             Dirs = walk.Directories,
             Symlinks = walk.Symlinks,
             Bytes = walk.Bytes,
             PayloadBytesSent = stats.PayloadBytesSent,
             WireBytes = stats.WireBytes,
-            FilesSkipped = stats.Skipped,
+            FilesSkipped = stats.UpToDateFiles,
+            FilesFailed = stats.Skipped,
             ElapsedSeconds = Math.Round(stats.Elapsed.TotalSeconds, 3),
             Streams = options.Streams,
             Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",

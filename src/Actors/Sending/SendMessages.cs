@@ -27,7 +27,7 @@ internal abstract record SendEvent
     public sealed record Walked(TransferTotals Totals) : SendEvent;
     /// <summary>An entry that could not be sent. <paramref name="Announced"/>: its header had already gone out.</summary>
     public sealed record Problem(string Path, string Reason, bool Announced) : SendEvent;
-    public sealed record TotalsRequest(Actors.IReplyTo<TransferTotals> ReplyTo, WalkResult Walk) : SendEvent;
+    public sealed record TotalsRequest(Actors.IReplyTo<TransferTotals> ReplyTo, WalkResult Walk, long UpToDate) : SendEvent;
     public sealed record Acked(int Files) : SendEvent;
     public sealed record StreamFinished(int Stream, DoneAckFrame Ack) : SendEvent;
     public sealed record StreamFailed(int Stream, Exception Error) : SendEvent;

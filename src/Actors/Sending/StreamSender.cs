@@ -97,6 +97,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
     {
         var reader = new FrameReader(channel);
         var ids = new ulong[FrameLimits.MaxAcksPerFrame];
+        var needs = new NeedEntry[FrameLimits.MaxOfferEntries];
         try
         {
             while (await reader.ReadNextAsync(setup.Abort).ConfigureAwait(false))
@@ -107,6 +108,10 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
                     case FrameType.Ack:
                         int count = FrameParser.Ack(body.Span, ids);
                         await setup.Coordinator.TellAsync(new SendEvent.Acked(count), setup.Abort).ConfigureAwait(false);
+                        break;
+                    case FrameType.Need:
+                        int n = FrameParser.Need(body.Span, needs);
+                        await setup.Manifest.Value!.TellAsync(new ManifestMessage.Answer(needs[..n]), setup.Abort).ConfigureAwait(false);
                         break;
                     case FrameType.DoneAck:
                         await setup.Coordinator.TellAsync(new SendEvent.StreamFinished(index, FrameParser.DoneAck(body.Span)), setup.Abort).ConfigureAwait(false);
@@ -165,6 +170,7 @@ internal sealed record SenderSetup(
     BufferPool Pool,
     TransferStats Stats,
     IActorRef<SendEvent> Coordinator,
+    System.Runtime.CompilerServices.StrongBox<IActorRef<ManifestMessage>?> Manifest,
     string[] CryptoModes,
     CancellationToken Abort);
 

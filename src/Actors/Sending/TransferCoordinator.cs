@@ -26,7 +26,8 @@ internal sealed class TransferCoordinator(int streams, TransferStats stats, Task
                 if (!p.Announced) _unannounced++;
                 break;
             case SendEvent.TotalsRequest r:
-                r.ReplyTo.Reply(new TransferTotals(r.Walk.Files - _unannounced, r.Walk.Directories, r.Walk.Symlinks, r.Walk.Bytes, stats.Skipped));
+                // Done carries what was announced: files the receiver already had were never sent.
+                r.ReplyTo.Reply(new TransferTotals(r.Walk.Files - _unannounced - r.UpToDate, r.Walk.Directories, r.Walk.Symlinks, r.Walk.Bytes, stats.Skipped));
                 break;
             case SendEvent.Acked a:
                 stats.Done(a.Files, 0);

@@ -18,6 +18,7 @@ internal static class Commands
     private static readonly Option<int?> Streams = new("--streams") { Description = "parallel encrypted connections (default 8, config actorsync.transfer.streams)" };
     private static readonly Option<string?> Cipher = new("--cipher") { Description = "aes-128-gcm (default) or aes-256-gcm" };
     private static readonly Option<string?> Tls = new("--tls") { Description = "auto (default: kernel TLS where available), kernel (or exit 2), user" };
+    private static readonly Option<bool> Checksum = new("--checksum", "-c") { Description = "skip files whose content (SHA-256) matches at the receiver, instead of size and mtime" };
     private static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     private static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
@@ -37,7 +38,7 @@ internal static class Commands
     {
         var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/)" };
         var target = new Argument<string>("HOST:PORT") { Description = "the receiver" };
-        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Tls, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Tls, Checksum, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, ct) =>
         {
             string src = parse.GetValue(source)!;
@@ -138,6 +139,7 @@ internal static class Commands
             if (!CipherSuites.TryParse(cipher, out _)) throw new UsageException($"--cipher \"{cipher}\": expected aes-128-gcm or aes-256-gcm");
             overrides["actorsync:transfer:cipher"] = cipher;
         }
+        if (parse.GetValue(Checksum)) overrides["actorsync:transfer:checksum"] = "true";
         if (parse.GetValue(Tls) is { } tls)
         {
             if (!TlsModes.TryParse(tls, out _)) throw new UsageException($"--tls \"{tls}\": expected auto, kernel or user");

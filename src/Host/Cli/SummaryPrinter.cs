@@ -17,6 +17,11 @@ internal static class SummaryPrinter
         foreach (string p in s.Problems) err.WriteLine($"actorsync: problem: {p}");
         if (s.Error is not null) err.WriteLine($"actorsync: {s.Error}");
         if (json) return;
+        if (s.ExitCode == ExitCodes.Success && s.Files == 0 && s.FilesSkipped > 0)
+        {
+            err.WriteLine($"actorsync {s.Role}: up to date ({s.FilesSkipped} files already there; {s.PayloadBytesSent} bytes of file data sent)");
+            return;
+        }
         if (s.ExitCode is ExitCodes.Success or ExitCodes.TransferFailed && s.Streams > 0)
         {
             double mib = s.Bytes / 1048576.0;
@@ -24,7 +29,8 @@ internal static class SummaryPrinter
             err.WriteLine($"actorsync {s.Role}: {s.Files} files, {s.Dirs} dirs, {s.Symlinks} symlinks, {mib:F1} MiB in {s.ElapsedSeconds:F2} s " +
                           $"({rate:F1} MiB/s) over {s.Streams} streams, crypto {s.Crypto} {s.Cipher}" +
                           (s.SendfileBytes > 0 ? $", {s.SendfileBytes / 1048576.0:F1} MiB by sendfile" : "") +
-                          (s.FilesSkipped > 0 ? $", {s.FilesSkipped} skipped" : ""));
+                          (s.FilesSkipped > 0 ? $", {s.FilesSkipped} up to date" : "") +
+                          (s.FilesFailed > 0 ? $", {s.FilesFailed} failed" : ""));
         }
     }
 }

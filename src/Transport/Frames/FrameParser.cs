@@ -88,6 +88,41 @@ public static class FrameParser
         return f;
     }
 
+    public static void Offer(ReadOnlySpan<byte> body, List<OfferEntry> into)
+    {
+        var r = new Reader(body);
+        uint count = r.U32();
+        if (count > FrameLimits.MaxOfferEntries) ThrowHelper.ThrowProtocol($"offer of {count} entries exceeds {FrameLimits.MaxOfferEntries}");
+        for (int i = 0; i < count; i++)
+        {
+            ulong id = r.U64();
+            long size = r.Count();
+            var mtime = r.Time();
+            uint mode = r.U32();
+            byte flag = r.U8();
+            if (flag > 1) ThrowHelper.ThrowProtocol($"offer hash flag {flag}");
+            byte[]? hash = flag == 1 ? r.Bytes(32).ToArray() : null;
+            into.Add(new OfferEntry(id, r.String(FrameLimits.MaxPathBytes), size, mtime, mode, hash));
+        }
+        r.End();
+    }
+
+    /// <summary>Decodes into <paramref name="into"/> (at least <see cref="FrameLimits.MaxOfferEntries"/> long).</summary>
+    public static int Need(ReadOnlySpan<byte> body, Span<NeedEntry> into)
+    {
+        var r = new Reader(body);
+        uint count = r.U32();
+        if (count > FrameLimits.MaxOfferEntries || body.Length != 4 + 17L * count) ThrowHelper.ThrowProtocol($"need frame claims {count} entries in {body.Length} bytes");
+        for (int i = 0; i < count; i++)
+        {
+            ulong id = r.U64();
+            byte status = r.U8();
+            if (status > 1) ThrowHelper.ThrowProtocol($"need status {status}");
+            into[i] = new NeedEntry(id, (NeedStatus)status, r.Count());
+        }
+        return (int)count;
+    }
+
     public static FileAbortFrame FileAbort(ReadOnlySpan<byte> body)
     {
         var r = new Reader(body);
@@ -109,6 +144,7 @@ public static class FrameParser
         }
 
         public ReadOnlySpan<byte> Bytes(int n) => Take(n);
+        public byte U8() => Take(1)[0];
         public ushort U16() => BinaryPrimitives.ReadUInt16BigEndian(Take(2));
         public uint U32() => BinaryPrimitives.ReadUInt32BigEndian(Take(4));
         public ulong U64() => BinaryPrimitives.ReadUInt64BigEndian(Take(8));

@@ -103,6 +103,7 @@ public sealed class FrameReader(ISecureChannel channel)
             FrameType.DoneAck => length == FrameParser.DoneAckBody,
             FrameType.Data => length is >= FrameLimits.DataPrefixLength and <= FrameLimits.DataPrefixLength + FrameLimits.MaxDataBody,
             FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort
+                or FrameType.Offer or FrameType.Need
                 => length <= FrameLimits.MaxMetadataBody,
             _ => throw new ProtocolException($"unknown frame type {(byte)type}"),
         };

@@ -27,6 +27,12 @@ public enum FrameType : byte
     Error = 9,
     /// <summary>sender -> receiver: a file whose header was sent could not be read to the end; discard it. file id u64, reason.</summary>
     FileAbort = 10,
+    /// <summary>sender -> receiver: files the sender has, before any of their bytes: count u32, then per file id u64,
+    /// size u64, mtime, mode u32, hash flag u8 [+ SHA-256 32], path. Answered by one Need on the same stream.</summary>
+    Offer = 11,
+    /// <summary>receiver -> sender: the answer to an Offer, same order: count u32, then per file id u64, status u8
+    /// (0 up to date, 1 send), offset u64 (where sending starts; 0 = the whole file).</summary>
+    Need = 12,
 }
 
 /// <summary>Protocol-wide limits: a peer's declared lengths are checked against these before anything is allocated.</summary>
@@ -45,6 +51,8 @@ public static class FrameLimits
     /// <summary>Acks per frame, bounding the frame to a metadata-sized body.</summary>
     public const int MaxAcksPerFrame = (MaxMetadataBody - 4) / 8;
     public const int DataPrefixLength = 16;
+    /// <summary>Entries per Offer frame: bounded by the metadata body size in any case; this keeps a Need small.</summary>
+    public const int MaxOfferEntries = 256;
 }
 
 /// <summary>Exit-relevant error codes carried by an Error frame.</summary>

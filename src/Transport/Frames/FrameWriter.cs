@@ -91,6 +91,36 @@ public static class FrameWriter
         return w.Position;
     }
 
+    /// <summary>Encoded size of one Offer entry.</summary>
+    public static int OfferEntryLength(OfferEntry e) => 8 + 8 + 12 + 4 + 1 + (e.Hash is null ? 0 : 32) + 2 + Encoding.UTF8.GetByteCount(e.Path);
+
+    public static int Offer(Span<byte> dest, IReadOnlyList<OfferEntry> entries)
+    {
+        int body = 4;
+        foreach (var e in entries) body += OfferEntryLength(e);
+        if (dest.Length < FrameLimits.HeaderLength + body || body > FrameLimits.MaxMetadataBody || entries.Count > FrameLimits.MaxOfferEntries) return 0;
+        var w = Begin(dest, FrameType.Offer, body);
+        w.U32((uint)entries.Count);
+        foreach (var e in entries)
+        {
+            w.U64(e.FileId); w.U64((ulong)e.Size); w.Time(e.MTime); w.U32(e.Mode);
+            if (e.Hash is null) w.U8(0);
+            else { w.U8(1); w.Bytes(e.Hash); }
+            w.String(e.Path, Encoding.UTF8.GetByteCount(e.Path));
+        }
+        return w.Position;
+    }
+
+    public static int Need(Span<byte> dest, ReadOnlySpan<NeedEntry> entries)
+    {
+        int body = 4 + 17 * entries.Length;
+        if (dest.Length < FrameLimits.HeaderLength + body || entries.Length > FrameLimits.MaxOfferEntries) return 0;
+        var w = Begin(dest, FrameType.Need, body);
+        w.U32((uint)entries.Length);
+        foreach (var e in entries) { w.U64(e.FileId); w.U8((byte)e.Status); w.U64((ulong)e.Offset); }
+        return w.Position;
+    }
+
     public static int Error(Span<byte> dest, in ErrorFrame f) => CodeAndText(dest, FrameType.Error, (ushort)f.Code, null, f.Message);
 
     public static int FileAbort(Span<byte> dest, in FileAbortFrame f) => CodeAndText(dest, FrameType.FileAbort, null, f.FileId, f.Reason);
@@ -123,6 +153,8 @@ public static class FrameWriter
         public int Position = position;
 
         public void Skip(int n) => Position += n;
+        public void U8(byte v) => _dest[Position++] = v;
+        public void Bytes(ReadOnlySpan<byte> v) { v.CopyTo(_dest[Position..]); Position += v.Length; }
         public void U16(ushort v) { BinaryPrimitives.WriteUInt16BigEndian(_dest[Position..], v); Position += 2; }
         public void U32(uint v) { BinaryPrimitives.WriteUInt32BigEndian(_dest[Position..], v); Position += 4; }
         public void U64(ulong v) { BinaryPrimitives.WriteUInt64BigEndian(_dest[Position..], v); Position += 8; }

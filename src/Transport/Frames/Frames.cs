@@ -18,3 +18,10 @@ public readonly record struct DoneAckFrame(long Files, long Bytes, int Failures)
 public readonly record struct ErrorFrame(ErrorCode Code, string Message);
 
 public readonly record struct FileAbortFrame(ulong FileId, string Reason);
+
+/// <summary>A file the sender has; <paramref name="Hash"/> (SHA-256 of the content) only with --checksum.</summary>
+public sealed record OfferEntry(ulong FileId, string Path, long Size, FileTime MTime, uint Mode, byte[]? Hash);
+
+public enum NeedStatus : byte { UpToDate = 0, Send = 1 }
+
+public readonly record struct NeedEntry(ulong FileId, NeedStatus Status, long Offset);

@@ -91,6 +91,17 @@ internal static unsafe partial class Libc
 
     public static int OpenForRead(string path) => openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 
+    /// <summary>Opens (creating if needed) a regular file below <paramref name="dirfd"/>, never through a symlink.</summary>
+    public static int CreateOrOpen(int dirfd, string name) => openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0x180);
+
+    public static int OpenAtForRead(int dirfd, string name) => openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+
+    [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
+    private static partial int flock(int fd, int operation);
+
+    /// <summary>An exclusive advisory lock, without waiting: 0, or the errno (EWOULDBLOCK = held elsewhere).</summary>
+    public static int TryLockExclusive(int fd) => flock(fd, 2 /* LOCK_EX */ | 4 /* LOCK_NB */) == 0 ? 0 : LastErrno;
+
     public static int MakeDirectory(int dirfd, string name, int mode) => mkdirat(dirfd, name, mode);
 
     public static int Rename(int fromDir, string fromName, int toDir, string toName) => renameat(fromDir, fromName, toDir, toName);

@@ -128,7 +128,7 @@ public sealed class CommandLineTests
         Assert.Equal(0, received.ExitCode);
         Assert.Contains("secret.txt", send.Stderr);
         using var json = JsonDocument.Parse(send.Stdout);
-        Assert.Equal(1, json.RootElement.GetProperty("files_skipped").GetInt64());
+        Assert.Equal(1, json.RootElement.GetProperty("files_failed").GetInt64());
         Assert.False(File.Exists(Path.Join(scratch.Sub("dst"), "secret.txt")));
         File.Delete(Path.Join(src, "secret.txt"));
         Assert.True(TreeComparer.Compare(src, scratch.Sub("dst")).Identical);

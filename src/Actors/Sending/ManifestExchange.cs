@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using ActorSync.Actors;
+using ActorSync.Engine;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Sending;
+
+/// <summary>
+/// Asks the receiver which files it still needs before any of their bytes are read: the walker's files are
+/// batched into Offer frames (path, size, mtime, mode, and with --checksum a SHA-256), sent over any stream,
+/// and each is answered by a Need frame on the same stream. Only needed files go on to the readers, so a
+/// re-run after an interruption sends what is missing, and a re-run of a complete copy sends ~nothing.
+/// At most <see cref="Window"/> files are outstanding (the walker waits on the window), so memory stays bounded.
+/// </summary>
+internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<ReadWork> readers,
+    SemaphoreSlim window, TransferStats stats, bool checksum, CancellationToken abort) : Actor<ManifestMessage>
+{
+    /// <summary>Files offered but not yet answered: enough to keep every stream busy with offers in flight
+    /// while the receiver checks, small enough to be a bounded table.</summary>
+    public const int Window = 4096;
+
+    private readonly List<OfferEntry> _batch = [];
+    private readonly Dictionary<ulong, ReadWork> _pending = [];
+    private int _batchBytes = 4;
+    private long _upToDate, _upToDateBytes;
+    private IReplyTo<(long Files, long Bytes)>? _drained;
+
+    protected internal override async ValueTask ReceiveAsync(ManifestMessage message)
+    {
+        switch (message)
+        {
+            case ManifestMessage.Offer o:
+                await OfferAsync(o.Work).ConfigureAwait(false);
+                break;
+            case ManifestMessage.Answer a:
+                foreach (var need in a.Entries)
+                {
+                    if (!_pending.Remove(need.FileId, out var work)) ThrowHelper.ThrowProtocol($"need for file {need.FileId}, which was not offered");
+                    window.Release();
+                    if (need.Status == NeedStatus.Send) await readers.TellAsync(work, abort).ConfigureAwait(false);
+                    else
+                    {
+                        _upToDate++;
+                        _upToDateBytes += work.Size;
+                        stats.UpToDate(work.Size);
+                    }
+                }
+                break;
+            case ManifestMessage.Flush:
+                await SendBatchAsync().ConfigureAwait(false);
+                break;
+            case ManifestMessage.WhenDrained d:
+                _drained = d.ReplyTo;
+                break;
+        }
+        if (_drained is not null && _pending.Count == 0 && _batch.Count == 0)
+        {
+            _drained.Reply((_upToDate, _upToDateBytes));
+            _drained = null;
+        }
+    }
+
+    private async ValueTask OfferAsync(ReadWork work)
+    {
+        byte[]? hash = checksum ? await HashAsync(work).ConfigureAwait(false) : null;
+        var entry = new OfferEntry(work.FileId, work.RelativePath, work.Size, work.MTime, work.Mode, hash);
+        int length = FrameWriter.OfferEntryLength(entry);
+        if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
+        _batch.Add(entry);
+        _batchBytes += length;
+        _pending.Add(work.FileId, work);
+        if (_batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask SendBatchAsync()
+    {
+        if (_batch.Count == 0) return;
+        byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
+        int n = FrameWriter.Offer(buffer, _batch);
+        _batch.Clear();
+        _batchBytes = 4;
+        await streams.TellAsync(SenderCommand.Send(new Chunk(buffer, n, 0)), abort).ConfigureAwait(false);
+    }
+
+    /// <summary>--checksum: the content's SHA-256, so the receiver compares bytes, not size and mtime.</summary>
+    private async ValueTask<byte[]?> HashAsync(ReadWork work)
+    {
+        try
+        {
+            await using var file = new FileStream(work.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
+            return await SHA256.HashDataAsync(file, abort).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Offer it without a hash: the receiver then asks for it, and the reader reports the real error.
+            Context.Log.LogDebug("cannot hash {Path}: {Reason}", work.RelativePath, e.Message);
+            return null;
+        }
+    }
+}
+
+internal abstract record ManifestMessage
+{
+    public sealed record Offer(ReadWork Work) : ManifestMessage;
+    public sealed record Answer(NeedEntry[] Entries) : ManifestMessage;
+    public sealed record Flush : ManifestMessage;
+    public sealed record WhenDrained(IReplyTo<(long Files, long Bytes)> ReplyTo) : ManifestMessage;
+}
