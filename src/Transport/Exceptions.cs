@@ -11,6 +11,9 @@ public sealed class IntegrityException(string message) : ProtocolException(messa
 /// <summary>The peer could not prove it knows the shared secret (or refused our proof): exit status 3.</summary>
 public sealed class AuthenticationException(string message) : Exception(message);
 
+/// <summary>The connection went away (reset, or closed without close_notify): a stream can be re-established.</summary>
+public sealed class ConnectionLostException(string message) : IOException(message);
+
 /// <summary>Throw helpers kept out of line so hot paths stay small.</summary>
 internal static class ThrowHelper
 {
@@ -19,6 +22,9 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     public static void ThrowIntegrity(string message) => throw new IntegrityException(message);
+
+    [DoesNotReturn]
+    public static void ThrowConnectionLost(string message) => throw new ConnectionLostException(message);
 
     [DoesNotReturn]
     public static void ThrowAuthentication(string message) => throw new AuthenticationException(message);

@@ -126,8 +126,8 @@ internal sealed class UserTlsChannel : ISecureChannel
         int n = await _socket.ReceiveAsync(_receiveBuffer.AsMemory(_receiveEnd), SocketFlags.None, cancellationToken).ConfigureAwait(false);
         if (n == 0)
         {
-            if (_receiveEnd != 0) ThrowHelper.ThrowProtocol("connection closed in the middle of a record");
-            ThrowHelper.ThrowProtocol("connection closed without close_notify (truncated stream)");
+            if (_receiveEnd != 0) ThrowHelper.ThrowConnectionLost("connection closed in the middle of a record");
+            ThrowHelper.ThrowConnectionLost("connection closed without close_notify");
         }
         _receiveEnd += n;
     }

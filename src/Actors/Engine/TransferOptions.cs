@@ -36,6 +36,10 @@ public sealed record TransferOptions
     public int MaxRestarts { get; init; } = 5;
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The restart budget counts restarts within this window (a long transfer may see several resets).</summary>
+    public TimeSpan RestartWindow { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>How long the receiver waits for a lost stream to be re-established before failing the transfer.</summary>
+    public TimeSpan RejoinGrace { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Acks are batched: one frame per this many committed files (or at the end).</summary>
     public int AckBatch { get; init; } = 256;
     /// <summary>Keep setuid/setgid/sticky bits (off by default: a received file must not gain privileges).</summary>
@@ -68,6 +72,8 @@ public sealed record TransferOptions
             MaxRestarts = Int(s, "supervision:max-restarts", d.MaxRestarts, 0, 1000),
             MinBackoff = Duration(s, "supervision:min-backoff", d.MinBackoff),
             MaxBackoff = Duration(s, "supervision:max-backoff", d.MaxBackoff),
+            RestartWindow = Duration(s, "supervision:restart-window", d.RestartWindow),
+            RejoinGrace = Duration(s, "timeouts:rejoin-grace", d.RejoinGrace),
             AckBatch = Int(s, "transfer:ack-batch", d.AckBatch, 1, 4096),
             PreserveSpecialBits = Bool(s, "receive:preserve-special-bits", d.PreserveSpecialBits),
         };

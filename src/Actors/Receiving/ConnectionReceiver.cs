@@ -9,15 +9,24 @@ namespace ActorSync.Receiving;
 /// to the FileWriter that owns the file, metadata to the coordinator. Every path is validated here before
 /// anything is created from it.
 /// </summary>
-internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISecureChannel channel, FrameReader reader, IReadOnlyList<IActorRef<WriteCommand>> writers)
-    : Actor<ConnectionReceiver.Run>
+internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISecureChannel channel, FrameReader reader, IReadOnlyList<IActorRef<WriteCommand>> writers,
+    StreamProgress progress) : Actor<ConnectionReceiver.Run>
 {
     public readonly record struct Run;
+
+    /// <summary>How much the sender may have to keep for a possible re-send: it gets a StreamAck per this many
+    /// bytes taken in. Two chunks: small against the pool, frequent enough that senders never wait on it.</summary>
+    private const long AckEvery = 512 << 10;
+
+    // Stream offsets count the sender's frames only: the TransferHeader this connection began with is not part
+    // of the stream, so offsets are taken relative to where the reader stood when this actor took over.
+    private long _base, _lastAck, _readerStart;
 
     private readonly List<OfferEntry> _offer = [];
     private readonly NeedEntry[] _needs = new NeedEntry[FrameLimits.MaxOfferEntries];
     private readonly byte[] _needFrame = new byte[FrameLimits.HeaderLength + 4 + 17 * FrameLimits.MaxOfferEntries];
     private DirectoryCache? _lookups;
+    private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 8];
 
     protected internal override async ValueTask ReceiveAsync(Run message)
     {
@@ -39,7 +48,10 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
 
     private async ValueTask ReadFramesAsync(CancellationTokenSource idle, CancellationToken ct)
     {
-        bool done = false;
+        bool done = progress.Done;
+        _base = progress.Consumed;
+        _lastAck = _base;
+        _readerStart = reader.Consumed;
         while (await reader.ReadNextAsync(ct).ConfigureAwait(false))
         {
             if (!done) idle.CancelAfter(session.Options.IdleTimeout);
@@ -47,6 +59,7 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
             if (reader.Type == FrameType.Data)
             {
                 await ReceiveDataAsync(reader, ct).ConfigureAwait(false);
+                await FrameTakenAsync(ct).ConfigureAwait(false);
                 continue;
             }
             var body = await reader.ReadBodyAsync(ct).ConfigureAwait(false);
@@ -76,6 +89,7 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                     break;
                 case FrameType.Done:
                     done = true;
+                    progress.Done = true;
                     idle.CancelAfter(Timeout.InfiniteTimeSpan);
                     await session.Coordinator.TellAsync(new ReceiveEvent.StreamDone(stream, FrameParser.Done(body.Span)), ct).ConfigureAwait(false);
                     break;
@@ -86,8 +100,24 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                     ThrowHelper.ThrowProtocol($"unexpected {reader.Type} frame from the sender");
                     break;
             }
+            await FrameTakenAsync(ct).ConfigureAwait(false);
         }
+        // close_notify before Done: the sender went away cleanly but early; the stream may still be re-established.
+        if (!done) ThrowHelper.ThrowConnectionLost($"stream {stream} closed before its Done");
         await session.Coordinator.TellAsync(new ReceiveEvent.StreamEnded(stream), ct).ConfigureAwait(false);
+    }
+
+    private long StreamOffset(long readerPosition) => _base + readerPosition - _readerStart;
+
+    /// <summary>A whole frame is taken in: it counts for a resume point, and now and then for the sender's StreamAck.</summary>
+    private async ValueTask FrameTakenAsync(CancellationToken ct)
+    {
+        long consumed = StreamOffset(reader.Consumed);
+        progress.Consumed = consumed;
+        if (consumed - _lastAck < AckEvery) return;
+        _lastAck = consumed;
+        int n = FrameWriter.StreamOffset(_ackFrame, FrameType.StreamAck, consumed);
+        await channel.SendAsync(_ackFrame.AsMemory(0, n), ct).ConfigureAwait(false);
     }
 
     protected internal override ValueTask PostStopAsync()
@@ -120,14 +150,17 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
     {
         var (fileId, offset) = await reader.ReadDataPrefixAsync(ct).ConfigureAwait(false);
         var writer = WriterOf(fileId);
+        // Re-sent after a rejoin, part of this frame may already be with the writer: it tolerates the overlap.
+        bool retransmit = StreamOffset(reader.FrameStart) < progress.RetransmitBelow;
         while (reader.RemainingPayload > 0)
         {
             byte[] buffer = await session.Pool.RentAsync(ct).ConfigureAwait(false);
             int n;
             try { n = await reader.ReadPayloadAsync(buffer, ct).ConfigureAwait(false); }
             catch { session.Pool.Return(buffer); throw; }
-            await writer.TellAsync(WriteCommand.ForData(fileId, offset, buffer, n), ct).ConfigureAwait(false);
+            await writer.TellAsync(WriteCommand.ForData(fileId, offset, buffer, n, retransmit), ct).ConfigureAwait(false);
             offset += n;
+            progress.HandedOut = Math.Max(progress.HandedOut, StreamOffset(reader.Consumed));
         }
     }
 
@@ -140,6 +173,24 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
         foreach (char c in s) h = (h ^ c) * 16777619;
         return (int)h;
     }
+}
+
+/// <summary>
+/// Where a stream stands, across its connections: <see cref="Consumed"/> is the end of the last frame taken in
+/// (where a rejoined connection resumes), <see cref="HandedOut"/> how far data went to the writers (a data
+/// frame may be handed out in pieces), and data re-sent below <see cref="RetransmitBelow"/> may overlap.
+/// Written by the stream's current connection actor only; read when it has stopped.
+/// </summary>
+internal sealed class StreamProgress
+{
+    private long _consumed, _handedOut;
+    public long Consumed { get => Volatile.Read(ref _consumed); set => Volatile.Write(ref _consumed, value); }
+    public long HandedOut { get => Volatile.Read(ref _handedOut); set => Volatile.Write(ref _handedOut, value); }
+    public long RetransmitBelow { get; set; }
+    public volatile bool Done;
+    public IActorRef? Connection { get; set; }
+    public ISecureChannel? Channel { get; set; }
+    public int Epoch { get; set; }
 }
 
 /// <summary>The sender aborted the transfer and said why.</summary>

@@ -43,7 +43,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         {
             case WriteKind.Header: return OnHeader(command.Header);
             case WriteKind.Data:
-                try { return OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, command.Length)); }
+                try { return OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, command.Length), command.Retransmit); }
                 finally { session.Pool.Return(command.Buffer!); }
             case WriteKind.Symlink: return OnSymlink(command.Symlink);
             default: return OnAbort(command.FileId, command.Reason!);
@@ -67,11 +67,17 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         return header.Size == 0 ? FinishAsync(file) : ValueTask.CompletedTask;
     }
 
-    private ValueTask OnData(ulong id, long offset, ReadOnlySpan<byte> data)
+    private ValueTask OnData(ulong id, long offset, ReadOnlySpan<byte> data, bool retransmit)
     {
-        if (!_files.TryGetValue(id, out var file)) ThrowHelper.ThrowProtocol($"data for file {id}, which was never announced (or is already complete)");
+        if (!_files.TryGetValue(id, out var file))
+        {
+            // A retransmitted range of a file that completed meanwhile: already committed, nothing to do.
+            if (retransmit) return ValueTask.CompletedTask;
+            ThrowHelper.ThrowProtocol($"data for file {id}, which was never announced (or is already complete)");
+        }
         if (offset > file.Header.Size - data.Length) ThrowHelper.ThrowProtocol($"data at {offset}+{data.Length} lies past the end of \"{RelativePath.Printable(file.Header.Path)}\" ({file.Header.Size} bytes)");
-        if (!file.Ranges.TryAdd(offset, data.Length)) ThrowHelper.ThrowProtocol($"data at {offset}+{data.Length} of \"{RelativePath.Printable(file.Header.Path)}\" overlaps bytes already received");
+        if (retransmit) file.Ranges.AddAllowingOverlap(offset, data.Length);
+        else if (!file.Ranges.TryAdd(offset, data.Length)) ThrowHelper.ThrowProtocol($"data at {offset}+{data.Length} of \"{RelativePath.Printable(file.Header.Path)}\" overlaps bytes already received");
         if (file.Failure is null)
         {
             int errno = Libc.WriteFully(file.Fd, data, offset);

@@ -20,6 +20,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     private readonly List<IActorRef<WriteCommand>> _writers = [];
     private readonly List<ISecureChannel> _channels = [];
     private readonly List<IActorRef> _connections = [];
+    private readonly StreamProgress[] _progress;
     private readonly CancellationTokenSource _abort;
     private readonly TaskCompletionSource<ReceiveOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TransferOptions _options;
@@ -30,6 +31,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     {
         Header = header;
         _options = options;
+        _progress = Enumerable.Range(0, header.StreamCount).Select(_ => new StreamProgress()).ToArray();
         _log = loggers.CreateLogger("actorsync.recv");
         _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tree = DestinationTree.Open(destination);
@@ -38,7 +40,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         _system.UnhandledFailure += (_, e) => _outcome.TrySetException(e);
         var coordinator = _system.Spawn(new Props<ReceiveEvent>
         {
-            Factory = () => new ReceiveCoordinator(header.StreamCount, tree, options, header.TransferId, _outcome),
+            Factory = () => new ReceiveCoordinator(header.StreamCount, tree, options, header.TransferId, _outcome, _progress),
             Name = "coordinator",
             MailboxCapacity = 4096,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
@@ -61,24 +63,57 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     public TransferStats Stats { get; }
     public Task<ReceiveOutcome> Outcome => _outcome.Task;
 
-    /// <summary>Adds an authenticated connection whose TransferHeader named this transfer.</summary>
+    /// <summary>
+    /// Adds an authenticated connection whose TransferHeader named this transfer. A rejoin replaces a stream's
+    /// lost connection: the old one is dropped (if the receiver had not noticed yet), the sender is told where
+    /// to resume (the end of the last frame taken in), and a new connection actor carries on.
+    /// </summary>
     public async ValueTask AddStreamAsync(TransferHeaderFrame header, ISecureChannel channel, FrameReader reader)
     {
         if (header.StreamCount != Header.StreamCount || header.Cipher != Header.Cipher)
             ThrowHelper.ThrowProtocol($"stream {header.StreamIndex} disagrees with the transfer's stream count or cipher");
+        var progress = _progress[header.StreamIndex];
+        bool rejoin = (header.Flags & FrameLimits.RejoinFlag) != 0;
+        if (rejoin)
+        {
+            if (progress.Connection is { } old)
+            {
+                progress.Channel?.Abort();
+                await Task.WhenAny(old.Completion, Task.Delay(ShutdownGrace)).ConfigureAwait(false);
+                if (!old.IsTerminated) throw new TimeoutException($"stream {header.StreamIndex}: the old connection did not stop");
+            }
+            progress.RetransmitBelow = progress.HandedOut;
+            byte[] resume = new byte[FrameLimits.HeaderLength + 8];
+            int n = FrameWriter.StreamOffset(resume, FrameType.Resume, progress.Consumed);
+            await channel.SendAsync(resume.AsMemory(0, n), _abort.Token).ConfigureAwait(false);
+            _log.LogInformation("stream {Stream} rejoined; resuming at offset {Offset}", header.StreamIndex, progress.Consumed);
+        }
+        else if (progress.Connection is not null) ThrowHelper.ThrowProtocol($"stream {header.StreamIndex} joined twice");
         lock (_gate) _channels.Add(channel);
-        await _session.Coordinator.TellAsync(new ReceiveEvent.StreamJoined(header.StreamIndex, channel), _abort.Token).ConfigureAwait(false);
+        progress.Channel = channel;
+        progress.Epoch++;
         var connection = _system.Spawn(new Props<ConnectionReceiver.Run>
         {
-            Factory = () => new ConnectionReceiver(_session, header.StreamIndex, channel, reader, _writers),
-            Name = $"connection-{header.StreamIndex}",
+            Factory = () => new ConnectionReceiver(_session, header.StreamIndex, channel, reader, _writers, progress),
+            Name = $"connection-{header.StreamIndex}-{progress.Epoch}",
             MailboxCapacity = 1,
-            Supervisor = SupervisorStrategy.EscalatingStrategy,
+            // A lost connection stops this actor (the coordinator watches, and waits for a rejoin); anything
+            // that breaks the protocol or integrity ends the transfer.
+            Supervisor = SupervisorStrategy.Decide(ConnectionDecider, maxRetries: 0),
         });
+        progress.Connection = connection;
+        await _session.Coordinator.TellAsync(new ReceiveEvent.StreamJoined(header.StreamIndex, channel, rejoin, connection), _abort.Token).ConfigureAwait(false);
         connection.TryTell(default);
         connection.Complete();
         lock (_gate) _connections.Add(connection);
     }
+
+    private static Directive ConnectionDecider(Exception e) => e switch
+    {
+        ProtocolException => Directive.Escalate,
+        IOException or System.Net.Sockets.SocketException or TimeoutException or ObjectDisposedException => Directive.Stop,
+        _ => Directive.Escalate,
+    };
 
     /// <summary>Waits for the outcome, then shuts the pipeline down (cleanly or, on failure, at once).</summary>
     public async Task<TransferSummary> CompleteAsync()

@@ -10,6 +10,25 @@ internal sealed class RangeSet
 
     public long Covered { get; private set; }
 
+    /// <summary>
+    /// A retransmission after a stream was re-established may repeat bytes already received: adds only the
+    /// parts of [start, start+length) not yet covered, and returns how many bytes were new.
+    /// </summary>
+    public long AddAllowingOverlap(long start, long length)
+    {
+        long end = start + length, added = 0, cursor = start;
+        foreach (var (s, e) in _ranges.ToArray())
+        {
+            if (e <= cursor) continue;
+            if (s >= end) break;
+            if (s > cursor && TryAdd(cursor, s - cursor)) added += s - cursor;
+            cursor = Math.Max(cursor, e);
+            if (cursor >= end) break;
+        }
+        if (cursor < end && TryAdd(cursor, end - cursor)) added += end - cursor;
+        return added;
+    }
+
     /// <summary>Adds [start, start+length); false if it overlaps what is there.</summary>
     public bool TryAdd(long start, long length)
     {

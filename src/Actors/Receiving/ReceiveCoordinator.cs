@@ -14,7 +14,7 @@ namespace ActorSync.Receiving;
 /// removes its temporaries and tells every stream DoneAck. Committed files are acknowledged in batches.
 /// </summary>
 internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, TransferOptions options, Guid transferId,
-    TaskCompletionSource<ReceiveOutcome> outcome) : Actor<ReceiveEvent>
+    TaskCompletionSource<ReceiveOutcome> outcome, StreamProgress[] progress) : Actor<ReceiveEvent>
 {
     private readonly ISecureChannel?[] _channels = new ISecureChannel?[streamCount];
     private readonly bool[] _done = new bool[streamCount];
@@ -29,12 +29,20 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
 
     protected internal override async ValueTask ReceiveAsync(ReceiveEvent message)
     {
+        if (message is ReceiveEvent.StreamJoined j)
+        {
+            _channels[j.Stream] = j.Channel;
+            Context.Watch(j.Connection);
+            // A stream that comes back after the end still needs to hear that everything is committed.
+            if (_finished) await SendDoneAckAsync(j.Channel).ConfigureAwait(false);
+            return;
+        }
         if (_finished) return;
         switch (message)
         {
-            case ReceiveEvent.StreamJoined j:
-                if (_channels[j.Stream] is not null) ThrowHelper.ThrowProtocol($"stream {j.Stream} joined twice");
-                _channels[j.Stream] = j.Channel;
+            case ReceiveEvent.RejoinDeadline d:
+                if (progress[d.Stream].Epoch == d.Epoch && progress[d.Stream].Connection is { IsTerminated: true })
+                    throw new IOException($"stream {d.Stream} was lost ({d.Reason}) and not re-established within {options.RejoinGrace.TotalSeconds:0.#} s; the transfer is incomplete");
                 break;
             case ReceiveEvent.DirectorySeen d:
                 _directories.Add(d.Directory);
@@ -69,8 +77,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             case ReceiveEvent.AlreadyThere a:
                 _upToDate += a.Files;
                 break;
-            case ReceiveEvent.StreamEnded e:
-                if (!_done[e.Stream]) throw new IOException($"stream {e.Stream} ended before the transfer was complete");
+            case ReceiveEvent.StreamEnded:
                 break;
         }
         await CheckCompleteAsync().ConfigureAwait(false);
@@ -88,6 +95,8 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         if (_doneCount < streamCount || _totals is not { } t) return;
         long files = _filesCommitted + _filesFailed + _filesAborted;
         long links = _symlinks + _symlinksFailed;
+        Context.Log.LogDebug("all streams done; {Files}/{Total} files, {Links}/{TotalLinks} symlinks, {Dirs}/{TotalDirs} dirs accounted for",
+            files, t.Files, links, t.Symlinks, _directories.Count, t.Directories);
         if (files > t.Files || links > t.Symlinks || _directories.Count > t.Directories)
             ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({files}/{t.Files} files, {links}/{t.Symlinks} symlinks, {_directories.Count}/{t.Directories} dirs)");
         if (files < t.Files || links < t.Symlinks || _directories.Count < t.Directories) return;
@@ -97,16 +106,37 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         ApplyDirectoryMetadata();
         tree.RemoveTemporaries(transferId);
         long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
+        foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(false);
+        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, _upToDate, [.. _problems],
+            _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
+    }
+
+    private async ValueTask SendDoneAckAsync(ISecureChannel channel)
+    {
+        long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
         var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, failures));
         byte[] frame = new byte[64];
         int n = FrameWriter.DoneAck(frame, ack);
-        foreach (var channel in _channels)
-        {
-            try { await channel!.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(false); }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { /* the sender learns from the others */ }
-        }
-        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, _upToDate, [.. _problems],
-            _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
+        try { await channel.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(false); }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* that stream rejoins and hears it then */ }
+    }
+
+    /// <summary>
+    /// A connection actor stopped. After a clean end that is expected; after a loss the stream has
+    /// <see cref="TransferOptions.RejoinGrace"/> to come back before the transfer is declared incomplete.
+    /// </summary>
+    protected internal override ValueTask OnTerminatedAsync(IActorRef actor, Exception? reason)
+    {
+        if (reason is null || _finished) return ValueTask.CompletedTask;
+        int stream = Array.FindIndex(progress, p => ReferenceEquals(p.Connection, actor));
+        if (stream < 0) return ValueTask.CompletedTask;   // an older connection of a stream that has rejoined
+        int epoch = progress[stream].Epoch;
+        Context.Log.LogWarning("stream {Stream} lost: {Reason}; waiting up to {Grace} s for the sender to re-establish it",
+            stream, TransferFailure.Describe(reason), options.RejoinGrace.TotalSeconds);
+        var self = (IActorRef<ReceiveEvent>)Context.Self;
+        string why = TransferFailure.Describe(reason);
+        _ = Task.Delay(options.RejoinGrace).ContinueWith(_ => self.TryTell(new ReceiveEvent.RejoinDeadline(stream, epoch, why)), TaskScheduler.Default);
+        return ValueTask.CompletedTask;
     }
 
     private void ApplyDirectoryMetadata()
@@ -131,7 +161,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         _pendingAcks.Clear();
         if (channel is null || n == 0) return;
         try { await channel.SendAsync(_ackFrame.AsMemory(0, n)).ConfigureAwait(false); }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { /* acks are progress only; Done decides */ }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* acks are progress only; Done decides */ }
     }
 }
 

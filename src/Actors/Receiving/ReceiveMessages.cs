@@ -7,10 +7,11 @@ namespace ActorSync.Receiving;
 internal enum WriteKind : byte { Header, Data, Symlink, Abort }
 
 /// <summary>What a connection hands a FileWriter. Data carries a pooled buffer the writer returns.</summary>
-internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Header, ulong FileId, long Offset, byte[]? Buffer, int Length, SymlinkFrame Symlink, string? Reason)
+internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Header, ulong FileId, long Offset, byte[]? Buffer, int Length, SymlinkFrame Symlink, string? Reason,
+    bool Retransmit = false)
 {
     public static WriteCommand ForHeader(in FileHeaderFrame h) => new(WriteKind.Header, h, h.FileId, 0, null, 0, default, null);
-    public static WriteCommand ForData(ulong id, long offset, byte[] buffer, int length) => new(WriteKind.Data, default, id, offset, buffer, length, default, null);
+    public static WriteCommand ForData(ulong id, long offset, byte[] buffer, int length, bool retransmit) => new(WriteKind.Data, default, id, offset, buffer, length, default, null, retransmit);
     public static WriteCommand ForSymlink(in SymlinkFrame s) => new(WriteKind.Symlink, default, 0, 0, null, 0, s, null);
     public static WriteCommand ForAbort(in FileAbortFrame a) => new(WriteKind.Abort, default, a.FileId, 0, null, 0, default, a.Reason);
 }
@@ -18,7 +19,9 @@ internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Hea
 /// <summary>Events the coordinator of a receiving transfer gets.</summary>
 internal abstract record ReceiveEvent
 {
-    public sealed record StreamJoined(int Stream, ISecureChannel Channel) : ReceiveEvent;
+    public sealed record StreamJoined(int Stream, ISecureChannel Channel, bool Rejoin, IActorRef Connection) : ReceiveEvent;
+    /// <summary>The rejoin grace of a lost stream ran out; <paramref name="Epoch"/> tells whether it was re-established since.</summary>
+    public sealed record RejoinDeadline(int Stream, int Epoch, string Reason) : ReceiveEvent;
     public sealed record DirectorySeen(DirectoryFrame Directory) : ReceiveEvent;
     public sealed record FileCommitted(ulong FileId, long Bytes) : ReceiveEvent;
     public sealed record SymlinkCommitted(string Path) : ReceiveEvent;

@@ -72,6 +72,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             {
                 if (!_transfers.TryGetValue(header.TransferId, out transfer))
                 {
+                    if ((header.Flags & FrameLimits.RejoinFlag) != 0) throw new ProtocolException($"stream {header.StreamIndex} rejoins transfer {header.TransferId}, which is not running here");
                     if (!_serve && _started > 0) throw new ProtocolException("busy: this receiver takes one transfer and has already begun another");
                     transfer = StartTransfer(header, ct);
                     _transfers[header.TransferId] = transfer;

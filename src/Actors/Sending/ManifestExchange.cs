@@ -22,7 +22,7 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
     public const int Window = 4096;
 
     private readonly List<OfferEntry> _batch = [];
-    private readonly Dictionary<ulong, ReadWork> _pending = [];
+    private readonly Dictionary<ulong, (ReadWork Work, OfferEntry Entry)> _pending = [];
     private int _batchBytes = 4;
     private long _upToDate, _upToDateBytes;
     private IReplyTo<(long Files, long Bytes)>? _drained;
@@ -37,7 +37,9 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
             case ManifestMessage.Answer a:
                 foreach (var need in a.Entries)
                 {
-                    if (!_pending.Remove(need.FileId, out var work)) ThrowHelper.ThrowProtocol($"need for file {need.FileId}, which was not offered");
+                    // After a rejoin offers may be answered twice: the first answer counts.
+                    if (!_pending.Remove(need.FileId, out var offered)) continue;
+                    var work = offered.Work;
                     window.Release();
                     if (need.Status == NeedStatus.Send) await readers.TellAsync(work, abort).ConfigureAwait(false);
                     else
@@ -49,6 +51,19 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
                 }
                 break;
             case ManifestMessage.Flush:
+                await SendBatchAsync().ConfigureAwait(false);
+                break;
+            case ManifestMessage.Reoffer:
+                // A stream was re-established: an answer may have died with the old connection, so everything
+                // still unanswered is offered again (at most the window's worth).
+                foreach (var (_, entry) in _pending.Values.ToArray())
+                {
+                    if (_batch.Contains(entry)) continue;
+                    int length = FrameWriter.OfferEntryLength(entry);
+                    if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
+                    _batch.Add(entry);
+                    _batchBytes += length;
+                }
                 await SendBatchAsync().ConfigureAwait(false);
                 break;
             case ManifestMessage.WhenDrained d:
@@ -70,7 +85,7 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
         if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
         _batch.Add(entry);
         _batchBytes += length;
-        _pending.Add(work.FileId, work);
+        _pending.Add(work.FileId, (work, entry));
         if (_batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
     }
 
@@ -106,5 +121,6 @@ internal abstract record ManifestMessage
     public sealed record Offer(ReadWork Work) : ManifestMessage;
     public sealed record Answer(NeedEntry[] Entries) : ManifestMessage;
     public sealed record Flush : ManifestMessage;
+    public sealed record Reoffer : ManifestMessage;
     public sealed record WhenDrained(IReplyTo<(long Files, long Bytes)> ReplyTo) : ManifestMessage;
 }

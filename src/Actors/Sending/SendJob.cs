@@ -40,7 +40,8 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             Supervisor = SupervisorStrategy.EscalatingStrategy,
         });
         var manifestBox = new System.Runtime.CompilerServices.StrongBox<IActorRef<ManifestMessage>?>();
-        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, coordinator, manifestBox, cryptoModes, abort.Token);
+        var streamStates = Enumerable.Range(0, options.Streams).Select(_ => new StreamState()).ToArray();
+        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, coordinator, manifestBox, streamStates, cryptoModes, abort.Token);
         var senders = new List<IActorRef<SenderCommand>>(options.Streams);
         for (int i = 0; i < options.Streams; i++)
         {
@@ -50,8 +51,9 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
                 Factory = () => new StreamSender(setup, index),
                 Name = $"sender-{index}",
                 MailboxCapacity = options.SenderMailbox,
-                Supervisor = SupervisorStrategy.Decide(StreamSender.Decide, options.MaxRestarts, options.MinBackoff, options.MaxBackoff),
-                RedeliverOnRestart = true,
+                // A broken connection is reconnected with backoff; what was in flight is re-sent from the
+                // stream's own record (StreamState), so the failed message is not redelivered on top of it.
+                Supervisor = SupervisorStrategy.Restart(options.MaxRestarts, options.MinBackoff, options.MaxBackoff, within: options.RestartWindow, decider: StreamSender.Decide),
             }));
         }
         await coordinator.TellAsync(new SendEvent.WatchStreams(senders), abort.Token).ConfigureAwait(false);
@@ -92,6 +94,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             if (first == pipeline) await pipeline.ConfigureAwait(false);
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             await system.ShutdownAsync(ShutdownGrace).ConfigureAwait(false);
+            ReleaseKept(streamStates, pool);
             return Summarise(result, walk, cryptoModes, null);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -100,8 +103,15 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             log.LogDebug(error, "transfer failed");
             await abort.CancelAsync().ConfigureAwait(false);
             await system.ShutdownAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            ReleaseKept(streamStates, pool);
             return Summarise(null, walk, cryptoModes, error);
         }
+    }
+
+    /// <summary>Chunks still kept for a possible re-send hold open source files: close them.</summary>
+    private static void ReleaseKept(StreamState[] streams, BufferPool pool)
+    {
+        foreach (var s in streams) s.ReleaseAll(pool);
     }
 
     private async Task PumpAsync(IActorRef<DirectoryWalker.Start> walker, IActorRef<ManifestMessage> manifest, IActorRef<ReadWork> readers,

@@ -14,11 +14,13 @@ internal enum EntryKind : byte { Directory, File, Symlink }
 /// </summary>
 internal readonly record struct Chunk(byte[] Buffer, int Length, long PayloadBytes, SourceFile? File = null, long FileOffset = 0, int FileCount = 0);
 
-/// <summary>Commands a StreamSender accepts: a chunk to send, or (Buffer null) the end of the transfer.</summary>
-internal readonly record struct SenderCommand(Chunk Chunk, TransferTotals? Finish)
+/// <summary>Commands a StreamSender accepts: a chunk to send, the end of the transfer, or a wake-up (acks
+/// arrived, or the connection was lost) for a sender with nothing else to do.</summary>
+internal readonly record struct SenderCommand(Chunk Chunk, TransferTotals? Finish, bool Poke)
 {
-    public static SenderCommand Send(Chunk chunk) => new(chunk, null);
-    public static SenderCommand End(TransferTotals totals) => new(default, totals);
+    public static SenderCommand Send(Chunk chunk) => new(chunk, null, false);
+    public static SenderCommand End(TransferTotals totals) => new(default, totals, false);
+    public static readonly SenderCommand Wake = new(default, null, true);
 }
 
 /// <summary>Events the coordinator of a sending transfer receives.</summary>

@@ -10,94 +10,151 @@ using Microsoft.Extensions.Logging;
 namespace ActorSync.Sending;
 
 /// <summary>
-/// Owns one encrypted connection. Connects and authenticates in PreStart (a failed connect is retried by its
-/// supervisor with backoff), sends the chunks routed to it, and returns their buffers to the pool. A
-/// background loop reads what the receiver says on this connection (acks, the final DoneAck, errors) and
-/// forwards it to the coordinator.
+/// Owns one encrypted connection of the transfer. Connects and authenticates in PreStart; sends the chunks
+/// routed to it, keeping each in its <see cref="StreamState"/> until the receiver acknowledges it. When the
+/// connection breaks, the actor fails, its supervisor restarts it with backoff, and the new instance rejoins
+/// the same stream (new handshake, new keys), learns from the receiver's Resume frame where to carry on, and
+/// re-sends what the receiver did not take in; the other streams keep going. A background loop reads what the
+/// receiver says on this connection (acks, answers to offers, the final DoneAck, errors).
 /// </summary>
 internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderCommand>
 {
     private ISecureChannel? _channel;
     private Task? _replies;
-    private readonly byte[] _control = new byte[2048];
+    private readonly byte[] _control = new byte[256];
+
+    private StreamState State => setup.Streams[index];
 
     protected internal override async ValueTask PreStartAsync()
     {
         var channel = await SecureConnection.ConnectAsync(setup.Endpoint, setup.Secret, setup.Options.Cipher, setup.Options.HandshakeTimeout, setup.Abort,
             setup.Options.ConnectTimeout, setup.Options.Tls).ConfigureAwait(false);
-        var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)setup.Options.Streams, (ushort)setup.Options.Cipher, 0);
-        int n = FrameWriter.TransferHeader(_control, header);
-        await channel.SendAsync(_control.AsMemory(0, n), setup.Abort).ConfigureAwait(false);
-        _channel = channel;
-        setup.CryptoModes[index] = channel.CryptoMode;
-        _replies = Task.Run(() => ReadRepliesAsync(channel));
-        if (Context.RestartCount > 0) Context.Log.LogInformation("stream {Index} connected after {Restarts} retries", index, Context.RestartCount);
+        try
+        {
+            bool rejoin = State.EverConnected;
+            var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)setup.Options.Streams, (ushort)setup.Options.Cipher, rejoin ? FrameLimits.RejoinFlag : 0);
+            int n = FrameWriter.TransferHeader(_control, header);
+            await channel.SendAsync(_control.AsMemory(0, n), setup.Abort).ConfigureAwait(false);
+            var reader = new FrameReader(channel);
+            if (rejoin) await ResumeAsync(channel, reader).ConfigureAwait(false);
+            State.EverConnected = true;
+            State.Lost = false;
+            _channel = channel;
+            setup.CryptoModes[index] = channel.CryptoMode;
+            _replies = Task.Run(() => ReadRepliesAsync(channel, reader));
+        }
+        catch
+        {
+            channel.Abort();
+            throw;
+        }
+        if (Context.RestartCount > 0) Context.Log.LogInformation("stream {Index} (re)connected after {Restarts} restarts", index, Context.RestartCount);
+    }
+
+    /// <summary>Rejoin: the receiver says where it stopped; everything kept from there on goes again.</summary>
+    private async ValueTask ResumeAsync(ISecureChannel channel, FrameReader reader)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(setup.Abort);
+        timeout.CancelAfter(setup.Options.HandshakeTimeout);
+        if (!await reader.ReadNextAsync(timeout.Token).ConfigureAwait(false) || reader.Type != FrameType.Resume)
+            ThrowHelper.ThrowProtocol($"stream {index}: the receiver did not answer the rejoin with Resume");
+        long resume = FrameParser.StreamOffset((await reader.ReadBodyAsync(timeout.Token).ConfigureAwait(false)).Span);
+        if (resume < State.Acked || resume > State.Position)
+            ThrowHelper.ThrowProtocol($"stream {index}: Resume at {resume}, outside what was sent ({State.Acked}..{State.Position})");
+        State.Acknowledge(resume);
+        State.ReleaseAcknowledged(setup.Pool);
+        long resent = 0;
+        foreach (var kept in State.Unacknowledged)
+        {
+            int skip = (int)Math.Max(0, resume - kept.Start);
+            if (kept.Control is not null)
+            {
+                await channel.SendAsync(kept.Control.AsMemory(skip), setup.Abort).ConfigureAwait(false);
+                continue;
+            }
+            var chunk = kept.Chunk;
+            if (skip > chunk.Length) ThrowHelper.ThrowProtocol($"stream {index}: Resume at {resume} falls inside a data payload");
+            if (chunk.File is { } file)
+                await channel.SendFileRangeAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), file.Fd, chunk.FileOffset, chunk.FileCount, setup.Abort).ConfigureAwait(false);
+            else
+                await channel.SendAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), setup.Abort).ConfigureAwait(false);
+            setup.Stats.Sent(chunk.PayloadBytes, kept.Length - skip);
+            resent += kept.Length - skip;
+        }
+        Context.Log.LogInformation("stream {Index} rejoined at offset {Offset}; re-sent {Bytes} bytes that were in flight", index, resume, resent);
+        if (setup.Manifest.Value is { } manifest) manifest.TryTell(new ManifestMessage.Reoffer());
     }
 
     protected internal override async ValueTask ReceiveAsync(SenderCommand command)
     {
+        State.ReleaseAcknowledged(setup.Pool);
+        if (State.Lost)
+        {
+            // Keep what arrived for the dead connection before failing: the supervisor drops the failed message,
+            // the rejoin re-sends everything kept.
+            if (command.Finish is { } end) State.Keep(default, DoneFrame(end), DoneFrame(end).Length);
+            else if (!command.Poke) State.Keep(command.Chunk, null, command.Chunk.Length + command.Chunk.FileCount);
+            throw new StreamBrokenException(index, null);
+        }
+        if (command.Poke) return;
         var channel = _channel!;
         if (command.Finish is { } totals)
         {
-            int n = FrameWriter.Done(_control, totals);
-            await SendAsync(channel, _control.AsMemory(0, n)).ConfigureAwait(false);
+            await SendKeptAsync(channel, default, DoneFrame(totals)).ConfigureAwait(false);
+            Context.Log.LogDebug("stream {Index}: Done sent at offset {Position} ({Totals})", index, State.Position, totals);
             return;
         }
-        var chunk = command.Chunk;
-        if (chunk.File is { } file)
-        {
-            await SendFileRangeAsync(channel, chunk, file).ConfigureAwait(false);
-            return;
-        }
-        await SendAsync(channel, chunk.Buffer.AsMemory(0, chunk.Length)).ConfigureAwait(false);
-        setup.Pool.Return(chunk.Buffer);
-        setup.Stats.Sent(chunk.PayloadBytes, chunk.Length);
+        await SendKeptAsync(channel, command.Chunk, null).ConfigureAwait(false);
     }
 
-    private async ValueTask SendFileRangeAsync(ISecureChannel channel, Chunk chunk, SourceFile file)
+    private static byte[] DoneFrame(TransferTotals totals)
     {
-        try
-        {
-            bool bySendfile = await channel.SendFileRangeAsync(chunk.Buffer.AsMemory(0, chunk.Length), file.Fd, chunk.FileOffset, chunk.FileCount, setup.Abort).ConfigureAwait(false);
-            setup.Stats.Sent(chunk.PayloadBytes, chunk.Length + chunk.FileCount);
-            if (bySendfile) setup.Stats.SentByFile(chunk.FileCount);
-        }
-        catch (SourceTruncatedException e)
-        {
-            // The frame was completed with zeros; the receiver must drop the file, never commit it.
-            int n = FrameWriter.FileAbort(_control, new FileAbortFrame(file.FileId, e.Message));
-            await SendAsync(channel, _control.AsMemory(0, n)).ConfigureAwait(false);
-            setup.Stats.Skip();
-            await setup.Coordinator.TellAsync(new SendEvent.Problem(file.RelativePath, e.Message, Announced: true), setup.Abort).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
-            throw new StreamBrokenException(index, e);
-        }
-        finally
-        {
-            file.Release();
-            setup.Pool.Return(chunk.Buffer);
-        }
+        byte[] done = new byte[FrameLimits.HeaderLength + FrameParser.DoneBody];
+        FrameWriter.Done(done, totals);
+        return done;
     }
 
-    private async ValueTask SendAsync(ISecureChannel channel, ReadOnlyMemory<byte> data)
+    /// <summary>Kept before it is sent: if the send fails half-way, the rejoin sends it (again) from the receiver's offset.</summary>
+    private async ValueTask SendKeptAsync(ISecureChannel channel, Chunk chunk, byte[]? control)
     {
+        long length = control?.Length ?? chunk.Length + chunk.FileCount;
+        State.Keep(chunk, control, length);
         try
         {
-            await channel.SendAsync(data, setup.Abort).ConfigureAwait(false);
+            if (control is not null) await channel.SendAsync(control, setup.Abort).ConfigureAwait(false);
+            else if (chunk.File is { } file)
+            {
+                bool bySendfile;
+                try
+                {
+                    bySendfile = await channel.SendFileRangeAsync(chunk.Buffer.AsMemory(0, chunk.Length), file.Fd, chunk.FileOffset, chunk.FileCount, setup.Abort).ConfigureAwait(false);
+                }
+                catch (SourceTruncatedException e)
+                {
+                    // The frame was completed with zeros; the receiver must drop the file, never commit it.
+                    byte[] abort = new byte[FrameLimits.HeaderLength + 8 + 2 + 1100];
+                    int n = FrameWriter.FileAbort(abort, new FileAbortFrame(file.FileId, e.Message));
+                    await SendKeptAsync(channel, default, abort.AsMemory(0, n).ToArray()).ConfigureAwait(false);
+                    setup.Stats.Skip();
+                    await setup.Coordinator.TellAsync(new SendEvent.Problem(file.RelativePath, e.Message, Announced: true), setup.Abort).ConfigureAwait(false);
+                    return;
+                }
+                if (bySendfile) setup.Stats.SentByFile(chunk.FileCount);
+            }
+            else await channel.SendAsync(chunk.Buffer.AsMemory(0, chunk.Length), setup.Abort).ConfigureAwait(false);
+            if (control is null) setup.Stats.Sent(chunk.PayloadBytes, length);
         }
-        catch (Exception e) when (e is SocketException or IOException)
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException && e is not SourceTruncatedException)
         {
             throw new StreamBrokenException(index, e);
         }
     }
 
-    private async Task ReadRepliesAsync(ISecureChannel channel)
+    private async Task ReadRepliesAsync(ISecureChannel channel, FrameReader reader)
     {
-        var reader = new FrameReader(channel);
         var ids = new ulong[FrameLimits.MaxAcksPerFrame];
         var needs = new NeedEntry[FrameLimits.MaxOfferEntries];
+        var self = (IActorRef<SenderCommand>)Context.Self;
         try
         {
             while (await reader.ReadNextAsync(setup.Abort).ConfigureAwait(false))
@@ -105,6 +162,10 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
                 var body = await reader.ReadBodyAsync(setup.Abort).ConfigureAwait(false);
                 switch (reader.Type)
                 {
+                    case FrameType.StreamAck:
+                        State.Acknowledge(FrameParser.StreamOffset(body.Span));
+                        self.TryTell(SenderCommand.Wake);   // an idle sender gives the buffers back now
+                        break;
                     case FrameType.Ack:
                         int count = FrameParser.Ack(body.Span, ids);
                         await setup.Coordinator.TellAsync(new SendEvent.Acked(count), setup.Abort).ConfigureAwait(false);
@@ -127,13 +188,12 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
                         throw new ProtocolException($"unexpected {reader.Type} frame from the receiver");
                 }
             }
-            await setup.Coordinator.TellAsync(new SendEvent.StreamFailed(index, new StreamBrokenException(index, null)), setup.Abort).ConfigureAwait(false);
+            ConnectionLost(channel, self);
         }
         catch (OperationCanceledException) { }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
-            if (!setup.Abort.IsCancellationRequested)
-                setup.Coordinator.TryTell(new SendEvent.StreamFailed(index, new StreamBrokenException(index, e)));
+            if (!setup.Abort.IsCancellationRequested) ConnectionLost(channel, self);
         }
         catch (Exception e)
         {
@@ -141,22 +201,29 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         }
     }
 
+    /// <summary>Marks the stream lost and wakes the actor, which then fails and is restarted by its supervisor.</summary>
+    private void ConnectionLost(ISecureChannel channel, IActorRef<SenderCommand> self)
+    {
+        State.Lost = true;
+        channel.Abort();
+        self.TryTell(SenderCommand.Wake);
+    }
+
     protected internal override async ValueTask PostStopAsync()
     {
         if (_channel is null) return;
-        if (setup.Abort.IsCancellationRequested) _channel.Abort();
+        if (setup.Abort.IsCancellationRequested || State.Lost) _channel.Abort();
         else await _channel.CloseAsync().ConfigureAwait(false);
         if (_replies is not null) await Task.WhenAny(_replies, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         await _channel.DisposeAsync().ConfigureAwait(false);
         _channel = null;
     }
 
-    /// <summary>Connect-time trouble is worth retrying; anything about secrets or protocol is not.</summary>
+    /// <summary>Network trouble is worth a reconnect; anything about secrets or protocol is not.</summary>
     public static Directive Decide(Exception e) => e switch
     {
-        AuthenticationException or ProtocolException => Directive.Escalate,
-        StreamBrokenException => Directive.Escalate,
-        SocketException or TimeoutException or IOException => Directive.Restart,
+        AuthenticationException or ProtocolException or KernelTlsUnavailableException => Directive.Escalate,
+        StreamBrokenException or SocketException or TimeoutException or IOException => Directive.Restart,
         _ => Directive.Escalate,
     };
 }
@@ -171,12 +238,13 @@ internal sealed record SenderSetup(
     TransferStats Stats,
     IActorRef<SendEvent> Coordinator,
     System.Runtime.CompilerServices.StrongBox<IActorRef<ManifestMessage>?> Manifest,
+    StreamState[] Streams,
     string[] CryptoModes,
     CancellationToken Abort);
 
 /// <summary>A connection broke after data went over it.</summary>
 internal sealed class StreamBrokenException(int stream, Exception? inner)
-    : IOException(inner is null ? $"stream {stream}: the receiver closed the connection" : $"stream {stream} broke: {inner.Message}", inner);
+    : IOException(inner is null ? $"stream {stream}: the connection was lost" : $"stream {stream} broke: {inner.Message}", inner);
 
 /// <summary>The transfer cannot complete (not an auth or protocol matter): exit status 1.</summary>
 public sealed class TransferFailedException(string message) : Exception(message);

@@ -33,9 +33,11 @@ internal sealed class TransferCoordinator(int streams, TransferStats stats, Task
                 stats.Done(a.Files, 0);
                 break;
             case SendEvent.StreamFinished f:
+                // The receiver answers DoneAck only once everything is committed: one is enough. Waiting for
+                // all would let a stream lost at the very end fail a finished copy.
                 _receiverView = f.Ack;
-                if (++_finished == streams)
-                    outcome.TrySetResult(new SendOutcome(_receiverView, [.. _problems]));
+                _finished++;
+                outcome.TrySetResult(new SendOutcome(_receiverView, [.. _problems]));
                 break;
             case SendEvent.StreamFailed f:
                 outcome.TrySetException(f.Error);
@@ -49,7 +51,10 @@ internal sealed class TransferCoordinator(int streams, TransferStats stats, Task
 
     protected internal override ValueTask OnTerminatedAsync(IActorRef actor, Exception? reason)
     {
-        if (reason is not null) outcome.TrySetException(reason);
+        if (reason is not null && !outcome.Task.IsCompleted)
+            outcome.TrySetException(new TransferFailedException(
+                $"{actor.Path} gave up after its restart budget ({TransferFailure.Describe(reason)}); " +
+                $"{stats.FilesDone} of {stats.FilesFound} files confirmed by the receiver, the rest incomplete"));
         else if (_finished < streams && !outcome.Task.IsCompleted)
             outcome.TrySetException(new TransferFailedException($"{actor.Path} stopped before the transfer was complete"));
         return ValueTask.CompletedTask;

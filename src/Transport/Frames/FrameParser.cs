@@ -123,6 +123,14 @@ public static class FrameParser
         return (int)count;
     }
 
+    public static long StreamOffset(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        long offset = r.Count();
+        r.End();
+        return offset;
+    }
+
     public static FileAbortFrame FileAbort(ReadOnlySpan<byte> body)
     {
         var r = new Reader(body);

@@ -13,6 +13,14 @@ public sealed class FrameReader(ISecureChannel channel)
     private readonly byte[] _header = new byte[FrameLimits.HeaderLength + FrameLimits.DataPrefixLength];
     private ReadOnlyMemory<byte> _segment;
 
+    private long _consumed;
+
+    /// <summary>Plaintext bytes taken from the channel so far.</summary>
+    public long Consumed => _consumed;
+
+    /// <summary>Where the current frame starts (after <see cref="ReadNextAsync"/>): the end of the last complete frame.</summary>
+    public long FrameStart { get; private set; }
+
     public FrameType Type { get; private set; }
     public int BodyLength { get; private set; }
 
@@ -23,6 +31,7 @@ public sealed class FrameReader(ISecureChannel channel)
     public async ValueTask<bool> ReadNextAsync(CancellationToken ct = default)
     {
         if (RemainingPayload != 0) ThrowHelper.ThrowProtocol("internal: previous data frame not fully read");
+        FrameStart = _consumed;
         if (_segment.IsEmpty)
         {
             _segment = await channel.ReceiveAsync(ct).ConfigureAwait(false);
@@ -80,6 +89,7 @@ public sealed class FrameReader(ISecureChannel channel)
                 int got = await direct.ReceiveIntoAsync(dest, ct).ConfigureAwait(false);
                 if (got == 0) ThrowHelper.ThrowProtocol("stream ended in the middle of a frame");
                 dest = dest[got..];
+                _consumed += got;
                 continue;
             }
             if (_segment.IsEmpty)
@@ -88,6 +98,7 @@ public sealed class FrameReader(ISecureChannel channel)
                 if (_segment.IsEmpty) ThrowHelper.ThrowProtocol("stream ended in the middle of a frame");
             }
             int n = Math.Min(dest.Length, _segment.Length);
+            _consumed += n;
             _segment.Span[..n].CopyTo(dest.Span);
             _segment = _segment[n..];
             dest = dest[n..];
@@ -101,6 +112,7 @@ public sealed class FrameReader(ISecureChannel channel)
             FrameType.TransferHeader => length == FrameParser.TransferHeaderBody,
             FrameType.Done => length == FrameParser.DoneBody,
             FrameType.DoneAck => length == FrameParser.DoneAckBody,
+            FrameType.StreamAck or FrameType.Resume => length == 8,
             FrameType.Data => length is >= FrameLimits.DataPrefixLength and <= FrameLimits.DataPrefixLength + FrameLimits.MaxDataBody,
             FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort
                 or FrameType.Offer or FrameType.Need

@@ -33,11 +33,18 @@ public enum FrameType : byte
     /// <summary>receiver -> sender: the answer to an Offer, same order: count u32, then per file id u64, status u8
     /// (0 up to date, 1 send), offset u64 (where sending starts; 0 = the whole file).</summary>
     Need = 12,
+    /// <summary>receiver -> sender: every byte of this stream before offset u64 has been taken in (so the sender may
+    /// drop its copy). Offsets count the stream's plaintext across reconnections.</summary>
+    StreamAck = 13,
+    /// <summary>receiver -> sender, first frame on a rejoined stream: carry on from stream offset u64 (a frame boundary).</summary>
+    Resume = 14,
 }
 
 /// <summary>Protocol-wide limits: a peer's declared lengths are checked against these before anything is allocated.</summary>
 public static class FrameLimits
 {
+    /// <summary>TransferHeader flag: this connection re-establishes a stream of a running transfer.</summary>
+    public const uint RejoinFlag = 1;
     public const ushort ProtocolVersion = 1;
     public const int HeaderLength = 5;
     /// <summary>PATH_MAX on Linux; longer relative paths could not be created anyway.</summary>

@@ -121,6 +121,16 @@ public static class FrameWriter
         return w.Position;
     }
 
+    /// <summary>StreamAck or Resume: a single stream offset.</summary>
+    public static int StreamOffset(Span<byte> dest, FrameType type, long offset)
+    {
+        if (type is not (FrameType.StreamAck or FrameType.Resume)) throw new ArgumentOutOfRangeException(nameof(type));
+        if (dest.Length < FrameLimits.HeaderLength + 8) return 0;
+        var w = Begin(dest, type, 8);
+        w.U64((ulong)offset);
+        return w.Position;
+    }
+
     public static int Error(Span<byte> dest, in ErrorFrame f) => CodeAndText(dest, FrameType.Error, (ushort)f.Code, null, f.Message);
 
     public static int FileAbort(Span<byte> dest, in FileAbortFrame f) => CodeAndText(dest, FrameType.FileAbort, null, f.FileId, f.Reason);

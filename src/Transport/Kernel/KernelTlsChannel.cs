@@ -118,7 +118,7 @@ internal sealed class KernelTlsChannel : ISecureChannel, IDirectReceiveChannel
                 HandleError(e, ct, "recvmsg");
                 continue;
             }
-            if (n == 0) ThrowHelper.ThrowProtocol("connection closed without close_notify (truncated stream)");
+            if (n == 0) ThrowHelper.ThrowConnectionLost("connection closed without close_notify");
             if (type is -1 or (int)ContentType.ApplicationData) return (int)n;
             if (type == (int)ContentType.Alert)
             {

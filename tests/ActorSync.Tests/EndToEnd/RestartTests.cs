@@ -103,6 +103,30 @@ public sealed class RestartTests
         AssertIdentical(scratch.Sub("src"), scratch.Sub("dst"));
     }
 
+    [Theory]
+    [InlineData(3_000_000L)]
+    [InlineData(20_000_000L)]
+    public async Task A_stream_reset_mid_file_reconnects_and_the_transfer_completes_in_the_same_run(long resetAfter)
+    {
+        using var scratch = new Scratch("reset");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 2000, MaxSmallFileBytes = 16 << 10, LargeFileBytes = 96 << 20 });
+        TcpRelay? relay = null;
+        try
+        {
+            var options = Loopback.Options(streams: 4) with { MinBackoff = TimeSpan.FromMilliseconds(50) };
+            var (sent, received) = await Loopback.TransferAsync(scratch.Sub("src"), scratch.Sub("dst"), options,
+                routeThrough: port => (relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, port)) { ResetFirstAfter = resetAfter }).Port);
+            Assert.True(sent.ExitCode == 0, sent.Error);
+            Assert.True(received.ExitCode == 0, received.Error);
+            Assert.Equal(5, relay!.Connections);   // four streams, and the reset one once more
+            AssertIdentical(scratch.Sub("src"), scratch.Sub("dst"));
+        }
+        finally
+        {
+            if (relay is not null) await relay.DisposeAsync();
+        }
+    }
+
     /// <summary>
     /// kill -9 of the sender, and separately of the receiver, at several moments; each time the same commands
     /// are run again until one finishes. The copy ends byte-exact and the file data sent over all runs stays

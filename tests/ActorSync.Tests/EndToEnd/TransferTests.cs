@@ -163,7 +163,7 @@ public sealed class TransferTests
     public async Task A_peer_that_authenticates_and_then_goes_silent_is_dropped_after_the_idle_timeout()
     {
         using var scratch = new Scratch("idle");
-        var options = Loopback.Options(streams: 1) with { IdleTimeout = TimeSpan.FromMilliseconds(500) };
+        var options = Loopback.Options(streams: 1) with { IdleTimeout = TimeSpan.FromMilliseconds(500), RejoinGrace = TimeSpan.FromMilliseconds(500) };
         var engine = new ActorSyncEngine(options);
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
         var receiving = engine.ReceiveAsync(scratch.Sub("dst"), listener, Loopback.Secret, serve: false, options);
@@ -175,6 +175,7 @@ public sealed class TransferTests
         var received = await receiving.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(ExitCodes.TransferFailed, received!.ExitCode);
         Assert.Contains("sent nothing", received.Error);
+        Assert.Contains("not re-established", received.Error);
         Assert.Empty(Directory.EnumerateFileSystemEntries(scratch.Sub("dst")));
     }
 

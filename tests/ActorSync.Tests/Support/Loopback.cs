@@ -16,7 +16,7 @@ public static class Loopback
         Func<int, int>? routeThrough = null, TimeSpan? timeout = null)
     {
         options ??= Options();
-        var engine = new ActorSyncEngine(options);
+        var engine = new ActorSyncEngine(options, FileLoggerProvider.FromEnvironment());
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
         int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));

@@ -29,6 +29,12 @@ public sealed class TcpRelay : IAsyncDisposable
     /// <summary>Flip this byte (xor 0x01) of the first connection's client-to-server stream, if set.</summary>
     public long? FlipClientByteAt { get; init; }
 
+    /// <summary>Reset (RST both ways) the first connection once this many client bytes went through it, if set.</summary>
+    public long? ResetFirstAfter { get; init; }
+
+    /// <summary>Connections accepted so far (a reset stream that reconnects makes one more).</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
     /// <summary>Everything clients sent, all connections concatenated.</summary>
     public byte[] ClientBytes { get { lock (_clientBytes) return _clientBytes.ToArray(); } }
 
@@ -53,14 +59,14 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             try { await server.ConnectAsync(_target); }
             catch (SocketException) { return; }
-            var up = Copy(client, server, index == 0 ? FlipClientByteAt : null, record: true);
-            var down = Copy(server, client, null, record: false);
+            var up = Copy(client, server, index == 0 ? FlipClientByteAt : null, record: true, resetAfter: index == 0 ? ResetFirstAfter : null, peer: client);
+            var down = Copy(server, client, null, record: false, resetAfter: null, peer: null);
             await Task.WhenAny(up, down);
             await Task.WhenAny(Task.WhenAll(up, down), Task.Delay(2000));
         }
     }
 
-    private async Task Copy(Socket from, Socket to, long? flipAt, bool record)
+    private async Task Copy(Socket from, Socket to, long? flipAt, bool record, long? resetAfter, Socket? peer)
     {
         var buffer = new byte[64 << 10];
         long position = 0;
@@ -74,6 +80,12 @@ public sealed class TcpRelay : IAsyncDisposable
                 if (record) lock (_clientBytes) _clientBytes.Write(buffer, 0, n);
                 position += n;
                 for (int sent = 0; sent < n;) sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, _stop.Token);
+                if (resetAfter is { } limit && position >= limit)
+                {
+                    // A reset, as a middlebox or a flapping link does it: RST to both ends, mid-stream.
+                    foreach (var s in new[] { to, peer! }) { s.LingerState = new LingerOption(true, 0); s.Close(); }
+                    return;
+                }
             }
         }
         catch (Exception) { try { to.Shutdown(SocketShutdown.Both); } catch (Exception) { } }

@@ -1,0 +1,68 @@
+using ActorSync.Engine;
+
+namespace ActorSync.Sending;
+
+/// <summary>
+/// One stream's bookkeeping that outlives its StreamSender: every chunk is kept, with its place in the stream,
+/// until the receiver acknowledges having taken it in (StreamAck). When the connection breaks, the restarted
+/// sender rejoins and re-sends from where the receiver says it stopped (Resume), so nothing in flight is lost.
+/// Kept chunks are pooled buffers, so the pool's cap also bounds what waits for acknowledgement.
+/// Touched by the stream's actor only, except <see cref="Acked"/> and <see cref="Lost"/>, which its reply
+/// loop sets.
+/// </summary>
+internal sealed class StreamState
+{
+    internal readonly record struct Kept(Chunk Chunk, byte[]? Control, long Start, long Length)
+    {
+        public long End => Start + Length;
+    }
+
+    private readonly Queue<Kept> _kept = new();
+    private long _acked;
+    private volatile bool _lost;
+
+    /// <summary>Stream offset of the next byte to send.</summary>
+    public long Position { get; private set; }
+
+    public bool EverConnected { get; set; }
+
+    public long Acked => Volatile.Read(ref _acked);
+
+    /// <summary>The reply loop saw the connection die; the actor restarts at its next message.</summary>
+    public bool Lost { get => _lost; set => _lost = value; }
+
+    public IEnumerable<Kept> Unacknowledged => _kept;
+
+    public void Acknowledge(long offset)
+    {
+        long seen;
+        do { seen = Volatile.Read(ref _acked); }
+        while (offset > seen && Interlocked.CompareExchange(ref _acked, offset, seen) != seen);
+    }
+
+    /// <summary>Records a chunk (or a control frame) as about to be sent at the current position.</summary>
+    public void Keep(Chunk chunk, byte[]? control, long length)
+    {
+        _kept.Enqueue(new Kept(chunk, control, Position, length));
+        Position += length;
+    }
+
+    /// <summary>Gives back what the receiver has acknowledged.</summary>
+    public void ReleaseAcknowledged(BufferPool pool)
+    {
+        long acked = Acked;
+        while (_kept.TryPeek(out var k) && k.End <= acked) Release(_kept.Dequeue(), pool);
+    }
+
+    public void ReleaseAll(BufferPool pool)
+    {
+        while (_kept.TryDequeue(out var k)) Release(k, pool);
+    }
+
+    private static void Release(Kept k, BufferPool pool)
+    {
+        if (k.Control is not null) return;
+        k.Chunk.File?.Release();
+        pool.Return(k.Chunk.Buffer);
+    }
+}
