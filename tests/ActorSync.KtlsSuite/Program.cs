@@ -133,7 +133,8 @@ internal static class Program
             {
                 if (new FileInfo(file).LinkTarget is not null) continue;   // a link's target may rightly be missing
                 string rel = Path.GetRelativePath(dst, file);
-                Check(!rel.StartsWith(".actorsync", StringComparison.Ordinal), $"temporary left behind: {rel}");
+                Check(!rel.StartsWith(".actorsync/tmp", StringComparison.Ordinal), $"temporary left behind: {rel}");
+                if (rel.StartsWith(".actorsync", StringComparison.Ordinal)) continue;   // resume state is kept on purpose
                 Check(File.ReadAllBytes(file).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(src, rel))), $"corrupt file committed: {rel}");
             }
             return $"receiver: {received.Error}; sender exit {sent.ExitCode}; TlsDecryptError +{delta.DecryptError}";

@@ -44,6 +44,10 @@ public sealed record TransferOptions
     public int AckBatch { get; init; } = 256;
     /// <summary>Keep setuid/setgid/sticky bits (off by default: a received file must not gain privileges).</summary>
     public bool PreserveSpecialBits { get; init; }
+    /// <summary>Files at least this big are received resumably (a journal of their durable prefix).</summary>
+    public long ResumeThreshold { get; init; } = 16L << 20;
+    /// <summary>A resumable file's prefix is made durable (fsync + journal record) each time it grows by this much.</summary>
+    public long CheckpointEvery { get; init; } = 64L << 20;
 
     public int BufferCount => (int)Math.Max(Streams + Readers + 2, BufferMemory / ChunkSize);
 
@@ -76,6 +80,8 @@ public sealed record TransferOptions
             RejoinGrace = Duration(s, "timeouts:rejoin-grace", d.RejoinGrace),
             AckBatch = Int(s, "transfer:ack-batch", d.AckBatch, 1, 4096),
             PreserveSpecialBits = Bool(s, "receive:preserve-special-bits", d.PreserveSpecialBits),
+            ResumeThreshold = Size(s, "receive:resume-threshold", d.ResumeThreshold, 1 << 20, long.MaxValue),
+            CheckpointEvery = Size(s, "receive:checkpoint-every", d.CheckpointEvery, 1 << 20, long.MaxValue),
         };
         return o;
     }

@@ -5,7 +5,7 @@ namespace ActorSync.Engine;
 /// <summary>Live counters of one transfer, updated by many actors with Interlocked, read by the progress bar.</summary>
 public sealed class TransferStats
 {
-    private long _filesFound, _bytesFound, _filesDone, _bytesDone, _payloadBytesSent, _wireBytes, _skipped, _sendfileBytes, _sendfileRanges, _upToDate;
+    private long _filesFound, _bytesFound, _filesDone, _bytesDone, _payloadBytesSent, _wireBytes, _skipped, _sendfileBytes, _sendfileRanges, _upToDate, _resumed;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private volatile bool _walkComplete;
 
@@ -21,6 +21,8 @@ public sealed class TransferStats
     public long Skipped => Volatile.Read(ref _skipped);
     /// <summary>Files the other side already had (quick check or checksum): not sent.</summary>
     public long UpToDateFiles => Volatile.Read(ref _upToDate);
+    /// <summary>Bytes of partly received files that were already durable at the receiver and so not sent again.</summary>
+    public long BytesResumed => Volatile.Read(ref _resumed);
     /// <summary>Bytes and ranges that went from the page cache to a kTLS socket by sendfile(2).</summary>
     public long SendfileBytes => Volatile.Read(ref _sendfileBytes);
     public long SendfileRanges => Volatile.Read(ref _sendfileRanges);
@@ -31,6 +33,7 @@ public sealed class TransferStats
     internal void Done(long files, long bytes) { Interlocked.Add(ref _filesDone, files); Interlocked.Add(ref _bytesDone, bytes); }
     internal void Sent(long payload, long wire) { Interlocked.Add(ref _payloadBytesSent, payload); Interlocked.Add(ref _wireBytes, wire); }
     internal void Skip() => Interlocked.Increment(ref _skipped);
+    internal void Resumed(long bytes) => Interlocked.Add(ref _resumed, bytes);
     internal void UpToDate(long bytes) { Interlocked.Increment(ref _upToDate); Interlocked.Add(ref _filesDone, 1); Interlocked.Add(ref _bytesDone, bytes); }
     internal void SentByFile(long bytes) { Interlocked.Add(ref _sendfileBytes, bytes); Interlocked.Increment(ref _sendfileRanges); }
     internal void MarkWalkComplete() => _walkComplete = true;

@@ -18,6 +18,8 @@ public sealed record TransferSummary
     [JsonPropertyName("files_skipped")] public long FilesSkipped { get; init; }
     /// <summary>Entries that could not be sent or written (unreadable, vanished, something in the way).</summary>
     [JsonPropertyName("files_failed")] public long FilesFailed { get; init; }
+    /// <summary>Bytes of partly received files kept from an interrupted run (verified by hash) and not sent again.</summary>
+    [JsonPropertyName("bytes_resumed")] public long BytesResumed { get; init; }
     [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; init; }
     [JsonPropertyName("streams")] public int Streams { get; init; }
     [JsonPropertyName("crypto")] public string Crypto { get; init; } = "user";

@@ -138,11 +138,23 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
             RelativePath.Validate(entry.Path);
             bool have = UpToDateCheck.IsUpToDate(session, _lookups!, entry);
             if (have) upToDate++;
-            _needs[i] = new NeedEntry(entry.FileId, have ? NeedStatus.UpToDate : NeedStatus.Send, 0);
+            long resumeAt = have ? 0 : ResumePoint(entry);
+            _needs[i] = new NeedEntry(entry.FileId, have ? NeedStatus.UpToDate : NeedStatus.Send, resumeAt);
         }
         int n = FrameWriter.Need(_needFrame, _needs.AsSpan(0, _offer.Count));
         await channel.SendAsync(_needFrame.AsMemory(0, n), ct).ConfigureAwait(false);
         if (upToDate > 0) await session.Coordinator.TellAsync(new ReceiveEvent.AlreadyThere(upToDate), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Where sending this file may start: the verified durable prefix of a partial kept from an interrupted run.</summary>
+    private long ResumePoint(OfferEntry entry)
+    {
+        if (entry.Size < session.Options.ResumeThreshold) return 0;
+        if (PartialFiles.VerifiedPrefix(session.Tree.PartialFd, entry) is not { } prefix) return 0;
+        if (session.Resumes.TryRemove(entry.Path, out var stale)) stale.Hash.Dispose();
+        session.Resumes[entry.Path] = prefix;
+        session.Stats.Resumed(prefix.Offset);
+        return prefix.Offset;
     }
 
     /// <summary>Streams a data frame's payload into pooled buffers, one writer message per buffer.</summary>

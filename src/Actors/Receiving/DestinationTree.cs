@@ -19,8 +19,9 @@ internal sealed class DestinationTree : IDisposable
 
     private readonly int _lockFd;
 
-    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd)
+    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd, int partialFd)
     {
+        PartialFd = partialFd;
         Root = root;
         RootFd = rootFd;
         WorkFd = workFd;
@@ -32,6 +33,8 @@ internal sealed class DestinationTree : IDisposable
     public int RootFd { get; }
     public int WorkFd { get; }
     public int TempFd { get; }
+    /// <summary>DEST/.actorsync/partial: resumable large files of interrupted runs (kept across runs).</summary>
+    public int PartialFd { get; }
 
     /// <summary>
     /// Opens DEST (creating it and its work area as needed) and takes DEST's lock: one transfer writes into a
@@ -43,7 +46,7 @@ internal sealed class DestinationTree : IDisposable
         Directory.CreateDirectory(root);
         int rootFd = Libc.OpenDirectoryNoFollow(Libc.AT_FDCWD, root);
         if (rootFd < 0) throw new IOException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
-        int workFd = -1, tempFd = -1, lockFd = -1;
+        int workFd = -1, tempFd = -1, lockFd = -1, partialFd = -1;
         try
         {
             workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
@@ -55,10 +58,12 @@ internal sealed class DestinationTree : IDisposable
                     : new IOException($"cannot lock {root}: {Libc.Describe(e)}");
             tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
             RemoveAll(tempFd, Path.Join(root, WorkDirectory, TempDirectory));
-            return new DestinationTree(root, rootFd, workFd, tempFd, lockFd);
+            partialFd = OpenOrCreate(workFd, PartialFiles.Directory, 0x1C0, Path.Join(root, WorkDirectory));
+            return new DestinationTree(root, rootFd, workFd, tempFd, lockFd, partialFd);
         }
         catch
         {
+            Libc.CloseQuietly(partialFd);
             Libc.CloseQuietly(tempFd);
             Libc.CloseQuietly(lockFd);
             Libc.CloseQuietly(workFd);
@@ -130,15 +135,19 @@ internal sealed class DestinationTree : IDisposable
         catch (IOException) { }
     }
 
+    /// <summary>After a complete transfer no partial file is needed any more (each was finished or its file is gone).</summary>
+    public void RemovePartials() => RemoveAll(PartialFd, Path.Join(Root, WorkDirectory, PartialFiles.Directory));
+
     /// <summary>Leaves DEST as a plain copy when nothing is left in the work area, then releases the lock.</summary>
     public void Dispose()
     {
-        if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0)
+        if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0 && Libc.RemoveDirectory(WorkFd, PartialFiles.Directory) == 0)
         {
             Libc.Unlink(WorkFd, LockFile);
             Libc.RemoveDirectory(RootFd, WorkDirectory);
         }
         Libc.CloseQuietly(_lockFd);
+        Libc.CloseQuietly(PartialFd);
         Libc.CloseQuietly(TempFd);
         Libc.CloseQuietly(WorkFd);
         Libc.CloseQuietly(RootFd);

@@ -16,13 +16,20 @@ namespace ActorSync.Receiving;
 /// </summary>
 internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
 {
-    private sealed class Incoming(FileHeaderFrame header, int fd, string tempName)
+    private sealed class Incoming(FileHeaderFrame header, int fd, string tempName, int directoryFd)
     {
         public readonly FileHeaderFrame Header = header;
         public int Fd = fd;
         public readonly string TempName = tempName;
+        /// <summary>Where the temporary lives: DEST/.actorsync/tmp, or .actorsync/partial for a resumable file.</summary>
+        public readonly int DirectoryFd = directoryFd;
         public readonly RangeSet Ranges = new();
         public string? Failure;
+        // Resumable files only: the journal, and the hash over the prefix made durable so far.
+        public int JournalFd = -1;
+        public long JournalLength, Checkpointed;
+        public System.Security.Cryptography.IncrementalHash? Hash;
+        public bool Resumable => Hash is not null;
     }
 
     // Only files in progress are kept: memory follows the files in flight, not the size of the tree. A header
@@ -59,12 +66,74 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         }
         RelativePath.Validate(header.Path);
         session.Stats.Found(header.Size);
+        var file = header.Size >= session.Options.ResumeThreshold ? OpenResumable(header) : OpenTemporary(header);
+        _files.Add(header.FileId, file);
+        return file.Ranges.Covered == header.Size ? FinishAsync(file) : ValueTask.CompletedTask;
+    }
+
+    private Incoming OpenTemporary(in FileHeaderFrame header)
+    {
         string temp = DestinationTree.TempName(session.TransferId, header.FileId);
         int fd = Libc.CreateExclusive(session.Tree.TempFd, temp);
-        var file = new Incoming(header, fd, temp);
-        _files.Add(header.FileId, file);
+        var file = new Incoming(header, fd, temp, session.Tree.TempFd);
         if (fd < 0) file.Failure = $"cannot create temporary file: {Libc.Describe(Libc.LastErrno)}";
-        return header.Size == 0 ? FinishAsync(file) : ValueTask.CompletedTask;
+        return file;
+    }
+
+    /// <summary>
+    /// A large file goes to .actorsync/partial with a journal, so an interrupted run can resume it. If the Offer
+    /// found a verified prefix of it, writing carries on after that prefix; otherwise it starts afresh.
+    /// </summary>
+    private Incoming OpenResumable(in FileHeaderFrame header)
+    {
+        int dir = session.Tree.PartialFd;
+        string key = PartialFiles.Key(header.Path);
+        string journal = PartialFiles.JournalName(key);
+        Incoming file;
+        if (session.Resumes.TryRemove(header.Path, out var resume) && Libc.OpenExisting(dir, key) is int kept and >= 0)
+        {
+            file = new Incoming(header, kept, key, dir) { Hash = resume.Hash, Checkpointed = resume.Offset };
+            file.Ranges.TryAdd(0, resume.Offset);
+            file.JournalFd = Libc.OpenExisting(dir, journal);
+            file.JournalLength = file.JournalFd >= 0 && Libc.StatNoFollow(dir, journal, out var st) == 0 ? (long)st.Size : 0;
+            Context.Log.LogInformation("resuming {Path} after {Bytes} bytes kept from an interrupted run", header.Path, resume.Offset);
+        }
+        else
+        {
+            PartialFiles.Remove(dir, key);
+            int fd = Libc.CreateExclusive(dir, key);
+            file = new Incoming(header, fd, key, dir) { Hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256) };
+            if (fd < 0) { file.Failure = $"cannot create partial file: {Libc.Describe(Libc.LastErrno)}"; return file; }
+            file.JournalFd = Libc.CreateExclusive(dir, journal);
+            byte[] line = System.Text.Encoding.UTF8.GetBytes(PartialFiles.Header(header));
+            if (file.JournalFd >= 0 && Libc.WriteFully(file.JournalFd, line, 0) == 0) file.JournalLength = line.Length;
+        }
+        if (file.JournalFd < 0) file.Failure ??= $"cannot open the resume journal: {Libc.Describe(Libc.LastErrno)}";
+        return file;
+    }
+
+    /// <summary>
+    /// Once the contiguous prefix has grown by checkpoint-every: hash the new part (read back from the page cache),
+    /// fsync the data, then append "offset hash" to the journal and fdatasync it. One fsync per checkpoint per
+    /// file, in this writer only: the other writers and the network carry on meanwhile.
+    /// </summary>
+    private void CheckpointIfDue(Incoming file)
+    {
+        long prefix = file.Ranges.Prefix;
+        if (!file.Resumable || file.Failure is not null || prefix == file.Header.Size || prefix - file.Checkpointed < session.Options.CheckpointEvery) return;
+        if (!PartialFiles.Append(file.Hash!, file.Fd, file.Checkpointed, prefix) || Libc.Sync(file.Fd) != 0)
+        {
+            Fail(file, $"cannot make the received prefix durable: {Libc.Describe(Libc.LastErrno)}");
+            return;
+        }
+        byte[] line = System.Text.Encoding.ASCII.GetBytes(PartialFiles.Checkpoint(prefix, file.Hash!.GetCurrentHash()));
+        if (Libc.WriteFully(file.JournalFd, line, file.JournalLength) != 0 || Libc.SyncData(file.JournalFd) != 0)
+        {
+            Fail(file, $"cannot write the resume journal: {Libc.Describe(Libc.LastErrno)}");
+            return;
+        }
+        file.JournalLength += line.Length;
+        file.Checkpointed = prefix;
     }
 
     private ValueTask OnData(ulong id, long offset, ReadOnlySpan<byte> data, bool retransmit)
@@ -82,6 +151,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         {
             int errno = Libc.WriteFully(file.Fd, data, offset);
             if (errno != 0) Fail(file, $"write failed: {Libc.Describe(errno)}");
+            else CheckpointIfDue(file);
         }
         return file.Ranges.Covered == file.Header.Size ? FinishAsync(file) : ValueTask.CompletedTask;
     }
@@ -114,11 +184,22 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         var (parent, name) = RelativePath.Split(h.Path);
         int dirFd = _parents!.Get(parent);
         if (dirFd < 0) { Fail(file, DestinationTree.DescribeOpenFailure(parent, -dirFd)); return; }
-        if (Libc.Rename(session.Tree.TempFd, file.TempName, dirFd, name) != 0)
+        if (Libc.Rename(file.DirectoryFd, file.TempName, dirFd, name) != 0)
         {
             int e = Libc.LastErrno;
             Fail(file, e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST ? "a directory of that name is in the way" : $"cannot move into place: {Libc.Describe(e)}");
+            return;
         }
+        CloseJournal(file, remove: true);
+    }
+
+    private static void CloseJournal(Incoming file, bool remove)
+    {
+        if (file.JournalFd >= 0) Libc.Close(file.JournalFd);
+        file.JournalFd = -1;
+        if (remove && file.Resumable) Libc.Unlink(file.DirectoryFd, PartialFiles.JournalName(file.TempName));
+        file.Hash?.Dispose();
+        file.Hash = null;
     }
 
     private async ValueTask OnSymlink(SymlinkFrame link)
@@ -161,13 +242,23 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
     {
         if (file.Fd >= 0) Libc.Close(file.Fd);
         file.Fd = -1;
-        Libc.Unlink(session.Tree.TempFd, file.TempName);
+        Libc.Unlink(file.DirectoryFd, file.TempName);
+        CloseJournal(file, remove: true);
     }
 
-    /// <summary>Incomplete files never reach their final name: their temporaries are removed.</summary>
+    /// <summary>
+    /// Incomplete files never reach their final name. Temporaries are removed; resumable partials stay, with
+    /// their journal, for the next run to verify and carry on.
+    /// </summary>
     protected internal override ValueTask PostStopAsync()
     {
-        foreach (var file in _files.Values) Discard(file);
+        foreach (var file in _files.Values)
+        {
+            if (!file.Resumable || file.Failure is not null) { Discard(file); continue; }
+            if (file.Fd >= 0) Libc.Close(file.Fd);
+            file.Fd = -1;
+            CloseJournal(file, remove: false);
+        }
         _files.Clear();
         _parents?.Dispose();
         _parents = null;

@@ -183,6 +183,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             PayloadBytesSent = 0,
             FilesSkipped = r?.UpToDate ?? 0,
             FilesFailed = r?.Failures ?? 0,
+            BytesResumed = Stats.BytesResumed,
             ElapsedSeconds = Math.Round(Stats.Elapsed.TotalSeconds, 3),
             Streams = Header.StreamCount,
             Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",

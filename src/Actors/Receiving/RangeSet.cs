@@ -10,6 +10,9 @@ internal sealed class RangeSet
 
     public long Covered { get; private set; }
 
+    /// <summary>End of the contiguous run of bytes from offset 0 (0 if byte 0 has not arrived).</summary>
+    public long Prefix => _ranges.Count > 0 && _ranges[0].Start == 0 ? _ranges[0].End : 0;
+
     /// <summary>
     /// A retransmission after a stream was re-established may repeat bytes already received: adds only the
     /// parts of [start, start+length) not yet covered, and returns how many bytes were new.

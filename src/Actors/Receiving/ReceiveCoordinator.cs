@@ -105,6 +105,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         await FlushAcksAsync().ConfigureAwait(false);
         ApplyDirectoryMetadata();
         tree.RemoveTemporaries(transferId);
+        tree.RemovePartials();
         long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
         foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(false);
         outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, _upToDate, [.. _problems],

@@ -11,4 +11,8 @@ internal sealed record ReceiveSession(
     TransferStats Stats,
     TransferOptions Options,
     IActorRef<ReceiveEvent> Coordinator,
-    CancellationToken Abort);
+    CancellationToken Abort)
+{
+    /// <summary>Verified prefixes of kept partial files, by path: found when answering an Offer, taken by the writer.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, (long Offset, System.Security.Cryptography.IncrementalHash Hash)> Resumes { get; } = new(StringComparer.Ordinal);
+}

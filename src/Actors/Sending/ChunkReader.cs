@@ -33,6 +33,8 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + FrameWriter.DataHeaderLength;
                 if (work.Size + overhead <= pool.BufferSize)
                     await ReadSmallAsync(work, overhead).ConfigureAwait(false);
+                else if (work.Start >= work.Size)
+                    await AppendAsync(new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime)).ConfigureAwait(false);
                 else if (fileRanges)
                     await SendLargeAsFileRangesAsync(work, overhead).ConfigureAwait(false);
                 else
@@ -90,7 +92,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         {
             var header = new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime);
             int rangeCapacity = pool.BufferSize - overhead;
-            for (long offset = 0; offset < work.Size;)
+            for (long offset = work.Start; offset < work.Size;)
             {
                 byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
                 int want = (int)Math.Min(rangeCapacity, work.Size - offset);
@@ -99,7 +101,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 {
                     pool.Return(buffer);
                     string reason = n < 0 ? Libc.Describe(-n) : $"file shrank to {offset + n} bytes while being sent";
-                    await AbortFileAsync(work, reason, announced: offset > 0).ConfigureAwait(false);
+                    await AbortFileAsync(work, reason, announced: offset > work.Start).ConfigureAwait(false);
                     return;
                 }
                 int h = FrameWriter.FileHeader(buffer, header);
@@ -138,7 +140,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         {
             var header = new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime);
             int rangeCapacity = pool.BufferSize - overhead;
-            for (long offset = 0; offset < work.Size;)
+            for (long offset = work.Start; offset < work.Size;)
             {
                 byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
                 int n = (int)Math.Min(rangeCapacity, work.Size - offset);
@@ -177,6 +179,13 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
     {
         await EnsureSpaceAsync(FrameLimits.HeaderLength + 32 + System.Text.Encoding.UTF8.GetByteCount(frame.Path)).ConfigureAwait(false);
         _used += FrameWriter.Directory(_batch.AsSpan(_used), frame);
+    }
+
+    /// <summary>A file the receiver already holds whole in a verified partial: its header alone lets it commit.</summary>
+    private async ValueTask AppendAsync(FileHeaderFrame frame)
+    {
+        await EnsureSpaceAsync(FrameWriter.FileHeaderLength(frame.Path)).ConfigureAwait(false);
+        _used += FrameWriter.FileHeader(_batch.AsSpan(_used), frame);
     }
 
     private async ValueTask AppendAsync(SymlinkFrame frame)

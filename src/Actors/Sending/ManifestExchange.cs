@@ -41,7 +41,12 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
                     if (!_pending.Remove(need.FileId, out var offered)) continue;
                     var work = offered.Work;
                     window.Release();
-                    if (need.Status == NeedStatus.Send) await readers.TellAsync(work, abort).ConfigureAwait(false);
+                    if (need.Status == NeedStatus.Send)
+                    {
+                        if (need.Offset < 0 || need.Offset > work.Size) ThrowHelper.ThrowProtocol($"resume offset {need.Offset} outside file {need.FileId} ({work.Size} bytes)");
+                        if (need.Offset > 0) stats.Resumed(need.Offset);
+                        await readers.TellAsync(work with { Start = need.Offset }, abort).ConfigureAwait(false);
+                    }
                     else
                     {
                         _upToDate++;

@@ -152,6 +152,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             WireBytes = stats.WireBytes,
             FilesSkipped = stats.UpToDateFiles,
             FilesFailed = stats.Skipped,
+            BytesResumed = stats.BytesResumed,
             ElapsedSeconds = Math.Round(stats.Elapsed.TotalSeconds, 3),
             Streams = options.Streams,
             Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",

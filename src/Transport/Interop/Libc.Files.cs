@@ -185,6 +185,14 @@ internal static unsafe partial class Libc
 
     public static int Sync(int fd) => fsync(fd);
 
+    [LibraryImport(LibraryName, EntryPoint = "fdatasync", SetLastError = true)]
+    private static partial int fdatasync(int fd);
+
+    public static int SyncData(int fd) => fdatasync(fd);
+
+    /// <summary>Opens an existing regular file for reading and writing, never through a symlink.</summary>
+    public static int OpenExisting(int dirfd, string name) => openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+
     public static int Close(int fd) => close(fd);
 
     /// <summary>Reads a symlink's target bytes; null + errno on failure.</summary>

@@ -10,7 +10,7 @@ using Xunit;
 namespace ActorSync.Tests.EndToEnd;
 
 /// <summary>Re-runs: what is already at the destination is not sent again; interrupted runs are finished.</summary>
-public sealed class RestartTests
+public sealed class RestartTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static void AssertIdentical(string src, string dst)
     {
@@ -128,49 +128,110 @@ public sealed class RestartTests
     }
 
     /// <summary>
-    /// kill -9 of the sender, and separately of the receiver, at several moments; each time the same commands
-    /// are run again until one finishes. The copy ends byte-exact and the file data sent over all runs stays
-    /// close to the dataset's size (files finished before a kill are not sent again).
+    /// kill -9 of the sender, and separately of the receiver, at 20 random moments each over a 2 GiB tree of
+    /// small and large files; the same commands run again each time until one finishes. The copy ends
+    /// byte-exact, and everything the sender put on the wire over all runs (counted by a relay in between)
+    /// stays close to the dataset's size: finished files are not sent again, and a large file resumes from its
+    /// last checkpoint.
     /// </summary>
     [Theory]
     [InlineData("send")]
     [InlineData("recv")]
-    public async Task Killed_with_sigkill_then_rerun_finishes_and_resends_little(string victim)
+    public async Task Killed_with_sigkill_at_twenty_moments_then_rerun_finishes_and_resends_little(string victim)
     {
         using var scratch = new Scratch($"kill-{victim}");
-        var (_, bytes) = TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 6000, MaxSmallFileBytes = 32 << 10, Directories = 30, LargeFileBytes = 32 << 20 });
-        string key = scratch.Sub("key");
+        long bytes = 0;
+        bytes += TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 4000, MaxSmallFileBytes = 32 << 10, Directories = 30, LargeFileBytes = 256L << 20 }).Bytes;
+        for (int i = 0; i < 7; i++)
+            bytes += TreeGenerator.Generate(Path.Join(scratch.Sub("src"), $"big{i}"), new TreeSpec { SmallFiles = 0, Directories = 0, EmptyFiles = 0, EmptyDirectories = 0, LargeFileBytes = 256L << 20, Oddities = false, Seed = 100 + i }).Bytes;
+        string key = scratch.Sub("key"), config = scratch.Sub("resume.hocon");
         await File.WriteAllTextAsync(key, "kill-test-secret-0123456789abcdef");
+        await File.WriteAllTextAsync(config, "actorsync.receive { resume-threshold = 16MiB, checkpoint-every = 16MiB }\n");
         var rng = new Random(victim.Length);
-        long payload = 0;
-        int kills = 0;
-        for (int run = 0; run < 12; run++)
+        int port = FreePort();
+        await using var relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, port)) { Record = false };
+        int kills = 0, runs = 0;
+        long resumed = 0;
+        while (true)
         {
-            int port = FreePort();
-            using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--json"]);
+            runs++;
+            using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--json", "--config", config]);
             await WaitForListenerAsync(port);
-            using var send = Cli.Start(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--streams", "4", "--json"]);
-            bool kill = run < 5;
+            using var send = Cli.Start(["send", scratch.Sub("src"), $"127.0.0.1:{relay.Port}", "--secret-file", key, "--streams", "4", "--json"]);
+            bool kill = kills < 20;
             if (kill)
             {
-                await Task.Delay(rng.Next(150, 700));
+                await Task.Delay(rng.Next(200, 2500));
                 (victim == "send" ? send : recv).Kill(entireProcessTree: true);
                 kills++;
             }
-            var s = await Cli.WaitAsync(send, TimeSpan.FromMinutes(2));
-            if (victim == "send" && kill) recv.Kill(entireProcessTree: true);
-            var r = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(2));
-            if (s.Stdout.Trim().Length > 0) payload += JsonDocument.Parse(s.Stdout).RootElement.GetProperty("payload_bytes_sent").GetInt64();
-            else payload += bytes;   // a killed sender reports nothing: count the worst case, a full resend
-            if (!kill && s.ExitCode == 0 && r.ExitCode == 0) break;
-            Assert.True(kill || run < 11, $"run {run} did not finish: {s.Stderr} / {r.Stderr}");
+            var s = await Cli.WaitAsync(send, TimeSpan.FromMinutes(3));
+            if (kill && victim == "send") recv.Kill(entireProcessTree: true);
+            var r = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
+            if (s.Stdout.Trim().Length > 0) resumed += JsonDocument.Parse(s.Stdout).RootElement.GetProperty("bytes_resumed").GetInt64();
+            if (!kill)
+            {
+                Assert.True(s.ExitCode == 0 && r.ExitCode == 0, $"the final run failed: {s.Stderr} / {r.Stderr}");
+                break;
+            }
         }
-        Assert.Equal(5, kills);
+        Assert.Equal(20, kills);
         AssertIdentical(scratch.Sub("src"), scratch.Sub("dst"));
-        // Killed senders are counted as full resends above, so this bound is loose on purpose for them; for
-        // receiver kills it is exact: only files not committed before the kill are sent again.
-        if (victim == "recv") Assert.True(payload < 4 * bytes, $"sent {payload} bytes over all runs for a {bytes}-byte dataset");
+        double ratio = (double)relay.ClientByteCount / bytes;
+        output.WriteLine($"kill -9 {victim}: {kills} kills, {runs} runs, {bytes} bytes dataset, {relay.ClientByteCount} bytes on the wire ({ratio:F3}x), {resumed} bytes resumed");
+        Assert.True(ratio < 1.5, $"{relay.ClientByteCount} bytes on the wire over {runs} runs for a {bytes}-byte dataset ({ratio:F2}x)");
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_partly_received_large_file_resumes_from_its_checkpoint_unless_its_bytes_changed(bool corrupt)
+    {
+        using var scratch = new Scratch(corrupt ? "corrupt" : "resume");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 10, LargeFileBytes = 512L << 20, Oddities = false });
+        string key = scratch.Sub("key"), config = scratch.Sub("resume.hocon");
+        await File.WriteAllTextAsync(key, "resume-test-secret-0123456789abcdef");
+        await File.WriteAllTextAsync(config, "actorsync.receive { resume-threshold = 16MiB, checkpoint-every = 16MiB }\n");
+        int port = FreePort();
+        string partial = Path.Join(scratch.Sub("dst"), ".actorsync", "partial");
+
+        using (var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--config", config]))
+        {
+            await WaitForListenerAsync(port);
+            using var send = Cli.Start(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--streams", "2"]);
+            // Kill the receiver as soon as the large file has two checkpoints in its journal.
+            for (int i = 0; i < 600 && !JournalHasCheckpoints(partial, 2); i++) await Task.Delay(20);
+            Assert.True(JournalHasCheckpoints(partial, 2), "no checkpoint was written");
+            recv.Kill(entireProcessTree: true);
+            await Cli.WaitAsync(send, TimeSpan.FromMinutes(2));
+        }
+        string kept = Directory.EnumerateFiles(partial).Single(f => !f.EndsWith(".journal", StringComparison.Ordinal));
+        if (corrupt)
+        {
+            using var f = new FileStream(kept, FileMode.Open, FileAccess.ReadWrite);
+            f.Position = 1000;
+            f.WriteByte(0x5A);
+        }
+
+        using var again = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--config", config]);
+        await WaitForListenerAsync(port);
+        var sent = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--streams", "2", "--json"], null, null, TimeSpan.FromMinutes(2));
+        var received = await Cli.WaitAsync(again, TimeSpan.FromMinutes(1));
+        Assert.True(sent.ExitCode == 0 && received.ExitCode == 0, sent.Stderr + received.Stderr);
+        var json = JsonDocument.Parse(sent.Stdout).RootElement;
+        long resumed = json.GetProperty("bytes_resumed").GetInt64();
+        output.WriteLine($"corrupt={corrupt}: bytes_resumed {resumed}, payload {json.GetProperty("payload_bytes_sent").GetInt64()} of {512L << 20}");
+        if (corrupt) Assert.Equal(0, resumed);
+        else Assert.True(resumed >= 32L << 20, $"resumed {resumed} bytes");
+        Assert.Equal((512L << 20) - resumed, json.GetProperty("payload_bytes_sent").GetInt64());
+        AssertIdentical(scratch.Sub("src"), scratch.Sub("dst"));
+    }
+
+    private static bool JournalHasCheckpoints(string partial, int count) =>
+        Directory.Exists(partial) && Directory.EnumerateFiles(partial, "*.journal").Any(j =>
+        {
+            try { return File.ReadAllLines(j).Length > count; } catch (IOException) { return false; }
+        });
 
     private static int FreePort()
     {

@@ -35,6 +35,14 @@ public sealed class TcpRelay : IAsyncDisposable
     /// <summary>Connections accepted so far (a reset stream that reconnects makes one more).</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>Keep a copy of what clients sent (off for multi-GiB runs, where only the count matters).</summary>
+    public bool Record { get; init; } = true;
+
+    private long _clientByteCount;
+
+    /// <summary>How many bytes clients sent through the relay, all connections.</summary>
+    public long ClientByteCount => Interlocked.Read(ref _clientByteCount);
+
     /// <summary>Everything clients sent, all connections concatenated.</summary>
     public byte[] ClientBytes { get { lock (_clientBytes) return _clientBytes.ToArray(); } }
 
@@ -77,7 +85,11 @@ public sealed class TcpRelay : IAsyncDisposable
                 int n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
                 if (n == 0) { to.Shutdown(SocketShutdown.Send); return; }
                 if (flipAt is { } f && f >= position && f < position + n) buffer[f - position] ^= 0x01;
-                if (record) lock (_clientBytes) _clientBytes.Write(buffer, 0, n);
+                if (record)
+                {
+                    Interlocked.Add(ref _clientByteCount, n);
+                    if (Record) lock (_clientBytes) _clientBytes.Write(buffer, 0, n);
+                }
                 position += n;
                 for (int sent = 0; sent < n;) sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, _stop.Token);
                 if (resetAfter is { } limit && position >= limit)
