@@ -164,14 +164,29 @@ internal sealed class DirectoryCache(DestinationTree tree) : IDisposable
     private const int Capacity = 32;
     private readonly Dictionary<string, int> _fds = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();
+    private readonly HashSet<string> _missing = new(StringComparer.Ordinal);
+    /// <summary>Directories remembered as missing: plenty for a tree's worth of offers, a bounded set.</summary>
+    private const int MissingCapacity = 4096;
 
     /// <summary>The fd of directory <paramref name="relative"/> (owned by the cache) or -errno; created if missing
     /// unless <paramref name="create"/> is false (a lookup must not leave directories behind).</summary>
     public int Get(string relative, bool create = true)
     {
         if (_fds.TryGetValue(relative, out int fd)) return fd;
+        // Lookups (create: false) into a fresh DEST miss for every file of a missing directory; remembering the
+        // miss saves a walk from DEST's root per file. A directory created later only costs a needless re-send.
+        if (!create && _missing.Contains(relative)) return -Libc.ENOENT;
         fd = tree.OpenDirectory(relative, create);
-        if (fd < 0) return fd;
+        if (fd < 0)
+        {
+            if (!create && fd == -Libc.ENOENT)
+            {
+                if (_missing.Count >= MissingCapacity) _missing.Clear();
+                _missing.Add(relative);
+            }
+            return fd;
+        }
+        _missing.Remove(relative);
         if (_fds.Count >= Capacity) Libc.Close(_fds.Remove(_order.Dequeue(), out int old) ? old : -1);
         _fds[relative] = fd;
         _order.Enqueue(relative);

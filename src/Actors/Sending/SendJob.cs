@@ -73,8 +73,10 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         {
             Factory = () => new ManifestExchange(pool, streams, readers, window, stats, options.Checksum, abort.Token),
             Name = "manifest",
-            // Answers arrive while offers are still being made: room for every outstanding batch's answer.
-            MailboxCapacity = 1024,
+            // Never full, so a Tell into it never blocks: the reply loops that bring answers also bring the
+            // StreamAcks that free pooled buffers, and must not wait behind a manifest that waits for the
+            // readers, which wait for buffers (a cycle). Offers are bounded by the window, answers by the offers.
+            MailboxCapacity = 2 * ManifestExchange.Window + 64,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
         });
         manifestBox.Value = manifest;

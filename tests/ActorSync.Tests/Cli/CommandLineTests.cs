@@ -72,9 +72,9 @@ public sealed class CommandLineTests
         TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 200, LargeFileBytes = 2 << 20 });
         string key = scratch.Sub("key");
         Assert.Equal(0, (await Cli.RunAsync("keygen", key)).ExitCode);
-        int port = FreePort();
+        int port = Cli.FreePort();
         using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--json"]);
-        await WaitForListenerAsync(port);
+        await Cli.WaitForListenerAsync(port);
         var send = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--streams", "4", "--json"], null, null, TimeSpan.FromMinutes(2));
         var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
         Assert.True(send.ExitCode == 0, send.Stderr);
@@ -94,9 +94,9 @@ public sealed class CommandLineTests
     {
         using var scratch = new Scratch("envkey");
         TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 10, LargeFileBytes = 0, Oddities = false });
-        int port = FreePort();
+        int port = Cli.FreePort();
         using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}"], new Dictionary<string, string> { ["ACTORSYNC_SECRET"] = "receiver-secret-0123456789abcdef" });
-        await WaitForListenerAsync(port);
+        await Cli.WaitForListenerAsync(port);
         var send = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}"], new Dictionary<string, string> { ["ACTORSYNC_SECRET"] = "another-secret-0123456789abcdef" }, null, TimeSpan.FromMinutes(1));
         var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
         Assert.Equal(ExitCodes.AuthenticationFailed, send.ExitCode);
@@ -118,9 +118,9 @@ public sealed class CommandLineTests
         await File.WriteAllTextAsync(key, "nobody-can-read-this-0123456789abcdef");
         File.SetUnixFileMode(key, (UnixFileMode)0x1A4);
         File.SetUnixFileMode(scratch.Path, (UnixFileMode)0x1ED);
-        int port = FreePort();
+        int port = Cli.FreePort();
         using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key]);
-        await WaitForListenerAsync(port);
+        await Cli.WaitForListenerAsync(port);
         var send = await Cli.RunAsync(["send", src, $"127.0.0.1:{port}", "--secret-file", key, "--json"],
             new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp" }, asUser: "65534", TimeSpan.FromMinutes(2));
         var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
@@ -132,26 +132,5 @@ public sealed class CommandLineTests
         Assert.False(File.Exists(Path.Join(scratch.Sub("dst"), "secret.txt")));
         File.Delete(Path.Join(src, "secret.txt"));
         Assert.True(TreeComparer.Compare(src, scratch.Sub("dst")).Identical);
-    }
-
-    private static int FreePort()
-    {
-        using var s = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
-    private static async Task WaitForListenerAsync(int port)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            try
-            {
-                // A bare connect would count as a failed peer, so only check the listen table.
-                if (File.ReadAllText("/proc/net/tcp").Contains($":{port:X4} 00000000:0000 0A", StringComparison.Ordinal)) return;
-            }
-            catch (IOException) { }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"nothing listens on {port}");
     }
 }

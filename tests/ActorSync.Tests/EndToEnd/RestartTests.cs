@@ -148,7 +148,7 @@ public sealed class RestartTests(Xunit.Abstractions.ITestOutputHelper output)
         await File.WriteAllTextAsync(key, "kill-test-secret-0123456789abcdef");
         await File.WriteAllTextAsync(config, "actorsync.receive { resume-threshold = 16MiB, checkpoint-every = 16MiB }\n");
         var rng = new Random(victim.Length);
-        int port = FreePort();
+        int port = Cli.FreePort();
         await using var relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, port)) { Record = false };
         int kills = 0, runs = 0;
         long resumed = 0;
@@ -156,7 +156,7 @@ public sealed class RestartTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             runs++;
             using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--json", "--config", config]);
-            await WaitForListenerAsync(port);
+            await Cli.WaitForListenerAsync(port);
             using var send = Cli.Start(["send", scratch.Sub("src"), $"127.0.0.1:{relay.Port}", "--secret-file", key, "--streams", "4", "--json"]);
             bool kill = kills < 20;
             if (kill)
@@ -192,12 +192,12 @@ public sealed class RestartTests(Xunit.Abstractions.ITestOutputHelper output)
         string key = scratch.Sub("key"), config = scratch.Sub("resume.hocon");
         await File.WriteAllTextAsync(key, "resume-test-secret-0123456789abcdef");
         await File.WriteAllTextAsync(config, "actorsync.receive { resume-threshold = 16MiB, checkpoint-every = 16MiB }\n");
-        int port = FreePort();
+        int port = Cli.FreePort();
         string partial = Path.Join(scratch.Sub("dst"), ".actorsync", "partial");
 
         using (var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--config", config]))
         {
-            await WaitForListenerAsync(port);
+            await Cli.WaitForListenerAsync(port);
             using var send = Cli.Start(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--streams", "2"]);
             // Kill the receiver as soon as the large file has two checkpoints in its journal.
             for (int i = 0; i < 600 && !JournalHasCheckpoints(partial, 2); i++) await Task.Delay(20);
@@ -214,7 +214,7 @@ public sealed class RestartTests(Xunit.Abstractions.ITestOutputHelper output)
         }
 
         using var again = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--config", config]);
-        await WaitForListenerAsync(port);
+        await Cli.WaitForListenerAsync(port);
         var sent = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--streams", "2", "--json"], null, null, TimeSpan.FromMinutes(2));
         var received = await Cli.WaitAsync(again, TimeSpan.FromMinutes(1));
         Assert.True(sent.ExitCode == 0 && received.ExitCode == 0, sent.Stderr + received.Stderr);
@@ -232,20 +232,4 @@ public sealed class RestartTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             try { return File.ReadAllLines(j).Length > count; } catch (IOException) { return false; }
         });
-
-    private static int FreePort()
-    {
-        using var s = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
-    private static async Task WaitForListenerAsync(int port)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            if (File.ReadAllText("/proc/net/tcp").Contains($":{port:X4} 00000000:0000 0A", StringComparison.Ordinal)) return;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"nothing listens on {port}");
-    }
 }

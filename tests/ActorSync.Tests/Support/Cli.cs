@@ -40,6 +40,28 @@ public static class Cli
         return await WaitAsync(p, timeout);
     }
 
+    public static int FreePort()
+    {
+        using var s = ActorSync.ActorSyncEngine.Listen(System.Net.IPAddress.Loopback, 0);
+        return ((System.Net.IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    /// <summary>Waits until a receiver listens on <paramref name="port"/>, looking at the listen table: a probing
+    /// connect would count as a peer that failed to authenticate.</summary>
+    public static async Task WaitForListenerAsync(int port)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            try
+            {
+                if (File.ReadAllText("/proc/net/tcp").Contains($":{port:X4} 00000000:0000 0A", StringComparison.Ordinal)) return;
+            }
+            catch (IOException) { }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"nothing listens on {port}");
+    }
+
     public static async Task<Result> WaitAsync(Process p, TimeSpan timeout)
     {
         var stdout = p.StandardOutput.ReadToEndAsync();
