@@ -48,6 +48,8 @@ public sealed record TransferOptions
     public long ResumeThreshold { get; init; } = 16L << 20;
     /// <summary>A resumable file's prefix is made durable (fsync + journal record) each time it grows by this much.</summary>
     public long CheckpointEvery { get; init; } = 64L << 20;
+    /// <summary>How long a new transfer waits for another one to let go of DEST before it is refused.</summary>
+    public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(10);
 
     public int BufferCount => (int)Math.Max(Streams + Readers + 2, BufferMemory / ChunkSize);
 
@@ -82,6 +84,7 @@ public sealed record TransferOptions
             PreserveSpecialBits = Bool(s, "receive:preserve-special-bits", d.PreserveSpecialBits),
             ResumeThreshold = Size(s, "receive:resume-threshold", d.ResumeThreshold, 1 << 20, long.MaxValue),
             CheckpointEvery = Size(s, "receive:checkpoint-every", d.CheckpointEvery, 1 << 20, long.MaxValue),
+            LockWait = Duration(s, "receive:lock-wait", d.LockWait),
         };
         return o;
     }

@@ -104,7 +104,6 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
         }
         // close_notify before Done: the sender went away cleanly but early; the stream may still be re-established.
         if (!done) ThrowHelper.ThrowConnectionLost($"stream {stream} closed before its Done");
-        await session.Coordinator.TellAsync(new ReceiveEvent.StreamEnded(stream), ct).ConfigureAwait(false);
     }
 
     private long StreamOffset(long readerPosition) => _base + readerPosition - _readerStart;

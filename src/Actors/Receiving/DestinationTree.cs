@@ -16,6 +16,8 @@ internal sealed class DestinationTree : IDisposable
     private const int DirectoryMode = 0x1ED; // 0755: final modes are applied once the content is complete
 
     public const string LockFile = "lock";
+    /// <summary>How often a waiting transfer retries DEST's lock.</summary>
+    private static readonly TimeSpan LockPoll = TimeSpan.FromMilliseconds(20);
 
     private readonly int _lockFd;
 
@@ -41,7 +43,7 @@ internal sealed class DestinationTree : IDisposable
     /// DEST at a time, across processes too (flock on DEST/.actorsync/lock, released when the process dies).
     /// Holding the lock, whatever is left in the temporary area belongs to an interrupted run: it is removed.
     /// </summary>
-    public static DestinationTree Open(string root)
+    public static DestinationTree Open(string root, TimeSpan lockWait)
     {
         Directory.CreateDirectory(root);
         int rootFd = Libc.OpenDirectoryNoFollow(Libc.AT_FDCWD, root);
@@ -52,7 +54,11 @@ internal sealed class DestinationTree : IDisposable
             workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
             lockFd = Libc.CreateOrOpen(workFd, LockFile);
             if (lockFd < 0) throw new IOException($"cannot open {Path.Join(root, WorkDirectory, LockFile)}: {Libc.Describe(Libc.LastErrno)}");
-            if (Libc.TryLockExclusive(lockFd) is int e and not 0)
+            int e = Libc.TryLockExclusive(lockFd);
+            // A transfer that just finished may still be letting go of DEST: wait a little before refusing.
+            for (var waited = System.Diagnostics.Stopwatch.StartNew(); e == Libc.EAGAIN && waited.Elapsed < lockWait; e = Libc.TryLockExclusive(lockFd))
+                Thread.Sleep(LockPoll);
+            if (e != 0)
                 throw e == Libc.EAGAIN
                     ? new DestinationBusyException($"another transfer is writing into {root} (it holds {Path.Join(root, WorkDirectory, LockFile)}); try again when it is done")
                     : new IOException($"cannot lock {root}: {Libc.Describe(e)}");

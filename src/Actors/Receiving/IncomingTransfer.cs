@@ -34,7 +34,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         _progress = Enumerable.Range(0, header.StreamCount).Select(_ => new StreamProgress()).ToArray();
         _log = loggers.CreateLogger("actorsync.recv");
         _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var tree = DestinationTree.Open(destination);
+        var tree = DestinationTree.Open(destination, options.LockWait);
         var pool = new BufferPool(options.ChunkSize, options.BufferCount);
         _system = new ActorSystem("recv", loggers);
         _system.UnhandledFailure += (_, e) => _outcome.TrySetException(e);

@@ -77,8 +77,6 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             case ReceiveEvent.AlreadyThere a:
                 _upToDate += a.Files;
                 break;
-            case ReceiveEvent.StreamEnded:
-                break;
         }
         await CheckCompleteAsync().ConfigureAwait(false);
     }

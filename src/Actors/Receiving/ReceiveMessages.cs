@@ -29,7 +29,6 @@ internal abstract record ReceiveEvent
     public sealed record EntryFailed(string Path, string Reason, bool IsSymlink) : ReceiveEvent;
     public sealed record FileAborted(ulong FileId, string Reason) : ReceiveEvent;
     public sealed record StreamDone(int Stream, TransferTotals Totals) : ReceiveEvent;
-    public sealed record StreamEnded(int Stream) : ReceiveEvent;
     /// <summary>Offered files the destination already had; they will not be announced.</summary>
     public sealed record AlreadyThere(int Files) : ReceiveEvent;
 }

@@ -91,7 +91,7 @@ public sealed class RestartTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var holder = new FileStream(Path.Join(work, "lock"), FileMode.OpenOrCreate))
         {
             Assert.Equal(0, Libc.TryLockExclusive((int)holder.SafeFileHandle.DangerousGetHandle()));
-            var (sent, received) = await Loopback.TransferAsync(scratch.Sub("src"), scratch.Sub("dst"));
+            var (sent, received) = await Loopback.TransferAsync(scratch.Sub("src"), scratch.Sub("dst"), Loopback.Options() with { LockWait = TimeSpan.FromMilliseconds(300) });
             Assert.Equal(ExitCodes.TransferFailed, sent.ExitCode);
             Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
             Assert.Contains("another transfer is writing", sent.Error);
