@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Sockets;
+using ActorSync.Engine;
+using ActorSync.Tests.Support;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Records;
+using Xunit;
+
+namespace ActorSync.Tests.Hostile;
+
+/// <summary>
+/// A peer that knows the secret and then misbehaves: every crafted frame sequence must end the transfer with a
+/// protocol error (exit 4) and leave nothing under DEST, and paths must never leave DEST.
+/// </summary>
+public sealed class HostilePeerTests
+{
+    private static readonly FileTime T = new(1_700_000_000, 0);
+
+    /// <summary>Frames one after another, each written by its encoder into a scratch buffer.</summary>
+    private static byte[] Frames(params Func<byte[], int>[] writers)
+    {
+        var stream = new List<byte>();
+        foreach (var write in writers)
+        {
+            var scratch = new byte[1 << 16];
+            int n = write(scratch);
+            if (n <= 0) throw new InvalidOperationException("frame did not fit");
+            stream.AddRange(scratch.AsSpan(0, n).ToArray());
+        }
+        return [.. stream];
+    }
+
+    private static Func<byte[], int> Header(ulong id, string path, long size) => b => FrameWriter.FileHeader(b, new FileHeaderFrame(id, path, size, 0x1A4, T));
+    private static Func<byte[], int> Data(ulong id, long offset, int length) => b =>
+    {
+        int h = FrameWriter.DataHeader(b, id, offset, length);
+        b.AsSpan(h, length).Fill(0x41);
+        return h + length;
+    };
+    private static Func<byte[], int> Raw(params byte[] bytes) => b => { bytes.CopyTo(b, 0); return bytes.Length; };
+
+    public static TheoryData<string, byte[]> ProtocolViolations => new()
+    {
+        { "unknown frame type", Frames(Raw(0x7F, 0, 0, 0, 0)) },
+        { "a metadata frame declaring 2 GiB", Frames(Raw((byte)FrameType.Directory, 0x7F, 0xFF, 0xFF, 0xFF)) },
+        { "data for a file never announced", Frames(Data(99, 0, 10)) },
+        { "data past the declared size", Frames(Header(1, "a", 10), Data(1, 8, 5)) },
+        { "a negative (overflowing) offset", Frames(Header(1, "a", 10), Raw((byte)FrameType.Data, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF0, 0x41)) },
+        { "one file id with two different headers", Frames(Header(1, "a", 10), Header(1, "b", 10)) },
+        { "overlapping ranges", Frames(Header(1, "a", 10), Data(1, 0, 6), Data(1, 4, 6)) },
+        { "a second transfer header", Frames(b => FrameWriter.TransferHeader(b, new TransferHeaderFrame(Guid.NewGuid(), 0, 1, 0x1301, 0))) },
+        { "an answer frame from the sender", Frames(b => FrameWriter.DoneAck(b, new DoneAckFrame(0, 0, 0))) },
+        { "path ../x", Frames(Header(1, "../x", 1)) },
+        { "path a/../../x", Frames(Header(1, "a/../../x", 1)) },
+        { "path /etc/passwd", Frames(Header(1, "/etc/passwd", 1)) },
+        { "path with an empty component", Frames(Header(1, "a//b", 1)) },
+        { "path with NUL", Frames(Header(1, "a\0b", 1)) },
+        { "a component over NAME_MAX", Frames(Header(1, new string('n', 256), 1)) },
+        { "the receiver's own work area", Frames(Header(1, ".actorsync/lock", 1)) },
+        { "a symlink named ..", Frames(b => FrameWriter.Symlink(b, new SymlinkFrame("..", "/", T))) },
+    };
+
+    [Theory]
+    [MemberData(nameof(ProtocolViolations))]
+    public async Task Crafted_frames_after_a_valid_handshake_are_exit_4_and_leave_nothing(string what, byte[] frames)
+    {
+        using var scratch = new Scratch("hostile");
+        var (received, _) = await AttackAsync(scratch.Sub("dst"), frames);
+        Assert.True(received.ExitCode == ExitCodes.ProtocolViolation, $"{what}: exit {received.ExitCode} ({received.Error})");
+        Assert.Empty(Directory.Exists(scratch.Sub("dst")) ? Directory.EnumerateFiles(scratch.Sub("dst"), "*", SearchOption.AllDirectories) : []);
+        Assert.False(File.Exists(Path.Join(scratch.Path, "x")), $"{what}: wrote outside DEST");
+    }
+
+    [Fact]
+    public async Task A_transferred_symlink_pointing_outside_is_created_as_a_link_and_never_written_through()
+    {
+        using var scratch = new Scratch("linkout");
+        string outside = scratch.Sub("outside");
+        Directory.CreateDirectory(outside);
+        var frames = Frames(
+            b => FrameWriter.Symlink(b, new SymlinkFrame("escape", outside, T)),
+            Header(1, "escape/planted", 4), Data(1, 0, 4),
+            Header(2, "fine", 3), Data(2, 0, 3),
+            b => FrameWriter.Done(b, new TransferTotals(2, 0, 1, 7, 0)));
+        var (received, _) = await AttackAsync(scratch.Sub("dst"), frames);
+        Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+        Assert.Equal("AAA", await File.ReadAllTextAsync(Path.Join(scratch.Sub("dst"), "fine")));
+        // The link and the file are written by different writers, in either order; both orders are safe.
+        string escape = Path.Join(scratch.Sub("dst"), "escape");
+        if (new FileInfo(escape).LinkTarget is { } target)
+        {
+            Assert.Equal(outside, target);   // the link exists: the write beneath it was refused
+            Assert.Contains(received.Problems, p => p.Contains("escape/planted", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.True(Directory.Exists(escape));   // the directory came first: the link was refused
+            Assert.Contains(received.Problems, p => p.StartsWith("escape:", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task A_replayed_handshake_from_an_earlier_capture_is_refused_with_exit_3()
+    {
+        using var scratch = new Scratch("replay");
+        // Capture a genuine client's handshake on its way to a first receiver.
+        byte[] capture;
+        using (var first = ActorSyncEngine.Listen(IPAddress.Loopback, 0))
+        {
+            await using var relay = new TcpRelay((IPEndPoint)first.LocalEndPoint!);
+            var accepting = Task.Run(async () => await SecureConnection.AcceptAsync(await first.AcceptAsync(), Loopback.Secret, TimeSpan.FromSeconds(10), CancellationToken.None, TlsMode.User));
+            await using (var client = await SecureConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, relay.Port), Loopback.Secret, CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(10), CancellationToken.None, tls: TlsMode.User))
+            await using (await accepting) { }
+            await Task.Delay(100);
+            capture = relay.ClientBytes;
+        }
+        // Replay the client's bytes (hello and proof) to a receiver, which chose a fresh nonce of its own.
+        var options = Loopback.Options(streams: 1);
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        var receiving = new ActorSyncEngine(options).ReceiveAsync(scratch.Sub("dst"), listener, Loopback.Secret, serve: false, options);
+        using (var attacker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await attacker.ConnectAsync(listener.LocalEndPoint!);
+            await attacker.SendAsync(capture.AsMemory(0, Math.Min(capture.Length, 72)));
+            var received = await receiving.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(ExitCodes.AuthenticationFailed, received!.ExitCode);
+        }
+        Assert.False(Directory.Exists(scratch.Sub("dst")));
+    }
+
+    /// <summary>Authenticates properly, announces a one-stream transfer, then sends <paramref name="frames"/>.</summary>
+    private static async Task<(TransferSummary Received, Exception? PeerError)> AttackAsync(string destination, byte[] frames)
+    {
+        var options = Loopback.Options(streams: 1) with { RejoinGrace = TimeSpan.FromMilliseconds(200) };
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        var receiving = new ActorSyncEngine(options).ReceiveAsync(destination, listener, Loopback.Secret, serve: false, options);
+        Exception? peerError = null;
+        await using (var channel = await SecureConnection.ConnectAsync(listener.LocalEndPoint!, Loopback.Secret, CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(10), CancellationToken.None))
+        {
+            var header = new byte[64];
+            int n = FrameWriter.TransferHeader(header, new TransferHeaderFrame(Guid.NewGuid(), 0, 1, 0x1301, 0));
+            try
+            {
+                await channel.SendAsync(header.AsMemory(0, n));
+                await channel.SendAsync(frames);
+            }
+            catch (Exception e) when (e is SocketException or IOException) { peerError = e; }
+            var received = await receiving.WaitAsync(TimeSpan.FromSeconds(30));
+            return (received!, peerError);
+        }
+    }
+}
