@@ -25,7 +25,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     private TransferTotals? _totals;
     private int _doneCount, _ackRotation;
     private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _directoriesFailed, _bytes, _upToDate;
-    private bool _finished;
+    private bool _finished, _countsDeadlineSet;
 
     protected internal override async ValueTask ReceiveAsync(ReceiveEvent message)
     {
@@ -40,6 +40,11 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         if (_finished) return;
         switch (message)
         {
+            case ReceiveEvent.CountsDeadline:
+                if (_totals is { } announced)
+                    ThrowHelper.ThrowProtocol($"the sender announced {announced.Files} files, {announced.Symlinks} symlinks and {announced.Directories} dirs, " +
+                        $"but only {_filesCommitted + _filesFailed + _filesAborted}, {_symlinks + _symlinksFailed} and {_directories.Count} arrived");
+                break;
             case ReceiveEvent.RejoinDeadline d:
                 if (progress[d.Stream].Epoch == d.Epoch && progress[d.Stream].Connection is { IsTerminated: true })
                     throw new IOException($"stream {d.Stream} was lost ({d.Reason}) and not re-established within {options.RejoinGrace.TotalSeconds:0.#} s; the transfer is incomplete");
@@ -97,7 +102,19 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             files, t.Files, links, t.Symlinks, _directories.Count, t.Directories);
         if (files > t.Files || links > t.Symlinks || _directories.Count > t.Directories)
             ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({files}/{t.Files} files, {links}/{t.Symlinks} symlinks, {_directories.Count}/{t.Directories} dirs)");
-        if (files < t.Files || links < t.Symlinks || _directories.Count < t.Directories) return;
+        if (files < t.Files || links < t.Symlinks || _directories.Count < t.Directories)
+        {
+            // Every stream has said Done, so every byte is here: once the writers have drained (seconds),
+            // the counts add up. If they still don't after the idle timeout, the totals were a lie, and waiting
+            // longer would let a peer hold the receiver forever.
+            if (!_countsDeadlineSet)
+            {
+                _countsDeadlineSet = true;
+                var self = (IActorRef<ReceiveEvent>)Context.Self;
+                _ = Task.Delay(options.IdleTimeout).ContinueWith(_ => self.TryTell(new ReceiveEvent.CountsDeadline()), TaskScheduler.Default);
+            }
+            return;
+        }
 
         _finished = true;
         await FlushAcksAsync().ConfigureAwait(false);

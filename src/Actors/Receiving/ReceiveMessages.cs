@@ -22,6 +22,8 @@ internal abstract record ReceiveEvent
     public sealed record StreamJoined(int Stream, ISecureChannel Channel, bool Rejoin, IActorRef Connection) : ReceiveEvent;
     /// <summary>The rejoin grace of a lost stream ran out; <paramref name="Epoch"/> tells whether it was re-established since.</summary>
     public sealed record RejoinDeadline(int Stream, int Epoch, string Reason) : ReceiveEvent;
+    /// <summary>Every stream said Done a while ago: by now the writers have accounted for everything that came.</summary>
+    public sealed record CountsDeadline : ReceiveEvent;
     public sealed record DirectorySeen(DirectoryFrame Directory) : ReceiveEvent;
     public sealed record FileCommitted(ulong FileId, long Bytes) : ReceiveEvent;
     public sealed record SymlinkCommitted(string Path) : ReceiveEvent;

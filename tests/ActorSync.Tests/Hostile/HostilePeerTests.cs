@@ -38,6 +38,7 @@ public sealed class HostilePeerTests
         b.AsSpan(h, length).Fill(0x41);
         return h + length;
     };
+    private static Func<byte[], int> Done(long files) => b => FrameWriter.Done(b, new TransferTotals(files, 0, 0, 0, 0));
     private static Func<byte[], int> Raw(params byte[] bytes) => b => { bytes.CopyTo(b, 0); return bytes.Length; };
 
     public static TheoryData<string, byte[]> ProtocolViolations => new()
@@ -70,6 +71,20 @@ public sealed class HostilePeerTests
         Assert.True(received.ExitCode == ExitCodes.ProtocolViolation, $"{what}: exit {received.ExitCode} ({received.Error})");
         Assert.Empty(Directory.Exists(scratch.Sub("dst")) ? Directory.EnumerateFiles(scratch.Sub("dst"), "*", SearchOption.AllDirectories) : []);
         Assert.False(File.Exists(Path.Join(scratch.Path, "x")), $"{what}: wrote outside DEST");
+    }
+
+    [Fact]
+    public async Task A_done_announcing_files_that_never_come_does_not_hold_the_receiver()
+    {
+        using var scratch = new Scratch("liar");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (received, _) = await AttackAsync(scratch.Sub("dst"), Frames(Header(1, "a", 4), Data(1, 0, 4), Done(5)));
+        Assert.Equal(ExitCodes.ProtocolViolation, received.ExitCode);
+        Assert.Contains("announced 5 files", received.Error);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        // What did arrive whole was committed like any file; nothing half-written is left.
+        Assert.Equal("AAAA", await File.ReadAllTextAsync(Path.Join(scratch.Sub("dst"), "a")));
+        Assert.False(Directory.Exists(Path.Join(scratch.Sub("dst"), ".actorsync", "tmp")));
     }
 
     [Fact]
@@ -133,7 +148,7 @@ public sealed class HostilePeerTests
     /// <summary>Authenticates properly, announces a one-stream transfer, then sends <paramref name="frames"/>.</summary>
     private static async Task<(TransferSummary Received, Exception? PeerError)> AttackAsync(string destination, byte[] frames)
     {
-        var options = Loopback.Options(streams: 1) with { RejoinGrace = TimeSpan.FromMilliseconds(200) };
+        var options = Loopback.Options(streams: 1) with { RejoinGrace = TimeSpan.FromMilliseconds(200), IdleTimeout = TimeSpan.FromSeconds(2) };
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
         var receiving = new ActorSyncEngine(options).ReceiveAsync(destination, listener, Loopback.Secret, serve: false, options);
         Exception? peerError = null;
