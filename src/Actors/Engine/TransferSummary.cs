@@ -31,6 +31,13 @@ public sealed record TransferSummary
     [JsonPropertyName("problems")] public IReadOnlyList<string> Problems { get; init; } = [];
 
     public const int MaxProblemsListed = 100;
+
+    /// <summary>"kernel" or "user" when every stream agreed, "mixed" when they did not, "none" without any.</summary>
+    public static string CryptoOf(IEnumerable<string> streamModes)
+    {
+        var modes = streamModes.Distinct().Take(2).ToArray();
+        return modes.Length switch { 0 => "none", 1 => modes[0], _ => "mixed" };
+    }
 }
 
 [JsonSerializable(typeof(TransferSummary))]

@@ -126,7 +126,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         if (error is not null)
         {
             _log.LogDebug(error, "transfer {Id} failed", Header.TransferId);
-            await TellSenderAsync(error).ConfigureAwait(false);
+            await PeerNotice.SendErrorAsync(Snapshot(), error is ProtocolException ? ErrorCode.Protocol : ErrorCode.Failed, TransferFailure.Describe(error)).ConfigureAwait(false);
             await _abort.CancelAsync().ConfigureAwait(false);
             foreach (var c in Snapshot()) c.Abort();
             await _system.ShutdownAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
@@ -146,23 +146,6 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         return Summarise(result, error);
     }
 
-    /// <summary>Best effort: tell the sender why we stop, so it reports the same cause.</summary>
-    private async ValueTask TellSenderAsync(Exception error)
-    {
-        var code = error is ProtocolException ? ErrorCode.Protocol : ErrorCode.Failed;
-        byte[] frame = new byte[1200];
-        int n = FrameWriter.Error(frame, new ErrorFrame(code, TransferFailure.Describe(error)));
-        foreach (var c in Snapshot())
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-                await c.SendAsync(frame.AsMemory(0, n), timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception) { /* the connection may be what failed */ }
-        }
-    }
-
     private ISecureChannel[] Snapshot()
     {
         lock (_gate) return [.. _channels];
@@ -171,7 +154,6 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     private TransferSummary Summarise(ReceiveOutcome? r, Exception? error)
     {
         int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 ? ExitCodes.TransferFailed : ExitCodes.Success;
-        var modes = Snapshot().Select(c => c.CryptoMode).Distinct().ToArray();
         return new TransferSummary
         {
             Role = "recv",
@@ -186,7 +168,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             BytesResumed = Stats.BytesResumed,
             ElapsedSeconds = Math.Round(Stats.Elapsed.TotalSeconds, 3),
             Streams = Header.StreamCount,
-            Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",
+            Crypto = TransferSummary.CryptoOf(Snapshot().Select(c => c.CryptoMode)),
             Cipher = ((Transport.Records.CipherSuite)Header.Cipher).DisplayName(),
             Error = error is not null ? TransferFailure.Describe(error) : r!.Failures > 0 ? $"{r.Failures} entr{(r.Failures == 1 ? "y" : "ies")} could not be written" : null,
             Problems = r?.Problems ?? [],

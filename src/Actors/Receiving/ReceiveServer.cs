@@ -19,6 +19,10 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
     private readonly Dictionary<Guid, IncomingTransfer> _transfers = [];
     private readonly TaskCompletionSource<TransferSummary> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
+    private readonly List<Task> _handlers = [];
+    private readonly HashSet<Guid> _refused = [];
+    /// <summary>How long a stopping server waits for connections still being handled.</summary>
+    private static readonly TimeSpan HandlerDrain = TimeSpan.FromSeconds(15);
     private int _started;
     private bool _serve;
 
@@ -44,6 +48,10 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             await stop.CancelAsync().ConfigureAwait(false);
             listener.Dispose();
             try { await accepting.ConfigureAwait(false); } catch (OperationCanceledException) { } catch (SocketException) { } catch (ObjectDisposedException) { }
+            // No connection is left being handled behind the caller's back (it may delete DEST next).
+            Task[] handlers;
+            lock (_gate) handlers = [.. _handlers];
+            await Task.WhenAll(handlers).WaitAsync(HandlerDrain).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -54,7 +62,12 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             Socket socket;
             try { socket = await listener.AcceptAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
-            _ = Task.Run(() => HandleConnectionAsync(socket, ct), ct);
+            var handler = Task.Run(() => HandleConnectionAsync(socket, ct), CancellationToken.None);
+            lock (_gate)
+            {
+                _handlers.RemoveAll(static t => t.IsCompleted);
+                _handlers.Add(handler);
+            }
         }
     }
 
@@ -62,16 +75,21 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
     {
         string peer = socket.RemoteEndPoint?.ToString() ?? "?";
         ISecureChannel? channel = null;
+        Guid transferId = default;
         try
         {
             channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls).ConfigureAwait(false);
             var reader = new FrameReader(channel);
             var header = await ReadTransferHeaderAsync(reader, ct).ConfigureAwait(false);
+            transferId = header.TransferId;
             IncomingTransfer? transfer;
             lock (_gate)
             {
                 if (!_transfers.TryGetValue(header.TransferId, out transfer))
                 {
+                    ct.ThrowIfCancellationRequested();
+                    // The rest of a transfer already refused (DEST busy) is refused at once, not after its own wait.
+                    if (_refused.Contains(header.TransferId)) throw new DestinationBusyException($"transfer {header.TransferId} was refused: DEST is busy");
                     if ((header.Flags & FrameLimits.RejoinFlag) != 0) throw new ProtocolException($"stream {header.StreamIndex} rejoins transfer {header.TransferId}, which is not running here");
                     if (!_serve && _started > 0) throw new ProtocolException("busy: this receiver takes one transfer and has already begun another");
                     transfer = StartTransfer(header, ct);
@@ -83,8 +101,9 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         }
         catch (DestinationBusyException e)
         {
+            lock (_gate) _refused.Add(transferId);
             _log.LogWarning("refused a transfer from {Peer}: {Reason}", peer, e.Message);
-            if (channel is not null) await TellPeerAsync(channel, e.Message).ConfigureAwait(false);
+            if (channel is not null) await PeerNotice.SendErrorAsync([channel], ErrorCode.Busy, e.Message, close: true).ConfigureAwait(false);
             if (!_serve) _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = ExitCodes.TransferFailed, Error = e.Message, Streams = 0 });
         }
         catch (Exception e) when (e is AuthenticationException or ProtocolException or TimeoutException or SocketException or IOException or KernelTlsUnavailableException)
@@ -99,19 +118,6 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         {
             if (channel is not null) await channel.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    private static async ValueTask TellPeerAsync(ISecureChannel channel, string message)
-    {
-        byte[] frame = new byte[1200];
-        int n = FrameWriter.Error(frame, new ErrorFrame(ErrorCode.Busy, message));
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await channel.SendAsync(frame.AsMemory(0, n), timeout.Token).ConfigureAwait(false);
-            await channel.CloseAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception) { /* best effort: the peer may be gone */ }
     }
 
     private async Task<TransferHeaderFrame> ReadTransferHeaderAsync(FrameReader reader, CancellationToken ct)

@@ -141,7 +141,6 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             : result!.Receiver.Failures > 0 ? $"the receiver could not write {result.Receiver.Failures} file(s); see its log"
             : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y was" : "ies were")} could not be sent (unreadable or vanished)"
             : null;
-        var modes = cryptoModes.Where(m => m is not null).Distinct().ToArray();
         return new TransferSummary
         {
             Role = "send",
@@ -157,7 +156,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             BytesResumed = stats.BytesResumed,
             ElapsedSeconds = Math.Round(stats.Elapsed.TotalSeconds, 3),
             Streams = options.Streams,
-            Crypto = modes.Length == 1 ? modes[0] : modes.Length == 0 ? "none" : "mixed",
+            Crypto = TransferSummary.CryptoOf(cryptoModes.Where(m => m is not null)),
             SendfileBytes = stats.SendfileBytes,
             SendfileRanges = stats.SendfileRanges,
             Cipher = options.Cipher.DisplayName(),
