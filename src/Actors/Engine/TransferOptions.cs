@@ -50,6 +50,10 @@ public sealed record TransferOptions
     public long CheckpointEvery { get; init; } = 64L << 20;
     /// <summary>How long a new transfer waits for another one to let go of DEST before it is refused.</summary>
     public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Connections a receiver handles at once (handshakes included); more are closed on accept.</summary>
+    public int MaxConnections { get; init; } = 128;
+    /// <summary>Transfers a --serve receiver runs at once; another is refused as busy.</summary>
+    public int MaxTransfers { get; init; } = 4;
 
     public int BufferCount => (int)Math.Max(Streams + Readers + 2, BufferMemory / ChunkSize);
 
@@ -85,6 +89,8 @@ public sealed record TransferOptions
             ResumeThreshold = Size(s, "receive:resume-threshold", d.ResumeThreshold, 1 << 20, long.MaxValue),
             CheckpointEvery = Size(s, "receive:checkpoint-every", d.CheckpointEvery, 1 << 20, long.MaxValue),
             LockWait = Duration(s, "receive:lock-wait", d.LockWait),
+            MaxConnections = Int(s, "receive:max-connections", d.MaxConnections, 1, 65536),
+            MaxTransfers = Int(s, "receive:max-transfers", d.MaxTransfers, 1, 1024),
         };
         return o;
     }

@@ -59,7 +59,14 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         Stats = stats;
     }
 
+    private int _connectionCount;
+
     public TransferHeaderFrame Header { get; }
+
+    /// <summary>Connections this transfer took over (including rejoins), for the server's connection cap.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+
+    public void CountConnection() => Interlocked.Increment(ref _connectionCount);
     public TransferStats Stats { get; }
     public Task<ReceiveOutcome> Outcome => _outcome.Task;
 

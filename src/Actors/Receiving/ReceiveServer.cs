@@ -23,7 +23,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
     private readonly HashSet<Guid> _refused = [];
     /// <summary>How long a stopping server waits for connections still being handled.</summary>
     private static readonly TimeSpan HandlerDrain = TimeSpan.FromSeconds(15);
-    private int _started;
+    private int _started, _connections;
     private bool _serve;
 
     public async Task<TransferSummary?> RunAsync(Socket listener, bool serve, CancellationToken ct)
@@ -48,7 +48,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             await stop.CancelAsync().ConfigureAwait(false);
             listener.Dispose();
             try { await accepting.ConfigureAwait(false); } catch (OperationCanceledException) { } catch (SocketException) { } catch (ObjectDisposedException) { }
-            // No connection is left being handled behind the caller's back (it may delete DEST next).
+            // No connection or transfer is left running behind the caller's back (it may delete DEST next).
             Task[] handlers;
             lock (_gate) handlers = [.. _handlers];
             await Task.WhenAll(handlers).WaitAsync(HandlerDrain).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -62,6 +62,14 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             Socket socket;
             try { socket = await listener.AcceptAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
+            // A flood of connections (or slow handshakes) must not grow without bound: past the cap, close at once.
+            if (Interlocked.Increment(ref _connections) > options.MaxConnections)
+            {
+                Interlocked.Decrement(ref _connections);
+                _log.LogWarning("refused a connection from {Peer}: {Max} connections already", socket.RemoteEndPoint, options.MaxConnections);
+                socket.Dispose();
+                continue;
+            }
             var handler = Task.Run(() => HandleConnectionAsync(socket, ct), CancellationToken.None);
             lock (_gate)
             {
@@ -76,6 +84,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         string peer = socket.RemoteEndPoint?.ToString() ?? "?";
         ISecureChannel? channel = null;
         Guid transferId = default;
+        bool joined = false;
         try
         {
             channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls).ConfigureAwait(false);
@@ -90,6 +99,8 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
                     ct.ThrowIfCancellationRequested();
                     // The rest of a transfer already refused (DEST busy) is refused at once, not after its own wait.
                     if (_refused.Contains(header.TransferId)) throw new DestinationBusyException($"transfer {header.TransferId} was refused: DEST is busy");
+                    if (_transfers.Count >= options.MaxTransfers)
+                        throw new DestinationBusyException($"busy: {options.MaxTransfers} transfers are running (receive.max-transfers); try again later");
                     if ((header.Flags & FrameLimits.RejoinFlag) != 0) throw new ProtocolException($"stream {header.StreamIndex} rejoins transfer {header.TransferId}, which is not running here");
                     if (!_serve && _started > 0) throw new ProtocolException("busy: this receiver takes one transfer and has already begun another");
                     transfer = StartTransfer(header, ct);
@@ -98,6 +109,8 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             }
             await transfer.AddStreamAsync(header, channel, reader).ConfigureAwait(false);
             channel = null; // owned by the transfer now
+            joined = true;
+            transfer.CountConnection();
         }
         catch (DestinationBusyException e)
         {
@@ -117,6 +130,8 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         finally
         {
             if (channel is not null) await channel.DisposeAsync().ConfigureAwait(false);
+            // A connection handed to a transfer counts until its transfer ends (see FinishAsync).
+            if (!joined) Interlocked.Decrement(ref _connections);
         }
     }
 
@@ -142,7 +157,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         var transfer = new IncomingTransfer(header, destination, options, loggers, newStats(), ct);
         Interlocked.Increment(ref _started);
         _log.LogInformation("transfer {Id}: {Streams} streams into {Dest}", header.TransferId, header.StreamCount, destination);
-        _ = FinishAsync(transfer);
+        _handlers.Add(FinishAsync(transfer));   // under _gate: a stopping server waits for its transfers' cleanup too
         return transfer;
     }
 
@@ -154,6 +169,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             summary = await transfer.CompleteAsync().ConfigureAwait(false);
         }
         lock (_gate) _transfers.Remove(transfer.Header.TransferId);
+        Interlocked.Add(ref _connections, -transfer.ConnectionCount);
         onTransfer?.Invoke(summary);
         _first.TrySetResult(summary);
     }

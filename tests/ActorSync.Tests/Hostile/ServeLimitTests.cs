@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using ActorSync.Engine;
+using ActorSync.Host.Demo;
+using ActorSync.Tests.Support;
+using ActorSync.Transport;
+using ActorSync.Transport.Frames;
+using ActorSync.Transport.Records;
+using Xunit;
+
+namespace ActorSync.Tests.Hostile;
+
+/// <summary>A --serve receiver stays within its connection and transfer caps, and keeps serving after.</summary>
+public sealed class ServeLimitTests
+{
+    [Fact]
+    public async Task Connections_past_the_cap_are_closed_at_once_and_slow_handshakes_time_out()
+    {
+        using var scratch = new Scratch("conncap");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 20, LargeFileBytes = 0, Oddities = false });
+        var options = Loopback.Options(streams: 2) with { MaxConnections = 2, HandshakeTimeout = TimeSpan.FromSeconds(1) };
+        var engine = new ActorSyncEngine(options);
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        using var stop = new CancellationTokenSource();
+        var serving = engine.ReceiveAsync(scratch.Sub("dst"), listener, Loopback.Secret, serve: true, options, cancellationToken: stop.Token);
+
+        var silent = new List<Socket>();
+        for (int i = 0; i < 3; i++)
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(endpoint);
+            silent.Add(s);
+            await Task.Delay(100);
+        }
+        var buffer = new byte[1];
+        // The third is over the cap: closed without a word, long before any handshake timeout.
+        var third = silent[2].ReceiveAsync(buffer.AsMemory(), SocketFlags.None).AsTask();
+        Assert.Same(third, await Task.WhenAny(third, Task.Delay(800)));
+        Assert.Equal(0, await third);
+        // The first two hold their slots until the handshake timeout drops them.
+        var first = silent[0].ReceiveAsync(buffer.AsMemory(), SocketFlags.None).AsTask();
+        Assert.Same(first, await Task.WhenAny(first, Task.Delay(5000)));
+        foreach (var s in silent) s.Dispose();
+        await Task.Delay(200);
+
+        var sent = await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", endpoint.Port, Loopback.Secret, options);
+        Assert.True(sent.ExitCode == 0, sent.Error);
+        await stop.CancelAsync();
+        await serving.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("dst")).Identical);
+    }
+
+    [Fact]
+    public async Task Transfers_past_the_cap_are_refused_as_busy_and_served_once_there_is_room()
+    {
+        using var scratch = new Scratch("xfercap");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 20, LargeFileBytes = 0, Oddities = false });
+        var options = Loopback.Options(streams: 1) with { MaxTransfers = 1, RejoinGrace = TimeSpan.FromMilliseconds(300), IdleTimeout = TimeSpan.FromSeconds(30) };
+        var engine = new ActorSyncEngine(options);
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        using var stop = new CancellationTokenSource();
+        var done = new ConcurrentQueue<TransferSummary>();
+        var serving = engine.ReceiveAsync(scratch.Sub("other"), listener, Loopback.Secret, serve: true, options, onTransfer: done.Enqueue, cancellationToken: stop.Token);
+
+        // A transfer that announces two streams and brings one: it stays open, taking the only slot.
+        var holder = await SecureConnection.ConnectAsync(endpoint, Loopback.Secret, CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var header = new byte[64];
+        int n = FrameWriter.TransferHeader(header, new TransferHeaderFrame(Guid.NewGuid(), 0, 2, 0x1301, 0));
+        await holder.SendAsync(header.AsMemory(0, n));
+        await Task.Delay(300);
+
+        var refused = await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", endpoint.Port, Loopback.Secret, options);
+        Assert.Equal(ExitCodes.TransferFailed, refused.ExitCode);
+        Assert.Contains("max-transfers", refused.Error);
+
+        holder.Abort();   // the held transfer loses its stream and fails after the rejoin grace
+        for (int i = 0; i < 100 && done.IsEmpty; i++) await Task.Delay(50);
+        Assert.Single(done);
+        var sent = await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", endpoint.Port, Loopback.Secret, options);
+        Assert.True(sent.ExitCode == 0, sent.Error);
+        await stop.CancelAsync();
+        await serving.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("other")).Identical);
+    }
+}
