@@ -276,7 +276,9 @@ internal sealed class ActorCell<T> : IActorCell
     {
         _failure = error;
         _escalate = escalate;
-        KernelLog.StoppingOnFailure(_self.System.Log, Path, why, error);
+        // An escalated failure is logged once, by whoever handles it (the parent's own decision, or the root).
+        if (escalate) KernelLog.Escalating(_self.System.Log, Path, error);
+        else KernelLog.StoppingOnFailure(_self.System.Log, Path, why, error);
         return false;
     }
 

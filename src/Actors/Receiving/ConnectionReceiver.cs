@@ -44,6 +44,10 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
         {
             throw new TimeoutException($"stream {stream} sent nothing for {session.Options.IdleTimeout.TotalSeconds:0.#} s");
         }
+        // The transfer is already ending for a reason reported elsewhere (a writer hit a full disk, another
+        // stream broke the protocol): stopping quietly keeps that one reason the only one the user reads.
+        catch (OperationCanceledException) when (session.Abort.IsCancellationRequested) { }
+        catch (ActorTerminatedException) { }
     }
 
     private async ValueTask ReadFramesAsync(CancellationTokenSource idle, CancellationToken ct)

@@ -11,8 +11,9 @@ namespace ActorSync.Receiving;
 /// Writes files of its partition (file id modulo the writer count, so one file's state is touched by one
 /// actor only). Each file is created under DEST/.actorsync/tmp, written at its offsets as ranges come in from
 /// any stream, given its mode and mtime, and renamed into place once every byte is there; then acknowledged.
-/// A local failure (disk full, a directory in the way) fails that entry, not the transfer; a peer breaking
-/// the protocol (overlapping or out-of-bounds ranges, data for an unknown file) is thrown to the supervisor.
+/// A local failure (a directory in the way, a permission) fails that entry, not the transfer. A full disk
+/// stops the transfer, as it does rsync's: every later file would fail the same way. A peer breaking the
+/// protocol (overlapping or out-of-bounds ranges, data for an unknown file) is thrown to the supervisor.
 /// </summary>
 internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
 {
@@ -76,7 +77,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         string temp = DestinationTree.TempName(session.TransferId, header.FileId);
         int fd = Libc.CreateExclusive(session.Tree.TempFd, temp);
         var file = new Incoming(header, fd, temp, session.Tree.TempFd);
-        if (fd < 0) file.Failure = $"cannot create temporary file: {Libc.Describe(Libc.LastErrno)}";
+        if (fd < 0) file.Failure = $"cannot create temporary file: {Describe(header.Path, Libc.LastErrno)}";
         return file;
     }
 
@@ -103,12 +104,12 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
             PartialFiles.Remove(dir, key);
             int fd = Libc.CreateExclusive(dir, key);
             file = new Incoming(header, fd, key, dir) { Hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256) };
-            if (fd < 0) { file.Failure = $"cannot create partial file: {Libc.Describe(Libc.LastErrno)}"; return file; }
+            if (fd < 0) { file.Failure = $"cannot create partial file: {Describe(header.Path, Libc.LastErrno)}"; return file; }
             file.JournalFd = Libc.CreateExclusive(dir, journal);
             byte[] line = System.Text.Encoding.UTF8.GetBytes(PartialFiles.Header(header));
             if (file.JournalFd >= 0 && Libc.WriteFully(file.JournalFd, line, 0) == 0) file.JournalLength = line.Length;
         }
-        if (file.JournalFd < 0) file.Failure ??= $"cannot open the resume journal: {Libc.Describe(Libc.LastErrno)}";
+        if (file.JournalFd < 0) file.Failure ??= $"cannot open the resume journal: {Describe(header.Path, Libc.LastErrno)}";
         return file;
     }
 
@@ -123,13 +124,13 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         if (!file.Resumable || file.Failure is not null || prefix == file.Header.Size || prefix - file.Checkpointed < session.Options.CheckpointEvery) return;
         if (!PartialFiles.Append(file.Hash!, file.Fd, file.Checkpointed, prefix) || Libc.Sync(file.Fd) != 0)
         {
-            Fail(file, $"cannot make the received prefix durable: {Libc.Describe(Libc.LastErrno)}");
+            Fail(file, $"cannot make the received prefix durable: {Describe(file.Header.Path, Libc.LastErrno)}");
             return;
         }
         byte[] line = System.Text.Encoding.ASCII.GetBytes(PartialFiles.Checkpoint(prefix, file.Hash!.GetCurrentHash()));
         if (Libc.WriteFully(file.JournalFd, line, file.JournalLength) != 0 || Libc.SyncData(file.JournalFd) != 0)
         {
-            Fail(file, $"cannot write the resume journal: {Libc.Describe(Libc.LastErrno)}");
+            Fail(file, $"cannot write the resume journal: {Describe(file.Header.Path, Libc.LastErrno)}");
             return;
         }
         file.JournalLength += line.Length;
@@ -150,7 +151,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         if (file.Failure is null)
         {
             int errno = Libc.WriteFully(file.Fd, data, offset);
-            if (errno != 0) Fail(file, $"write failed: {Libc.Describe(errno)}");
+            if (errno != 0) Fail(file, $"write failed: {Describe(file.Header.Path, errno)}");
             else CheckpointIfDue(file);
         }
         return file.Ranges.Covered == file.Header.Size ? FinishAsync(file) : ValueTask.CompletedTask;
@@ -214,7 +215,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
     private string? CreateSymlink(in SymlinkFrame link)
     {
         string temp = $"{session.TransferId:N}-l{Environment.CurrentManagedThreadId}-{link.Path.GetHashCode():x}";
-        if (Libc.CreateSymlink(link.Target, session.Tree.TempFd, temp) != 0) return $"cannot create symlink: {Libc.Describe(Libc.LastErrno)}";
+        if (Libc.CreateSymlink(link.Target, session.Tree.TempFd, temp) != 0) return $"cannot create symlink: {Describe(link.Path, Libc.LastErrno)}";
         Libc.SetModificationTimeAt(session.Tree.TempFd, temp, link.MTime.Seconds, link.MTime.Nanoseconds);
         var (parent, name) = RelativePath.Split(link.Path);
         int dirFd = _parents!.Get(parent);
@@ -232,10 +233,18 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         await session.Coordinator.TellAsync(new ReceiveEvent.FileAborted(id, $"{file.Header.Path}: {reason}")).ConfigureAwait(false);
     }
 
+    /// <summary>An errno as a reason; out of space throws instead, ending the transfer (see the class summary).
+    /// Partials keep their last checkpoint, so the re-run after space is freed resumes them.</summary>
+    private static string Describe(string path, int errno)
+    {
+        if (Libc.IsOutOfSpace(errno)) throw new DestinationFullException(path, errno);
+        return Libc.Describe(errno);
+    }
+
     private void Fail(Incoming file, string reason)
     {
+        // Logged once, by the coordinator, when the file is accounted for.
         file.Failure ??= reason;
-        Context.Log.LogWarning("cannot write {Path}: {Reason}", file.Header.Path, reason);
     }
 
     private void Discard(Incoming file)

@@ -53,6 +53,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 _directories.Add(d.Directory);
                 int fd = tree.OpenDirectory(d.Directory.Path, create: true);
                 if (fd >= 0) Libc.Close(fd);
+                else if (Libc.IsOutOfSpace(-fd)) throw new DestinationFullException(d.Directory.Path, -fd);
                 else Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _directoriesFailed);
                 break;
             case ReceiveEvent.FileCommitted c:
@@ -130,8 +131,8 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     private async ValueTask SendDoneAckAsync(ISecureChannel channel)
     {
         long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
-        var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, failures));
-        byte[] frame = new byte[64];
+        var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, failures), _problems);
+        byte[] frame = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
         int n = FrameWriter.DoneAck(frame, ack);
         try { await channel.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(false); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* that stream rejoins and hears it then */ }

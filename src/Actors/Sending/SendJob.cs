@@ -131,14 +131,19 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         foreach (var sender in senders) await sender.TellAsync(SenderCommand.End(totals), abort).ConfigureAwait(false);
     }
 
+    private static string ReceiverFailures(DoneAckFrame ack) => ack.Problems.Count == 0
+        ? $"the receiver could not write {ack.Failures} entr{(ack.Failures == 1 ? "y" : "ies")}; see its log"
+        : $"the receiver could not write {ack.Failures} entr{(ack.Failures == 1 ? "y" : "ies")}, first {ack.Problems[0]}";
+
     private TransferSummary Summarise(SendOutcome? result, WalkResult walk, string[] cryptoModes, Exception? error)
     {
-        var problems = result?.Problems ?? [];
+        // The receiver's own problems (a full disk, a path in the way) are listed too: the user runs the sender.
+        var problems = result is null ? [] : result.Problems.Concat(result.Receiver.Problems.Select(p => $"receiver: {p}")).ToList();
         int exit = error is not null ? TransferFailure.ExitCodeOf(error)
             : stats.Skipped > 0 || result!.Receiver.Failures > 0 ? ExitCodes.TransferFailed
             : ExitCodes.Success;
         string? message = error is not null ? TransferFailure.Describe(error)
-            : result!.Receiver.Failures > 0 ? $"the receiver could not write {result.Receiver.Failures} file(s); see its log"
+            : result!.Receiver.Failures > 0 ? ReceiverFailures(result.Receiver)
             : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y was" : "ies were")} could not be sent (unreadable or vanished)"
             : null;
         return new TransferSummary

@@ -8,7 +8,7 @@ public static class FrameParser
 {
     public const int TransferHeaderBody = 2 + 16 + 2 + 2 + 2 + 4;
     public const int DoneBody = 5 * 8;
-    public const int DoneAckBody = 8 + 8 + 4;
+    public const int DoneAckMinBody = 8 + 8 + 4 + 2;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -75,9 +75,15 @@ public static class FrameParser
     public static DoneAckFrame DoneAck(ReadOnlySpan<byte> body)
     {
         var r = new Reader(body);
-        var f = new DoneAckFrame(r.Count(), r.Count(), (int)Math.Min(r.U32(), int.MaxValue));
+        long files = r.Count(), bytes = r.Count();
+        int failures = (int)Math.Min(r.U32(), int.MaxValue);
+        // Each string costs at least its 2-byte length, so the count is bounded by the (already checked) body size.
+        int count = r.U16();
+        if (count > body.Length / 2) ThrowHelper.ThrowProtocol($"DoneAck claims {count} problems in {body.Length} bytes");
+        var problems = new string[count];
+        for (int i = 0; i < count; i++) problems[i] = r.String(FrameLimits.MaxMetadataBody);
         r.End();
-        return f;
+        return new DoneAckFrame(files, bytes, failures, problems);
     }
 
     public static ErrorFrame Error(ReadOnlySpan<byte> body)

@@ -111,7 +111,7 @@ public sealed class FrameReader(ISecureChannel channel)
         {
             FrameType.TransferHeader => length == FrameParser.TransferHeaderBody,
             FrameType.Done => length == FrameParser.DoneBody,
-            FrameType.DoneAck => length == FrameParser.DoneAckBody,
+            FrameType.DoneAck => length is >= FrameParser.DoneAckMinBody and <= FrameLimits.MaxMetadataBody,
             FrameType.StreamAck or FrameType.Resume => length == 8,
             FrameType.Data => length is >= FrameLimits.DataPrefixLength and <= FrameLimits.DataPrefixLength + FrameLimits.MaxDataBody,
             FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort

@@ -82,12 +82,22 @@ public static class FrameWriter
         return w.Position;
     }
 
+    /// <summary>Writes as many of <see cref="DoneAckFrame.Problems"/> as fit in a metadata-sized body; the count says how many.</summary>
     public static int DoneAck(Span<byte> dest, in DoneAckFrame f)
     {
-        const int body = 8 + 8 + 4;
+        int body = FrameParser.DoneAckMinBody, listed = 0;
+        foreach (string p in f.Problems)
+        {
+            int n = 2 + Encoding.UTF8.GetByteCount(p);
+            if (body + n > FrameLimits.MaxMetadataBody) break;
+            body += n;
+            listed++;
+        }
         if (dest.Length < FrameLimits.HeaderLength + body) return 0;
         var w = Begin(dest, FrameType.DoneAck, body);
         w.U64((ulong)f.Files); w.U64((ulong)f.Bytes); w.U32((uint)f.Failures);
+        w.U16((ushort)listed);
+        for (int i = 0; i < listed; i++) w.String(f.Problems[i], Encoding.UTF8.GetByteCount(f.Problems[i]));
         return w.Position;
     }
 

@@ -13,7 +13,9 @@ public readonly record struct SymlinkFrame(string Path, string Target, FileTime 
 
 public readonly record struct TransferTotals(long Files, long Directories, long Symlinks, long Bytes, long Skipped);
 
-public readonly record struct DoneAckFrame(long Files, long Bytes, int Failures);
+/// <summary>The receiver's final word. <paramref name="Problems"/> names the first entries it could not write
+/// ("path: reason"), as many as fit in one metadata-sized frame, so the sender can say which.</summary>
+public readonly record struct DoneAckFrame(long Files, long Bytes, int Failures, IReadOnlyList<string> Problems);
 
 public readonly record struct ErrorFrame(ErrorCode Code, string Message);
 

@@ -13,7 +13,7 @@ internal static unsafe partial class Libc
 
     public const int ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17,
         ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOSPC = 28, ELOOP = 40, ENOTEMPTY = 39, ENOSYS = 38, EXDEV = 18,
-        EOPNOTSUPP = 95, ENOTCONN = 107, EBADMSG = 74, EPERM = 1;
+        EOPNOTSUPP = 95, ENOTCONN = 107, EBADMSG = 74, EPERM = 1, EDQUOT = 122;
 
     [LibraryImport(LibraryName, SetLastError = true)]
     private static partial int close(int fd);
@@ -22,6 +22,9 @@ internal static unsafe partial class Libc
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
     public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    /// <summary>The filesystem (or the user's quota) is full: no later write would succeed either.</summary>
+    public static bool IsOutOfSpace(int errno) => errno is ENOSPC or EDQUOT;
 
     public static void CloseQuietly(int fd)
     {

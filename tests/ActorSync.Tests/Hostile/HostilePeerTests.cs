@@ -51,7 +51,7 @@ public sealed class HostilePeerTests
         { "one file id with two different headers", Frames(Header(1, "a", 10), Header(1, "b", 10)) },
         { "overlapping ranges", Frames(Header(1, "a", 10), Data(1, 0, 6), Data(1, 4, 6)) },
         { "a second transfer header", Frames(b => FrameWriter.TransferHeader(b, new TransferHeaderFrame(Guid.NewGuid(), 0, 1, 0x1301, 0))) },
-        { "an answer frame from the sender", Frames(b => FrameWriter.DoneAck(b, new DoneAckFrame(0, 0, 0))) },
+        { "an answer frame from the sender", Frames(b => FrameWriter.DoneAck(b, new DoneAckFrame(0, 0, 0, []))) },
         { "path ../x", Frames(Header(1, "../x", 1)) },
         { "path a/../../x", Frames(Header(1, "a/../../x", 1)) },
         { "path /etc/passwd", Frames(Header(1, "/etc/passwd", 1)) },

@@ -59,7 +59,7 @@ public sealed class FrameTests
         n += FrameWriter.Ack(buf.AsSpan(n), [1, 2, 3]);
         n += FrameWriter.FileAbort(buf.AsSpan(n), new FileAbortFrame(9, "vanished"));
         n += FrameWriter.Done(buf.AsSpan(n), new TransferTotals(1, 1, 1, 5, 0));
-        n += FrameWriter.DoneAck(buf.AsSpan(n), new DoneAckFrame(1, 5, 0));
+        n += FrameWriter.DoneAck(buf.AsSpan(n), new DoneAckFrame(1, 5, 2, ["a/x: write failed: ENOSPC", "b/é: in the way"]));
         n += FrameWriter.Error(buf.AsSpan(n), new ErrorFrame(ErrorCode.Failed, "disk full"));
         return buf[..n];
     }
@@ -79,7 +79,9 @@ public sealed class FrameTests
         Assert.Equal(3, frames[5]);
         Assert.Equal(new FileAbortFrame(9, "vanished"), frames[6]);
         Assert.Equal(new TransferTotals(1, 1, 1, 5, 0), frames[7]);
-        Assert.Equal(new DoneAckFrame(1, 5, 0), frames[8]);
+        var ack = Assert.IsType<DoneAckFrame>(frames[8]);
+        Assert.Equal((1L, 5L, 2), (ack.Files, ack.Bytes, ack.Failures));
+        Assert.Equal(["a/x: write failed: ENOSPC", "b/é: in the way"], ack.Problems);
         Assert.Equal(new ErrorFrame(ErrorCode.Failed, "disk full"), frames[9]);
     }
 

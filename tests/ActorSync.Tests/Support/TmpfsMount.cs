@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace ActorSync.Tests.Support;
+
+/// <summary>
+/// A small tmpfs mounted at a directory, for a destination that really fills up (ENOSPC from the kernel, not
+/// a simulated one). Needs root, as CI has; elsewhere the test fails saying so rather than passing untested.
+/// </summary>
+public sealed class TmpfsMount : IDisposable
+{
+    public TmpfsMount(string path, int sizeMiB)
+    {
+        Path = path;
+        Directory.CreateDirectory(path);
+        Run("mount", "-t", "tmpfs", "-o", $"size={sizeMiB}m,mode=0755", "actorsync-test", path);
+    }
+
+    public string Path { get; }
+
+    /// <summary>Grows (or shrinks) the filesystem in place: "space is freed" without touching its files.</summary>
+    public void Resize(int sizeMiB) => Run("mount", "-o", $"remount,size={sizeMiB}m", Path);
+
+    public void Dispose() => Run("umount", "-l", Path);
+
+    private static void Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({err.Trim()}); the disk-full tests need root to mount a small tmpfs");
+    }
+}
