@@ -160,7 +160,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
 
     private TransferSummary Summarise(ReceiveOutcome? r, Exception? error)
     {
-        int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 ? ExitCodes.TransferFailed : ExitCodes.Success;
+        int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 || r.SenderSkipped > 0 ? ExitCodes.TransferFailed : ExitCodes.Success;
         return new TransferSummary
         {
             Role = "recv",
@@ -177,10 +177,15 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             Streams = Header.StreamCount,
             Crypto = TransferSummary.CryptoOf(Snapshot().Select(c => c.CryptoMode)),
             Cipher = ((Transport.Records.CipherSuite)Header.Cipher).DisplayName(),
-            Error = error is not null ? TransferFailure.Describe(error) : r!.Failures > 0 ? $"{r.Failures} entr{(r.Failures == 1 ? "y" : "ies")} could not be written" : null,
+            Error = error is not null ? TransferFailure.Describe(error)
+                : r!.Failures > 0 ? $"{Entries(r.Failures)} could not be written"
+                : r.SenderSkipped > 0 ? $"the sender could not read {Entries(r.SenderSkipped)} (see its output); they were not copied"
+                : null,
             Problems = r?.Problems ?? [],
         };
     }
+
+    private static string Entries(long n) => n == 1 ? "1 entry" : $"{n} entries";
 
     public async ValueTask DisposeAsync()
     {

@@ -124,7 +124,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         tree.RemovePartials();
         long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
         foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(false);
-        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, _upToDate, [.. _problems],
+        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, _upToDate, t.Skipped, [.. _problems],
             _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
     }
 
@@ -182,4 +182,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     }
 }
 
-internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long Bytes, long Failures, long UpToDate, IReadOnlyList<string> Problems, string[] CryptoModes);
+/// <param name="SenderSkipped">Entries the sender found but could not send (unreadable, vanished, changed while
+/// read): DEST is then not a complete copy, and the receiver says so too.</param>
+internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long Bytes, long Failures, long UpToDate, long SenderSkipped,
+    IReadOnlyList<string> Problems, string[] CryptoModes);

@@ -55,29 +55,30 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         int fd = Libc.OpenForRead(work.FullPath);
         if (fd < 0)
         {
-            await ProblemAsync(work, Libc.Describe(Libc.LastErrno), announced: false).ConfigureAwait(false);
+            await ProblemAsync(work, OpenFailure(Libc.LastErrno), announced: false).ConfigureAwait(false);
             return;
         }
-        int n;
+        string? changed;
         try
         {
-            n = Libc.ReadFully(fd, _batch.AsSpan(_used + overhead, (int)work.Size), 0);
+            int n = Libc.ReadFully(fd, _batch.AsSpan(_used + overhead, (int)work.Size), 0);
+            changed = n < 0 ? Libc.Describe(-n) : ChangedSinceWalk(fd, work);
         }
         finally
         {
             Libc.Close(fd);
         }
-        if (n < 0)
+        if (changed is not null)
         {
-            await ProblemAsync(work, Libc.Describe(-n), announced: false).ConfigureAwait(false);
+            await ProblemAsync(work, changed, announced: false).ConfigureAwait(false);
             return;
         }
-        // A file that shrank since the walk is sent as it is now: a consistent file, just shorter.
-        var header = new FileHeaderFrame(work.FileId, work.RelativePath, n, work.Mode, work.MTime);
+        int size = (int)work.Size;
+        var header = new FileHeaderFrame(work.FileId, work.RelativePath, size, work.Mode, work.MTime);
         int h = FrameWriter.FileHeader(_batch.AsSpan(_used), header);
-        FrameWriter.DataHeader(_batch.AsSpan(_used + h), work.FileId, 0, n);
-        _used += overhead + n;
-        _batchPayload += n;
+        FrameWriter.DataHeader(_batch.AsSpan(_used + h), work.FileId, 0, size);
+        _used += overhead + size;
+        _batchPayload += size;
     }
 
     private async ValueTask ReadLargeAsync(ReadWork work, int overhead)
@@ -85,7 +86,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         int fd = Libc.OpenForRead(work.FullPath);
         if (fd < 0)
         {
-            await ProblemAsync(work, Libc.Describe(Libc.LastErrno), announced: false).ConfigureAwait(false);
+            await ProblemAsync(work, OpenFailure(Libc.LastErrno), announced: false).ConfigureAwait(false);
             return;
         }
         try
@@ -97,11 +98,14 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
                 int want = (int)Math.Min(rangeCapacity, work.Size - offset);
                 int n = Libc.ReadFully(fd, buffer.AsSpan(overhead, want), offset);
-                if (n != want)
+                string? failure = n < 0 ? Libc.Describe(-n)
+                    : n != want ? $"{ChangedWhileRead}: shrank to {offset + n} bytes"
+                    : offset + n == work.Size ? ChangedSinceWalk(fd, work)   // after the last read: the copy is consistent
+                    : null;
+                if (failure is not null)
                 {
                     pool.Return(buffer);
-                    string reason = n < 0 ? Libc.Describe(-n) : $"file shrank to {offset + n} bytes while being sent";
-                    await AbortFileAsync(work, reason, announced: offset > work.Start).ConfigureAwait(false);
+                    await AbortFileAsync(work, failure, announced: offset > work.Start).ConfigureAwait(false);
                     return;
                 }
                 int h = FrameWriter.FileHeader(buffer, header);
@@ -132,7 +136,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         int fd = Libc.OpenForRead(work.FullPath);
         if (fd < 0)
         {
-            await ProblemAsync(work, Libc.Describe(Libc.LastErrno), announced: false).ConfigureAwait(false);
+            await ProblemAsync(work, OpenFailure(Libc.LastErrno), announced: false).ConfigureAwait(false);
             return;
         }
         var file = new SourceFile(fd, work.RelativePath, work.FileId);
@@ -142,8 +146,15 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
             int rangeCapacity = pool.BufferSize - overhead;
             for (long offset = work.Start; offset < work.Size;)
             {
-                byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
                 int n = (int)Math.Min(rangeCapacity, work.Size - offset);
+                // The stream reads these bytes later, so this check cannot follow the last read as the other
+                // paths' does; made before the last range is queued, it catches a change during all the others.
+                if (offset + n == work.Size && ChangedSinceWalk(fd, work) is { } changed)
+                {
+                    await AbortFileAsync(work, changed, announced: offset > work.Start).ConfigureAwait(false);
+                    return;
+                }
+                byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
                 int h = FrameWriter.FileHeader(buffer, header);
                 FrameWriter.DataHeader(buffer.AsSpan(h), work.FileId, offset, n);
                 var chunk = new Chunk(buffer, overhead, n, file.AddReference(), offset, n);
@@ -155,6 +166,22 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         {
             file.Release();
         }
+    }
+
+    private const string ChangedWhileRead = "changed while being read, not copied (a re-run copies it)";
+
+    private static string OpenFailure(int errno) => errno == Libc.ENOENT ? "vanished since the directory walk" : Libc.Describe(errno);
+
+    /// <summary>
+    /// Like tar's "file changed as we read it": a file whose size or mtime moved since the walk may have been
+    /// read half old, half new. It is not committed (the receiver keeps whatever it had), and it is reported;
+    /// one statx per file, on the descriptor already open.
+    /// </summary>
+    private static string? ChangedSinceWalk(int fd, in ReadWork work)
+    {
+        if (Libc.StatOpen(fd, out var st) != 0) return Libc.Describe(Libc.LastErrno);
+        if ((long)st.Size == work.Size && st.Mtime.Sec == work.MTime.Seconds && st.Mtime.Nsec == work.MTime.Nanoseconds) return null;
+        return (long)st.Size == work.Size ? $"{ChangedWhileRead}: modified in place" : $"{ChangedWhileRead}: {work.Size} -> {st.Size} bytes";
     }
 
     /// <summary>A file whose header may already be out: tell the receiver to drop it (it never commits it).</summary>

@@ -144,7 +144,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
             : ExitCodes.Success;
         string? message = error is not null ? TransferFailure.Describe(error)
             : result!.Receiver.Failures > 0 ? ReceiverFailures(result.Receiver)
-            : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y was" : "ies were")} could not be sent (unreadable or vanished)"
+            : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y" : "ies")} could not be sent (unreadable, vanished or changed while read)"
             : null;
         return new TransferSummary
         {

@@ -2,7 +2,6 @@ using ActorSync.Transport.Frames;
 
 namespace ActorSync.Sending;
 
-/// <summary>What the walker hands a reader: one entry of the source tree.</summary>
 /// <summary>What the walker hands a reader: one entry of the source tree. <paramref name="Start"/>: the receiver
 /// already holds the file's bytes before it (a verified partial from an interrupted run).</summary>
 internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, string FullPath, long Size, uint Mode, FileTime MTime, ulong FileId, string? LinkTarget, long Start = 0);

@@ -117,6 +117,12 @@ internal static unsafe partial class Libc
         fixed (Statx* p = &st) return statx(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, p);
     }
 
+    /// <summary>fstat by statx on an open descriptor (the empty path needs no allocation to marshal).</summary>
+    public static int StatOpen(int fd, out Statx st)
+    {
+        fixed (Statx* p = &st) return statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, p);
+    }
+
     public static int SetMode(int fd, uint mode) => fchmod(fd, mode);
 
     public static int SetModeAt(int dirfd, string name, uint mode) => fchmodat(dirfd, name, mode, 0);

@@ -125,10 +125,13 @@ public sealed class CommandLineTests
             new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp" }, asUser: "65534", TimeSpan.FromMinutes(2));
         var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
         Assert.True(send.ExitCode == ExitCodes.TransferFailed, send.Stderr);
-        Assert.Equal(0, received.ExitCode);
+        // DEST is not a complete copy, and the receiver says so too.
+        Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
+        Assert.Contains("the sender could not read 1 entry", received.Stderr);
         Assert.Contains("secret.txt", send.Stderr);
         using var json = JsonDocument.Parse(send.Stdout);
         Assert.Equal(1, json.RootElement.GetProperty("files_failed").GetInt64());
+        Assert.Equal("secret.txt: Permission denied", Assert.Single(json.RootElement.GetProperty("problems").EnumerateArray()).GetString());
         Assert.False(File.Exists(Path.Join(scratch.Sub("dst"), "secret.txt")));
         File.Delete(Path.Join(src, "secret.txt"));
         Assert.True(TreeComparer.Compare(src, scratch.Sub("dst")).Identical);

@@ -5,7 +5,8 @@ namespace ActorSync.Tests.Support;
 
 /// <summary>
 /// A man in the middle on loopback: forwards every connection to a target, records what the client sent,
-/// and can corrupt one byte of the client's stream at a chosen offset (to prove tampering is caught).
+/// and can corrupt one byte of the client's stream at a chosen offset (to prove tampering is caught), reset a
+/// connection, or hold the server's replies (to freeze a sender between its walk and its reads).
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
@@ -39,6 +40,13 @@ public sealed class TcpRelay : IAsyncDisposable
     public bool Record { get; init; } = true;
 
     private long _clientByteCount;
+    private readonly TaskCompletionSource _releaseReplies = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Once clients have sent more than this many bytes (all connections; past the handshakes), the
+    /// server's replies are held back until <see cref="ReleaseReplies"/>.</summary>
+    public long? HoldRepliesAfterClientBytes { get; init; }
+
+    public void ReleaseReplies() => _releaseReplies.TrySetResult();
 
     /// <summary>How many bytes clients sent through the relay, all connections.</summary>
     public long ClientByteCount => Interlocked.Read(ref _clientByteCount);
@@ -84,6 +92,7 @@ public sealed class TcpRelay : IAsyncDisposable
             {
                 int n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
                 if (n == 0) { to.Shutdown(SocketShutdown.Send); return; }
+                if (!record && HoldRepliesAfterClientBytes is { } hold && ClientByteCount > hold) await _releaseReplies.Task.WaitAsync(_stop.Token);
                 if (flipAt is { } f && f >= position && f < position + n) buffer[f - position] ^= 0x01;
                 if (record)
                 {

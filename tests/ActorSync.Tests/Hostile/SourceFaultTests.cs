@@ -1,0 +1,94 @@
+using System.Net;
+using ActorSync.Engine;
+using ActorSync.Host.Demo;
+using ActorSync.Tests.Support;
+using Xunit;
+
+namespace ActorSync.Tests.Hostile;
+
+/// <summary>
+/// Source files that vanish, grow or are rewritten between the walk and the read. The sender is frozen in
+/// between by a relay that holds the receiver's answers to its offers (no file is read before its answer),
+/// so each fault is certain, not a race the test may lose.
+/// </summary>
+public sealed class SourceFaultTests
+{
+    private static void Write(string path, int bytes, int seed)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var data = new byte[bytes];
+        new Random(seed).NextBytes(data);
+        File.WriteAllBytes(path, data);
+    }
+
+    [Fact]
+    public async Task Files_vanishing_growing_or_rewritten_after_the_walk_are_reported_by_name_not_copied_and_the_rest_is()
+    {
+        using var scratch = new Scratch("srcfault");
+        string src = scratch.Sub("src"), dst = scratch.Sub("dst");
+        TreeGenerator.Generate(src, new TreeSpec { SmallFiles = 1500, LargeFileBytes = 0, Oddities = false });
+        Write(Path.Join(src, "vanish/gone.bin"), 10_000, 1);
+        Write(Path.Join(src, "grow/train.log"), 5_000, 2);
+        Write(Path.Join(src, "grow/shard.bin"), 3 << 20, 3);          // several ranges: the large-file path
+        Write(Path.Join(src, "edit/labels.csv"), 20_000, 4);
+
+        var engine = new ActorSyncEngine(Loopback.Options(), FileLoggerProvider.FromEnvironment());
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        await using var relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndPoint!).Port))
+        {
+            HoldRepliesAfterClientBytes = 32 << 10,
+            Record = false,
+        };
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var receiving = engine.ReceiveAsync(dst, listener, Loopback.Secret, serve: false, Loopback.Options(), cancellationToken: cts.Token);
+        var sending = engine.SendAsync(src, "127.0.0.1", relay.Port, Loopback.Secret, Loopback.Options(), cancellationToken: cts.Token);
+
+        // The walk is over when the offers stop coming; no answer has reached the sender, so nothing was read.
+        long seen = -1;
+        while (relay.ClientByteCount != seen || seen < 32 << 10) { seen = relay.ClientByteCount; await Task.Delay(500, cts.Token); }
+        File.Delete(Path.Join(src, "vanish/gone.bin"));
+        await File.AppendAllTextAsync(Path.Join(src, "grow/train.log"), "epoch 2 loss 0.31\n", cts.Token);
+        await using (var shard = new FileStream(Path.Join(src, "grow/shard.bin"), FileMode.Append)) shard.Write(new byte[4096]);
+        Write(Path.Join(src, "edit/labels.csv"), 20_000, 5);
+        relay.ReleaseReplies();
+
+        var sent = await sending;
+        var received = (await receiving)!;
+        Assert.Equal(ExitCodes.TransferFailed, sent.ExitCode);
+        Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
+        Assert.Equal(4, sent.FilesFailed);
+        const string changed = "changed while being read, not copied (a re-run copies it)";
+        Assert.Equal(
+            [
+                "edit/labels.csv: " + changed + ": modified in place",
+                "grow/shard.bin: " + changed + ": 3145728 -> 3149824 bytes",
+                "grow/train.log: " + changed + ": 5000 -> 5018 bytes",
+                "vanish/gone.bin: vanished since the directory walk",
+            ],
+            sent.Problems.Order(StringComparer.Ordinal));
+        Assert.Equal("4 entries could not be sent (unreadable, vanished or changed while read)", sent.Error);
+        Assert.Equal("the sender could not read 4 entries (see its output); they were not copied", received.Error);
+
+        // None of the four is in DEST; everything else is, byte for byte.
+        foreach (string rel in new[] { "vanish/gone.bin", "grow/train.log", "grow/shard.bin", "edit/labels.csv" })
+            Assert.False(File.Exists(Path.Join(dst, rel)), $"{rel} was copied");
+        Directory.Move(Path.Join(src, "grow"), scratch.Sub("grow-aside"));
+        Directory.Move(Path.Join(src, "edit"), scratch.Sub("edit-aside"));
+        Directory.Delete(Path.Join(src, "vanish"));
+        Directory.Delete(Path.Join(dst, "vanish"));
+        Directory.Delete(Path.Join(dst, "grow"));
+        Directory.Delete(Path.Join(dst, "edit"));
+        var partial = TreeComparer.Compare(src, dst);
+        Assert.True(partial.Identical, string.Join("\n", partial.Differences));
+
+        // The same command again copies what changed, and only that.
+        Directory.Move(scratch.Sub("grow-aside"), Path.Join(src, "grow"));
+        Directory.Move(scratch.Sub("edit-aside"), Path.Join(src, "edit"));
+        var (again, receivedAgain) = await Loopback.TransferAsync(src, dst);
+        Assert.Equal(ExitCodes.Success, again.ExitCode);
+        Assert.Equal(ExitCodes.Success, receivedAgain.ExitCode);
+        Assert.Equal(3, again.Files);
+        var result = TreeComparer.Compare(src, dst);
+        Assert.True(result.Identical, string.Join("\n", result.Differences));
+    }
+}
