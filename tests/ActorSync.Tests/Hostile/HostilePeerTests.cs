@@ -116,6 +116,46 @@ public sealed class HostilePeerTests
         }
     }
 
+    /// <summary>
+    /// Linux names are bytes: names that differ only in case or in Unicode normalisation (NFC "é" against NFD
+    /// "e" + U+0301) are different files, and the receiver must neither fold nor normalise them into one another,
+    /// nor let a link of one spelling capture writes meant for a directory of another.
+    /// </summary>
+    [Fact]
+    public async Task Names_differing_only_in_case_or_normalisation_stay_distinct_and_a_link_of_one_spelling_captures_nothing()
+    {
+        using var scratch = new Scratch("casenames");
+        string outside = scratch.Sub("outside");
+        Directory.CreateDirectory(outside);
+        string nfc = "caf\u00e9.txt", nfd = "cafe\u0301.txt";
+        Assert.NotEqual(nfc, nfd);   // the same text to a user: precomposed é, and e + combining acute
+        var frames = Frames(
+            Header(1, "Model.bin", 1), Data(1, 0, 1),
+            Header(2, "model.bin", 2), Data(2, 0, 2),
+            Header(3, "MODEL.BIN", 3), Data(3, 0, 3),
+            Header(4, nfc, 4), Data(4, 0, 4),
+            Header(5, nfd, 5), Data(5, 0, 5),
+            b => FrameWriter.Symlink(b, new SymlinkFrame("Data", outside, T)),
+            b => FrameWriter.Directory(b, new DirectoryFrame("data", 0x1ED, T)),
+            Header(6, "data/x", 6), Data(6, 0, 6),
+            b => FrameWriter.Done(b, new TransferTotals(6, 1, 1, 21, 0)));
+        var (received, _) = await AttackAsync(scratch.Sub("dst"), frames);
+        Assert.True(received.ExitCode == ExitCodes.Success, received.Error);
+        string dst = scratch.Sub("dst");
+        foreach (var (name, length) in new[] { ("Model.bin", 1), ("model.bin", 2), ("MODEL.BIN", 3), (nfc, 4), (nfd, 5), ("data/x", 6) })
+            Assert.Equal(new string('A', length), await File.ReadAllTextAsync(Path.Join(dst, name)));
+        Assert.Equal(outside, new FileInfo(Path.Join(dst, "Data")).LinkTarget);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+        // And a real sender walking such a tree copies it exactly.
+        string src = scratch.Sub("src");
+        Directory.CreateDirectory(src);
+        foreach (string name in new[] { "Model.bin", "model.bin", nfc, nfd }) await File.WriteAllTextAsync(Path.Join(src, name), name);
+        var (sent, copied) = await Loopback.TransferAsync(src, scratch.Sub("copy"));
+        Assert.Equal((ExitCodes.Success, ExitCodes.Success, 4L), (sent.ExitCode, copied.ExitCode, copied.Files));
+        var result = ActorSync.Host.Demo.TreeComparer.Compare(src, scratch.Sub("copy"));
+        Assert.True(result.Identical, string.Join("\n", result.Differences));
+    }
+
     [Fact]
     public async Task A_replayed_handshake_from_an_earlier_capture_is_refused_with_exit_3()
     {
@@ -162,6 +202,16 @@ public sealed class HostilePeerTests
                 await channel.SendAsync(frames);
             }
             catch (Exception e) when (e is SocketException or IOException) { peerError = e; }
+            // Like a real sender, close once the receiver has had its last word, so it need not wait for us.
+            try
+            {
+                var reader = new FrameReader(channel);
+                using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                while (await reader.ReadNextAsync(patience.Token) && reader.Type is not (FrameType.DoneAck or FrameType.Error))
+                    await reader.ReadBodyAsync(patience.Token);
+            }
+            catch (Exception e) when (e is SocketException or IOException or ProtocolException or OperationCanceledException) { peerError ??= e; }
+            await channel.CloseAsync();
             var received = await receiving.WaitAsync(TimeSpan.FromSeconds(30));
             return (received!, peerError);
         }
