@@ -26,6 +26,8 @@ public sealed record TransferSummary
     [JsonPropertyName("sendfile_bytes")] public long SendfileBytes { get; init; }
     [JsonPropertyName("sendfile_ranges")] public long SendfileRanges { get; init; }
     [JsonPropertyName("cipher")] public string Cipher { get; init; } = "";
+    /// <summary>Peak resident memory of the whole process (VmHWM) when the summary was made.</summary>
+    [JsonPropertyName("peak_rss_bytes")] public long PeakRssBytes { get; init; } = ProcessMemory.PeakResidentBytes();
     [JsonPropertyName("error")] public string? Error { get; init; }
     /// <summary>Per-entry problems (unreadable files and the like), capped so a broken tree cannot flood memory.</summary>
     [JsonPropertyName("problems")] public IReadOnlyList<string> Problems { get; init; } = [];

@@ -66,6 +66,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
             return ValueTask.CompletedTask;
         }
         RelativePath.Validate(header.Path);
+        session.BeginFile();
         session.Stats.Found(header.Size);
         var file = header.Size >= session.Options.ResumeThreshold ? OpenResumable(header) : OpenTemporary(header);
         _files.Add(header.FileId, file);
@@ -160,6 +161,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
     private async ValueTask FinishAsync(Incoming file)
     {
         _files.Remove(file.Header.FileId);
+        session.EndFile();
         if (file.Failure is null) Commit(file);
         if (file.Failure is { } failure)
         {
@@ -229,6 +231,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
     private async ValueTask OnAbort(ulong id, string reason)
     {
         if (!_files.Remove(id, out var file)) ThrowHelper.ThrowProtocol($"abort for file {id}, which is not in progress");
+        session.EndFile();
         Discard(file);
         await session.Coordinator.TellAsync(new ReceiveEvent.FileAborted(id, $"{file.Header.Path}: {reason}")).ConfigureAwait(false);
     }

@@ -1,3 +1,5 @@
+using ActorSync.Transport;
+
 namespace ActorSync.Receiving;
 
 /// <summary>
@@ -6,6 +8,14 @@ namespace ActorSync.Receiving;
 /// </summary>
 internal sealed class RangeSet
 {
+    /// <summary>
+    /// Separate pieces one file may be in at once. A sender's ranges of a file go out in order, spread over
+    /// its streams, so the gaps number at most the chunks in flight on all streams: tens, a few hundred with
+    /// a large pool. A peer sending every other byte would otherwise grow this list (and its O(n) inserts)
+    /// without end.
+    /// </summary>
+    public const int MaxSegments = 4096;
+
     private readonly List<(long Start, long End)> _ranges = [];
 
     public long Covered { get; private set; }
@@ -45,6 +55,7 @@ internal sealed class RangeSet
         if (joinLeft && joinRight) { _ranges[i - 1] = (_ranges[i - 1].Start, _ranges[i].End); _ranges.RemoveAt(i); }
         else if (joinLeft) _ranges[i - 1] = (_ranges[i - 1].Start, end);
         else if (joinRight) _ranges[i] = (start, _ranges[i].End);
+        else if (_ranges.Count >= MaxSegments) ThrowHelper.ThrowProtocol($"a file arrived in more than {MaxSegments} separate pieces at once");
         else _ranges.Insert(i, (start, end));
         Covered += length;
         return true;
