@@ -18,7 +18,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
 {
     private readonly ISecureChannel?[] _channels = new ISecureChannel?[streamCount];
     private readonly bool[] _done = new bool[streamCount];
-    private readonly List<DirectoryFrame> _directories = [];
+    private DirectoryMetadataLog? _directories;
     private readonly List<string> _problems = [];
     private readonly List<ulong> _pendingAcks = [];
     private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * 4096];
@@ -43,14 +43,14 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             case ReceiveEvent.CountsDeadline:
                 if (_totals is { } announced)
                     ThrowHelper.ThrowProtocol($"the sender announced {announced.Files} files, {announced.Symlinks} symlinks and {announced.Directories} dirs, " +
-                        $"but only {_filesCommitted + _filesFailed + _filesAborted}, {_symlinks + _symlinksFailed} and {_directories.Count} arrived");
+                        $"but only {_filesCommitted + _filesFailed + _filesAborted}, {_symlinks + _symlinksFailed} and {DirectoryCount} arrived");
                 break;
             case ReceiveEvent.RejoinDeadline d:
                 if (progress[d.Stream].Epoch == d.Epoch && progress[d.Stream].Connection is { IsTerminated: true })
                     throw new IOException($"stream {d.Stream} was lost ({d.Reason}) and not re-established within {options.RejoinGrace.TotalSeconds:0.#} s; the transfer is incomplete");
                 break;
             case ReceiveEvent.DirectorySeen d:
-                _directories.Add(d.Directory);
+                (_directories ??= new DirectoryMetadataLog(tree, transferId)).Add(d.Directory);
                 int fd = tree.OpenDirectory(d.Directory.Path, create: true);
                 if (fd >= 0) Libc.Close(fd);
                 else if (Libc.IsOutOfSpace(-fd)) throw new DestinationFullException(d.Directory.Path, -fd);
@@ -100,10 +100,10 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         long files = _filesCommitted + _filesFailed + _filesAborted;
         long links = _symlinks + _symlinksFailed;
         Context.Log.LogDebug("all streams done; {Files}/{Total} files, {Links}/{TotalLinks} symlinks, {Dirs}/{TotalDirs} dirs accounted for",
-            files, t.Files, links, t.Symlinks, _directories.Count, t.Directories);
-        if (files > t.Files || links > t.Symlinks || _directories.Count > t.Directories)
-            ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({files}/{t.Files} files, {links}/{t.Symlinks} symlinks, {_directories.Count}/{t.Directories} dirs)");
-        if (files < t.Files || links < t.Symlinks || _directories.Count < t.Directories)
+            files, t.Files, links, t.Symlinks, DirectoryCount, t.Directories);
+        if (files > t.Files || links > t.Symlinks || DirectoryCount > t.Directories)
+            ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({files}/{t.Files} files, {links}/{t.Symlinks} symlinks, {DirectoryCount}/{t.Directories} dirs)");
+        if (files < t.Files || links < t.Symlinks || DirectoryCount < t.Directories)
         {
             // Every stream has said Done, so every byte is here: once the writers have drained (seconds),
             // the counts add up. If they still don't after the idle timeout, the totals were a lie, and waiting
@@ -120,11 +120,12 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         _finished = true;
         await FlushAcksAsync().ConfigureAwait(false);
         ApplyDirectoryMetadata();
+        _directories?.Dispose();
         tree.RemoveTemporaries(transferId);
         tree.RemovePartials();
         long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
         foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(false);
-        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, _directories.Count, _symlinks, _bytes, failures, _upToDate, t.Skipped, [.. _problems],
+        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _bytes, failures, _upToDate, t.Skipped, [.. _problems],
             _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
     }
 
@@ -160,7 +161,8 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     {
         uint keep = options.PreserveSpecialBits ? 0xFFFu : 0x1FFu;
         using var parents = new DirectoryCache(tree);
-        foreach (var d in _directories.OrderByDescending(d => d.Path.Count(c => c == '/')))
+        if (_directories is null) return;
+        foreach (var d in _directories.DeepestFirst())
         {
             var (parent, name) = RelativePath.Split(d.Path);
             int fd = parents.Get(parent);
@@ -168,6 +170,14 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             if (Libc.SetModeAt(fd, name, d.Mode & keep) != 0 || Libc.SetModificationTimeAt(fd, name, d.MTime.Seconds, d.MTime.Nanoseconds) != 0)
                 Problem(d.Path, $"cannot set directory mode/mtime: {Libc.Describe(Libc.LastErrno)}", ref _directoriesFailed);
         }
+    }
+
+    private long DirectoryCount => _directories?.Count ?? 0;
+
+    protected internal override ValueTask PostStopAsync()
+    {
+        _directories?.Dispose();
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask FlushAcksAsync()

@@ -99,6 +99,23 @@ public sealed class FloodTests
     }
 
     [Fact]
+    public async Task A_directory_frame_repeated_a_million_times_costs_disk_not_memory()
+    {
+        using var scratch = new Scratch("flood-dirs");
+        string name = new('d', 255);
+        var (process, summary) = await FloodAsync(scratch.Sub("dst"), async send =>
+        {
+            for (int i = 0; i < 1_000_000; i++) await send(b => FrameWriter.Directory(b, new DirectoryFrame(name, 0x1ED, T)));
+            await send(b => FrameWriter.Done(b, new TransferTotals(0, 1, 0, 0, 0)));
+        });
+        // 280 MB of frames; kept as strings in memory they were over 550 MB.
+        Assert.True(process.ExitCode == ExitCodes.ProtocolViolation, process.Stderr);
+        Assert.Contains("received more entries than the sender announced", summary.GetProperty("error").GetString());
+        AssertBounded(summary);
+        Assert.False(Directory.Exists(Path.Join(scratch.Sub("dst"), ".actorsync", "tmp")), "the metadata log was left behind");
+    }
+
+    [Fact]
     public async Task Data_frames_of_the_largest_allowed_size_go_through_pooled_buffers_not_frame_sized_ones()
     {
         using var scratch = new Scratch("flood-frames");
