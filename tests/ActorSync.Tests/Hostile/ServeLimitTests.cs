@@ -52,6 +52,36 @@ public sealed class ServeLimitTests
         Assert.True(TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("dst")).Identical);
     }
 
+    /// <summary>A slow loris: a valid-looking handshake a byte at a time, each byte well inside any per-read
+    /// timeout. The handshake timeout is a deadline for the whole exchange, so the peer is dropped on time.</summary>
+    [Fact]
+    public async Task A_handshake_trickled_a_byte_at_a_time_is_dropped_at_the_handshake_deadline()
+    {
+        using var scratch = new Scratch("loris");
+        var options = Loopback.Options(streams: 1) with { HandshakeTimeout = TimeSpan.FromSeconds(1) };
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        using var stop = new CancellationTokenSource();
+        var serving = new ActorSyncEngine(options).ReceiveAsync(scratch.Sub("dst"), listener, Loopback.Secret, serve: true, options, cancellationToken: stop.Token);
+        using var loris = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await loris.ConnectAsync(listener.LocalEndPoint!);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var hello = new byte[72];
+        "ASYN"u8.CopyTo(hello);
+        bool dropped = false;
+        for (int i = 0; i < hello.Length && !dropped; i++)
+        {
+            try { await loris.SendAsync(hello.AsMemory(i, 1), SocketFlags.None); }
+            catch (SocketException) { dropped = true; break; }
+            await Task.Delay(150);
+            dropped = loris.Poll(0, SelectMode.SelectRead) && loris.Available == 0;   // readable with nothing to read: closed
+        }
+        Assert.True(dropped, "the trickling peer was never dropped");
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(3));
+        Assert.False(Directory.Exists(scratch.Sub("dst")));
+        await stop.CancelAsync();
+        await serving.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
     [Fact]
     public async Task Transfers_past_the_cap_are_refused_as_busy_and_served_once_there_is_room()
     {
