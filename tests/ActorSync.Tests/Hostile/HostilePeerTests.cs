@@ -50,6 +50,8 @@ public sealed class HostilePeerTests
         { "a negative (overflowing) offset", Frames(Header(1, "a", 10), Raw((byte)FrameType.Data, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF0, 0x41)) },
         { "one file id with two different headers", Frames(Header(1, "a", 10), Header(1, "b", 10)) },
         { "overlapping ranges", Frames(Header(1, "a", 10), Data(1, 0, 6), Data(1, 4, 6)) },
+        { "a Done frame of the wrong length", Frames(Raw((byte)FrameType.Done, 0, 0, 0, 3, 1, 2, 3)) },
+        { "a frame after Done", Frames(Done(1), Header(1, "a", 1)) },
         { "a second transfer header", Frames(b => FrameWriter.TransferHeader(b, new TransferHeaderFrame(Guid.NewGuid(), 0, 1, 0x1301, 0))) },
         { "an answer frame from the sender", Frames(b => FrameWriter.DoneAck(b, new DoneAckFrame(0, 0, 0, []))) },
         { "path ../x", Frames(Header(1, "../x", 1)) },
