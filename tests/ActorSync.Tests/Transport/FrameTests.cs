@@ -18,6 +18,7 @@ public sealed class FrameTests
         var frames = new List<object>();
         var scratch = new byte[64 << 10];
         var ids = new ulong[FrameLimits.MaxAcksPerFrame];
+        var needs = new NeedEntry[FrameLimits.MaxOfferEntries];
         while (await reader.ReadNextAsync())
         {
             if (reader.Type == FrameType.Data)
@@ -40,10 +41,20 @@ public sealed class FrameTests
                 FrameType.DoneAck => FrameParser.DoneAck(body),
                 FrameType.Error => FrameParser.Error(body),
                 FrameType.FileAbort => FrameParser.FileAbort(body),
+                FrameType.Offer => Offer(body),
+                FrameType.Need => FrameParser.Need(body, needs),
+                FrameType.StreamAck or FrameType.Resume => FrameParser.StreamOffset(body),
                 _ => throw new InvalidOperationException("reader let an unknown type through"),
             });
         }
         return frames;
+    }
+
+    private static List<OfferEntry> Offer(ReadOnlySpan<byte> body)
+    {
+        var entries = new List<OfferEntry>();
+        FrameParser.Offer(body, entries);
+        return entries;
     }
 
     private static byte[] SampleStream()
@@ -127,6 +138,32 @@ public sealed class FrameTests
             catch (AggregateException e) when (e.InnerException is ProtocolException) { }
             return true;   // any other exception escapes and fails the property with its input shown
         }).Label("decoder").QuickCheckThrowOnFailure();
+    }
+
+    /// <summary>
+    /// A frame header may claim any length up to 4 GiB; what the decoder allocates must follow the bytes that
+    /// actually came, never the claim. Measured on this thread: the in-memory channel completes synchronously.
+    /// </summary>
+    [Fact]
+    public void Property_allocation_follows_the_bytes_received_never_the_lengths_claimed()
+    {
+        // Fixed costs: DecodeAll's 64 KiB scratch and id array, the reader's metadata buffer, small objects.
+        const long Fixed = 256 << 10;
+        Prop.ForAll<uint, byte[], int[]>((claimed, body, segments) =>
+        {
+            byte[] input = new byte[FrameLimits.HeaderLength + body.Length];
+            input[0] = (byte)((claimed ^ (claimed >> 20)) % 16);   // every frame type, and some unknown ones
+            // A third each: small claims, claims anywhere up to a data frame's 16 MiB limit, and huge ones.
+            uint length = (claimed % 3) switch { 0 => claimed, 1 => claimed * 2654435761u % (17u << 20), _ => claimed | 0x8000_0000u };
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(input.AsSpan(1), length);
+            body.CopyTo(input, FrameLimits.HeaderLength);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var task = DecodeAll(input, segments);
+            if (!task.IsCompleted) return false;   // nothing here may wait: the channel has every byte already
+            if (task.IsFaulted && task.Exception!.InnerException is not ProtocolException) throw task.Exception;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            return allocated <= Fixed + 8L * input.Length;
+        }).Label("allocation").QuickCheckThrowOnFailure();
     }
 
     [Fact]
