@@ -55,7 +55,7 @@ public sealed class ServeLimitTests
     /// <summary>A slow loris: a valid-looking handshake a byte at a time, each byte well inside any per-read
     /// timeout. The handshake timeout is a deadline for the whole exchange, so the peer is dropped on time.</summary>
     [Fact]
-    public async Task A_handshake_trickled_a_byte_at_a_time_is_dropped_at_the_handshake_deadline()
+    public async Task A_trickled_handshake_is_dropped_at_the_deadline_garbage_is_refused_and_serving_goes_on()
     {
         using var scratch = new Scratch("loris");
         var options = Loopback.Options(streams: 1) with { HandshakeTimeout = TimeSpan.FromSeconds(1) };
@@ -78,8 +78,25 @@ public sealed class ServeLimitTests
         Assert.True(dropped, "the trickling peer was never dropped");
         Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(3));
         Assert.False(Directory.Exists(scratch.Sub("dst")));
+
+        // Then garbage, then a truncated hello: refused, nothing created, and the server still serves.
+        foreach (byte[] junk in new[] { System.Text.Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + new string('x', 100)), "ASYN"u8.ToArray() })
+        {
+            using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await peer.ConnectAsync(listener.LocalEndPoint!);
+            await peer.SendAsync(junk, SocketFlags.None);
+            peer.Shutdown(SocketShutdown.Send);
+            var answer = new byte[256];
+            try { while (await peer.ReceiveAsync(answer, SocketFlags.None) > 0) { } } catch (SocketException) { }
+        }
+        Assert.False(Directory.Exists(scratch.Sub("dst")));
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 20, LargeFileBytes = 0, Oddities = false });
+        var sent = await new ActorSyncEngine(options).SendAsync(scratch.Sub("src"), "127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, Loopback.Secret, options);
+        Assert.True(sent.ExitCode == ExitCodes.Success, sent.Error);
         await stop.CancelAsync();
         await serving.WaitAsync(TimeSpan.FromSeconds(20));
+        var copy = TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("dst"));
+        Assert.True(copy.Identical, string.Join("\n", copy.Differences));
     }
 
     [Fact]
