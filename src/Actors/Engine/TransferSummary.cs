@@ -32,6 +32,10 @@ public sealed record TransferSummary
     /// <summary>Per-entry problems (unreadable files and the like), capped so a broken tree cannot flood memory.</summary>
     [JsonPropertyName("problems")] public IReadOnlyList<string> Problems { get; init; } = [];
 
+    /// <summary>The transfer ran to its end (some entries may still have failed); false when it was stopped by
+    /// an error, so its totals are what was planned, not what was done.</summary>
+    [JsonIgnore] public bool RanToEnd { get; init; }
+
     public const int MaxProblemsListed = 100;
 
     /// <summary>"kernel" or "user" when every stream agreed, "mixed" when they did not, "none" without any.</summary>

@@ -45,15 +45,16 @@ internal sealed class DestinationTree : IDisposable
     /// </summary>
     public static DestinationTree Open(string root, TimeSpan lockWait)
     {
-        Directory.CreateDirectory(root);
+        try { Directory.CreateDirectory(root); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DestinationUnavailableException($"cannot create destination {root}: {e.Message}"); }
         int rootFd = Libc.OpenDirectoryNoFollow(Libc.AT_FDCWD, root);
-        if (rootFd < 0) throw new IOException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
+        if (rootFd < 0) throw new DestinationUnavailableException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
         int workFd = -1, tempFd = -1, lockFd = -1, partialFd = -1;
         try
         {
             workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
             lockFd = Libc.CreateOrOpen(workFd, LockFile);
-            if (lockFd < 0) throw new IOException($"cannot open {Path.Join(root, WorkDirectory, LockFile)}: {Libc.Describe(Libc.LastErrno)}");
+            if (lockFd < 0) throw new DestinationUnavailableException($"cannot open {Path.Join(root, WorkDirectory, LockFile)}: {Libc.Describe(Libc.LastErrno)}");
             int e = Libc.TryLockExclusive(lockFd);
             // A transfer that just finished may still be letting go of DEST: wait a little before refusing.
             for (var waited = System.Diagnostics.Stopwatch.StartNew(); e == Libc.EAGAIN && waited.Elapsed < lockWait; e = Libc.TryLockExclusive(lockFd))
@@ -61,7 +62,7 @@ internal sealed class DestinationTree : IDisposable
             if (e != 0)
                 throw e == Libc.EAGAIN
                     ? new DestinationBusyException($"another transfer is writing into {root} (it holds {Path.Join(root, WorkDirectory, LockFile)}); try again when it is done")
-                    : new IOException($"cannot lock {root}: {Libc.Describe(e)}");
+                    : new DestinationUnavailableException($"cannot lock {root}: {Libc.Describe(e)}");
             tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
             RemoveAll(tempFd, Path.Join(root, WorkDirectory, TempDirectory));
             partialFd = OpenOrCreate(workFd, PartialFiles.Directory, 0x1C0, Path.Join(root, WorkDirectory));
@@ -86,9 +87,9 @@ internal sealed class DestinationTree : IDisposable
     private static int OpenOrCreate(int parentFd, string name, int mode, string where)
     {
         if (Libc.MakeDirectory(parentFd, name, mode) != 0 && Libc.LastErrno != Libc.EEXIST)
-            throw new IOException($"cannot create {Path.Join(where, name)}: {Libc.Describe(Libc.LastErrno)}");
+            throw new DestinationUnavailableException($"cannot create {Path.Join(where, name)}: {Libc.Describe(Libc.LastErrno)}");
         int fd = Libc.OpenDirectoryNoFollow(parentFd, name);
-        if (fd < 0) throw new IOException($"cannot open {Path.Join(where, name)}: {Libc.Describe(Libc.LastErrno)}");
+        if (fd < 0) throw new DestinationUnavailableException($"cannot open {Path.Join(where, name)}: {Libc.Describe(Libc.LastErrno)}");
         return fd;
     }
 
@@ -209,3 +210,7 @@ internal sealed class DirectoryCache(DestinationTree tree) : IDisposable
 
 /// <summary>DEST is locked by another transfer (exit status 1; nothing written).</summary>
 public sealed class DestinationBusyException(string message) : IOException(message);
+
+/// <summary>DEST or its work area cannot be created, opened or locked (a full disk, permissions, a file in the
+/// way): the transfer is refused with the reason, exit status 1 on both sides; nothing written.</summary>
+public sealed class DestinationUnavailableException(string message) : IOException(message);

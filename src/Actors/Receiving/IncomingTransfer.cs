@@ -165,6 +165,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         {
             Role = "recv",
             ExitCode = exit,
+            RanToEnd = error is null,
             Files = r?.Files ?? Stats.FilesDone,
             Dirs = r?.Directories ?? 0,
             Symlinks = r?.Symlinks ?? 0,

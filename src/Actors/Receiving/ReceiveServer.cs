@@ -20,7 +20,10 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
     private readonly TaskCompletionSource<TransferSummary> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private readonly List<Task> _handlers = [];
-    private readonly HashSet<Guid> _refused = [];
+    /// <summary>Refused transfers and why, so their other streams get the same answer at once. A handful in
+    /// practice; cleared past <see cref="MaxRefusedRemembered"/> so a long-running server does not grow it.</summary>
+    private readonly Dictionary<Guid, IOException> _refused = [];
+    private const int MaxRefusedRemembered = 1024;
     /// <summary>How long a stopping server waits for connections still being handled.</summary>
     private static readonly TimeSpan HandlerDrain = TimeSpan.FromSeconds(15);
     private int _started, _connections;
@@ -98,7 +101,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
                 {
                     ct.ThrowIfCancellationRequested();
                     // The rest of a transfer already refused (DEST busy) is refused at once, not after its own wait.
-                    if (_refused.Contains(header.TransferId)) throw new DestinationBusyException($"transfer {header.TransferId} was refused: DEST is busy");
+                    if (_refused.TryGetValue(header.TransferId, out var refusal)) throw refusal;
                     if (_transfers.Count >= options.MaxTransfers)
                         throw new DestinationBusyException($"busy: {options.MaxTransfers} transfers are running (receive.max-transfers); try again later");
                     if ((header.Flags & FrameLimits.RejoinFlag) != 0) throw new ProtocolException($"stream {header.StreamIndex} rejoins transfer {header.TransferId}, which is not running here");
@@ -112,11 +115,17 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             joined = true;
             transfer.CountConnection();
         }
-        catch (DestinationBusyException e)
+        catch (IOException e) when (e is DestinationBusyException or DestinationUnavailableException)
         {
-            lock (_gate) _refused.Add(transferId);
+            // The sender is told why, so it stops instead of retrying; its other streams are refused at once.
+            lock (_gate)
+            {
+                if (_refused.Count >= MaxRefusedRemembered) _refused.Clear();
+                _refused[transferId] = e;
+            }
             _log.LogWarning("refused a transfer from {Peer}: {Reason}", peer, e.Message);
-            if (channel is not null) await PeerNotice.SendErrorAsync([channel], ErrorCode.Busy, e.Message, close: true).ConfigureAwait(false);
+            var code = e is DestinationBusyException ? ErrorCode.Busy : ErrorCode.Failed;
+            if (channel is not null) await PeerNotice.SendErrorAsync([channel], code, e.Message, close: true).ConfigureAwait(false);
             if (!_serve) _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = ExitCodes.TransferFailed, Error = e.Message, Streams = 0 });
         }
         catch (Exception e) when (e is AuthenticationException or ProtocolException or TimeoutException or SocketException or IOException or KernelTlsUnavailableException)

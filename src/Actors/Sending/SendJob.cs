@@ -150,6 +150,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         {
             Role = "send",
             ExitCode = exit,
+            RanToEnd = error is null,
             Files = Math.Max(0, walk.Files - stats.Skipped - stats.UpToDateFiles),
             Dirs = walk.Directories,
             Symlinks = walk.Symlinks,

@@ -22,6 +22,15 @@ internal static class SummaryPrinter
             err.WriteLine($"actorsync {s.Role}: up to date ({s.FilesSkipped} files already there; {s.PayloadBytesSent} bytes of file data sent)");
             return;
         }
+        if (!s.RanToEnd)
+        {
+            // Stopped by an error: the planned totals and a rate over them would be misleading.
+            if (s.Streams > 0)
+                err.WriteLine(s.Role == "send"
+                    ? $"actorsync send: stopped after {s.ElapsedSeconds:F2} s; {s.PayloadBytesSent / 1048576.0:F1} MiB of file data sent over {s.Streams} streams"
+                    : $"actorsync recv: stopped after {s.ElapsedSeconds:F2} s; {s.Files} files ({s.Bytes / 1048576.0:F1} MiB) written completely");
+            return;
+        }
         if (s.ExitCode is ExitCodes.Success or ExitCodes.TransferFailed && s.Streams > 0)
         {
             double mib = s.Bytes / 1048576.0;

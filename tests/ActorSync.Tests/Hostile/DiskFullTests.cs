@@ -97,4 +97,24 @@ public sealed class DiskFullTests
         var result = TreeComparer.Compare(src, dst.Path);
         Assert.True(result.Identical, string.Join("\n", result.Differences));
     }
+
+    /// <summary>No room even for DEST/.actorsync: the transfer is refused with the reason before anything is
+    /// written, and the sender is told, so it stops at once instead of spending its restart budget.</summary>
+    [Fact]
+    public async Task A_destination_without_room_for_its_work_area_refuses_the_transfer_with_the_reason()
+    {
+        using var scratch = new Scratch("diskfull-inodes");
+        string src = scratch.Sub("src");
+        for (int i = 0; i < 20; i++) WriteRandom(Path.Join(src, $"f{i}.bin"), 1000);
+        using var dst = new TmpfsMount(scratch.Sub("dst"), sizeMiB: 8, inodes: 2);   // the root and one file
+        await File.WriteAllTextAsync(Path.Join(dst.Path, "already-here"), "x");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var (sent, received) = await Loopback.TransferAsync(src, dst.Path);
+        Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
+        Assert.Equal(ExitCodes.TransferFailed, sent.ExitCode);
+        Assert.Equal($"cannot create {Path.Join(dst.Path, ".actorsync")}: No space left on device", received.Error);
+        Assert.Equal($"the receiver reports: {received.Error}", sent.Error);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"took {started.Elapsed}: the sender retried a refusal");
+        Assert.Equal(["already-here"], Directory.EnumerateFileSystemEntries(dst.Path).Select(Path.GetFileName));
+    }
 }

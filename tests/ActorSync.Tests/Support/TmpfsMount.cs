@@ -8,11 +8,12 @@ namespace ActorSync.Tests.Support;
 /// </summary>
 public sealed class TmpfsMount : IDisposable
 {
-    public TmpfsMount(string path, int sizeMiB)
+    /// <param name="inodes">A cap on inodes (files and directories), to run out of those instead of bytes.</param>
+    public TmpfsMount(string path, int sizeMiB, int? inodes = null)
     {
         Path = path;
         Directory.CreateDirectory(path);
-        Run("mount", "-t", "tmpfs", "-o", $"size={sizeMiB}m,mode=0755", "actorsync-test", path);
+        Run("mount", "-t", "tmpfs", "-o", $"size={sizeMiB}m,mode=0755{(inodes is { } n ? $",nr_inodes={n}" : "")}", "actorsync-test", path);
     }
 
     public string Path { get; }
