@@ -37,6 +37,13 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
     // repeated after its file completed opens an entry that can never count towards the totals (the
     // coordinator checks them), so completed ids need not be remembered.
     private readonly Dictionary<ulong, Incoming> _files = [];
+
+    // A file's ranges travel on several streams and its FileAbort on one of them, so ranges (each with the
+    // file's header in front) may come before the abort or after it. Aborted ids are remembered to drop the
+    // late ones; a bounded number, since aborts are rare (files that failed mid-read at the sender).
+    private readonly HashSet<ulong> _aborted = [];
+    private readonly Queue<ulong> _abortedOrder = new();
+    private const int MaxAbortedRemembered = 4096;
     private DirectoryCache? _parents;
 
     protected internal override ValueTask PreStartAsync()
@@ -66,6 +73,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
             return ValueTask.CompletedTask;
         }
         RelativePath.Validate(header.Path);
+        if (_aborted.Contains(header.FileId)) return ValueTask.CompletedTask;
         session.BeginFile();
         session.Stats.Found(header.Size);
         var file = header.Size >= session.Options.ResumeThreshold ? OpenResumable(header) : OpenTemporary(header);
@@ -142,8 +150,9 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
     {
         if (!_files.TryGetValue(id, out var file))
         {
-            // A retransmitted range of a file that completed meanwhile: already committed, nothing to do.
-            if (retransmit) return ValueTask.CompletedTask;
+            // A retransmitted range of a file that completed meanwhile (already committed), or a range of an
+            // aborted file that came after its abort: nothing to do.
+            if (retransmit || _aborted.Contains(id)) return ValueTask.CompletedTask;
             ThrowHelper.ThrowProtocol($"data for file {id}, which was never announced (or is already complete)");
         }
         if (offset > file.Header.Size - data.Length) ThrowHelper.ThrowProtocol($"data at {offset}+{data.Length} lies past the end of \"{RelativePath.Printable(file.Header.Path)}\" ({file.Header.Size} bytes)");
@@ -230,10 +239,19 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
 
     private async ValueTask OnAbort(ulong id, string reason)
     {
-        if (!_files.Remove(id, out var file)) ThrowHelper.ThrowProtocol($"abort for file {id}, which is not in progress");
-        session.EndFile();
-        Discard(file);
-        await session.Coordinator.TellAsync(new ReceiveEvent.FileAborted(id, $"{file.Header.Path}: {reason}")).ConfigureAwait(false);
+        if (_aborted.Contains(id)) ThrowHelper.ThrowProtocol($"file {id} aborted twice");
+        if (_abortedOrder.Count >= MaxAbortedRemembered) _aborted.Remove(_abortedOrder.Dequeue());
+        _aborted.Add(id);
+        _abortedOrder.Enqueue(id);
+        string what = $"file {id}";
+        if (_files.Remove(id, out var file))
+        {
+            session.EndFile();
+            Discard(file);
+            what = file.Header.Path;
+        }
+        // Else the abort overtook all of the file's ranges: they will be dropped when they come.
+        await session.Coordinator.TellAsync(new ReceiveEvent.FileAborted(id, $"{what}: {reason}")).ConfigureAwait(false);
     }
 
     /// <summary>An errno as a reason; out of space throws instead, ending the transfer (see the class summary).

@@ -38,7 +38,7 @@ public sealed class HostilePeerTests
         b.AsSpan(h, length).Fill(0x41);
         return h + length;
     };
-    private static Func<byte[], int> Done(long files) => b => FrameWriter.Done(b, new TransferTotals(files, 0, 0, 0, 0));
+    private static Func<byte[], int> Done(long files, long skipped = 0) => b => FrameWriter.Done(b, new TransferTotals(files, 0, 0, 0, skipped));
     private static Func<byte[], int> Raw(params byte[] bytes) => b => { bytes.CopyTo(b, 0); return bytes.Length; };
 
     public static TheoryData<string, byte[]> ProtocolViolations => new()
@@ -87,6 +87,33 @@ public sealed class HostilePeerTests
         // What did arrive whole was committed like any file; nothing half-written is left.
         Assert.Equal("AAAA", await File.ReadAllTextAsync(Path.Join(scratch.Sub("dst"), "a")));
         Assert.False(Directory.Exists(Path.Join(scratch.Sub("dst"), ".actorsync", "tmp")));
+    }
+
+    private static Func<byte[], int> Abort(ulong id) => b => FrameWriter.FileAbort(b, new FileAbortFrame(id, "changed while being read"));
+
+    /// <summary>
+    /// A file's ranges go out on several streams and its FileAbort on one, so the abort may reach the receiver
+    /// before some ranges, or before all of them. Those late ranges are not a protocol violation: they are
+    /// dropped, the file is not written, and the transfer ends as incomplete (exit 1), not broken (exit 4).
+    /// </summary>
+    public static TheoryData<string, byte[]> LateRanges => new()
+    {
+        { "a range after the abort", Frames(Header(1, "a", 10), Data(1, 0, 5), Abort(1), Header(1, "a", 10), Data(1, 5, 5), Header(2, "b", 2), Data(2, 0, 2), Done(2, skipped: 1)) },
+        { "the abort between a range's header and its data (two streams interleaved at the writer)", Frames(Header(1, "a", 10), Data(1, 0, 5), Header(1, "a", 10), Abort(1), Data(1, 5, 5), Header(2, "b", 2), Data(2, 0, 2), Done(2, skipped: 1)) },
+        { "the abort before any range", Frames(Abort(1), Header(1, "a", 10), Data(1, 0, 10), Header(2, "b", 2), Data(2, 0, 2), Done(2, skipped: 1)) },
+    };
+
+    [Theory]
+    [MemberData(nameof(LateRanges))]
+    public async Task Ranges_of_an_aborted_file_arriving_after_its_abort_are_dropped(string what, byte[] frames)
+    {
+        using var scratch = new Scratch("lateranges");
+        var (received, _) = await AttackAsync(scratch.Sub("dst"), frames);
+        Assert.True(received.ExitCode == ExitCodes.TransferFailed, $"{what}: {received.Error}");
+        Assert.Equal("the sender could not read 1 entry (see its output); they were not copied", received.Error);
+        Assert.False(File.Exists(Path.Join(scratch.Sub("dst"), "a")), what);
+        Assert.Equal("AA", await File.ReadAllTextAsync(Path.Join(scratch.Sub("dst"), "b")));
+        Assert.False(Directory.Exists(Path.Join(scratch.Sub("dst"), ".actorsync")), "work area left behind");
     }
 
     [Fact]
