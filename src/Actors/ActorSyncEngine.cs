@@ -27,6 +27,8 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
     {
         var o = overrides ?? Options;
         stats ??= new TransferStats();
+        try { o.Validate(); }
+        catch (FormatException e) { return Failed("send", ExitCodes.Usage, $"configuration: {e.Message}", o.Streams); }
         if (!Directory.Exists(source))
             return Failed("send", ExitCodes.Usage, $"source {source} is not a directory", o.Streams);
         if (CheckKernelTls(o) is { } why) return Failed("send", ExitCodes.Usage, why, o.Streams);
@@ -63,6 +65,12 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         TransferOptions? overrides = null, Func<TransferStats>? newStats = null, Action<TransferSummary>? onTransfer = null,
         CancellationToken cancellationToken = default)
     {
+        try { (overrides ?? Options).Validate(); }
+        catch (FormatException e)
+        {
+            listener.Dispose();
+            return Task.FromResult<TransferSummary?>(Failed("recv", ExitCodes.Usage, $"configuration: {e.Message}", 0));
+        }
         if (CheckKernelTls(overrides ?? Options) is { } why)
         {
             listener.Dispose();

@@ -11,6 +11,15 @@ public sealed class IntegrityException(string message) : ProtocolException(messa
 /// <summary>The peer could not prove it knows the shared secret (or refused our proof): exit status 3.</summary>
 public sealed class AuthenticationException(string message) : Exception(message);
 
+/// <summary>
+/// The two sides cannot work together as configured: different protocol versions, or a cipher the receiver was
+/// told not to accept (recv --cipher). Exit status 2, like any other configuration error.
+/// </summary>
+public sealed class IncompatiblePeerException(string message) : Exception(message);
+
+/// <summary>A connection that is not an actorsync peer at all (no valid hello): a port scan, a health check.</summary>
+public sealed class NotAPeerException(string message) : IOException(message);
+
 /// <summary>The connection went away (reset, or closed without close_notify): a stream can be re-established.</summary>
 public sealed class ConnectionLostException(string message) : IOException(message);
 

@@ -62,7 +62,9 @@ public static class SecureConnection
     }
 
     /// <summary>Runs the server side of the handshake on an accepted socket; the socket is disposed on failure.</summary>
-    public static async Task<ISecureChannel> AcceptAsync(Socket socket, SharedSecret secret, TimeSpan handshakeTimeout, CancellationToken ct, TlsMode tls = TlsMode.Auto)
+    /// <param name="accept">Which ciphers this receiver takes (recv --cipher); any when null.</param>
+    public static async Task<ISecureChannel> AcceptAsync(Socket socket, SharedSecret secret, TimeSpan handshakeTimeout, CancellationToken ct, TlsMode tls = TlsMode.Auto,
+        Func<CipherSuite, bool>? accept = null)
     {
         try
         {
@@ -71,12 +73,12 @@ public static class SecureConnection
             timeout.CancelAfter(handshakeTimeout);
             try
             {
-                var keys = await HandshakeProtocol.ServerAsync(socket, secret, _ => true, timeout.Token).ConfigureAwait(false);
+                var keys = await HandshakeProtocol.ServerAsync(socket, secret, accept ?? (_ => true), timeout.Token).ConfigureAwait(false);
                 return CreateChannel(socket, keys, keys.Send.Suite, tls);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                throw new AuthenticationException($"handshake timed out after {handshakeTimeout.TotalSeconds:0.#} s");
+                throw new TimeoutException($"handshake timed out after {handshakeTimeout.TotalSeconds:0.#} s");
             }
         }
         catch

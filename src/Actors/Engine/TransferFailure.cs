@@ -8,7 +8,7 @@ internal static class TransferFailure
     public static int ExitCodeOf(Exception e) => e switch
     {
         AuthenticationException => ExitCodes.AuthenticationFailed,
-        KernelTlsUnavailableException => ExitCodes.Usage,
+        KernelTlsUnavailableException or IncompatiblePeerException => ExitCodes.Usage,
         ProtocolException => ExitCodes.ProtocolViolation,
         AggregateException { InnerExceptions.Count: > 0 } a => ExitCodeOf(a.InnerExceptions[0]),
         _ when e.InnerException is { } inner && e is not System.Net.Sockets.SocketException => ExitCodeOf(inner),

@@ -1,5 +1,6 @@
 using ActorSync.Configuration;
 using ActorSync.Transport;
+using ActorSync.Transport.Frames;
 using ActorSync.Transport.Records;
 using Microsoft.Extensions.Configuration;
 
@@ -15,12 +16,25 @@ public sealed record TransferOptions
 
     public int Streams { get; init; } = 8;
     public CipherSuite Cipher { get; init; } = CipherSuite.Aes128Gcm;
+    /// <summary>Receiver: the only cipher it accepts (recv --cipher); null accepts either.</summary>
+    public CipherSuite? AcceptCipher { get; init; }
     /// <summary>auto: kTLS where the kernel has it; kernel: kTLS or exit 2; user: userspace AES-GCM.</summary>
     public TlsMode Tls { get; init; } = TlsMode.Auto;
     /// <summary>Large files go to kernel-TLS streams by sendfile(2) (page cache to socket, no user copy).</summary>
     public bool Sendfile { get; init; } = true;
+    /// <summary>Tests: send large files by reference (the sendfile path) on userspace streams too.</summary>
+    internal bool FileRangesForTests { get; init; }
     /// <summary>Decide "up to date" by SHA-256 of the content instead of size and mtime (rsync -c).</summary>
     public bool Checksum { get; init; }
+    /// <summary>Names of one inode stay one inode (rsync -H); off: each name is copied as its own file.</summary>
+    public bool PreserveHardLinks { get; init; } = true;
+    /// <summary>Numeric owners (applied by a root receiver) and groups (by root, or to a group the receiver is in).</summary>
+    public bool PreserveOwner { get; init; } = true;
+    public bool PreserveGroup { get; init; } = true;
+    /// <summary>Extended attributes (-X): all but system.*, on files and directories.</summary>
+    public bool PreserveAttributes { get; init; }
+    /// <summary>The receiver makes everything durable (one syncfs) before it confirms the transfer (--fsync).</summary>
+    public bool Fsync { get; init; }
     /// <summary>Plaintext per pooled buffer: one read() of a large file, or one batch of small files.</summary>
     public int ChunkSize { get; init; } = 256 << 10;
     /// <summary>Sender and receiver each cap the memory of their chunk buffers at this.</summary>
@@ -36,10 +50,13 @@ public sealed record TransferOptions
     public int MaxRestarts { get; init; } = 5;
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>The restart budget counts restarts within this window (a long transfer may see several resets).</summary>
+    /// <summary>The restart budget counts restarts within this window (a long transfer may see several resets);
+    /// infinite counts them over the whole transfer.</summary>
     public TimeSpan RestartWindow { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>How long the receiver waits for a lost stream to be re-established before failing the transfer.</summary>
     public TimeSpan RejoinGrace { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long every stream a transfer announces has to join it, from its first stream.</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Acks are batched: one frame per this many committed files (or at the end).</summary>
     public int AckBatch { get; init; } = 256;
     /// <summary>Keep setuid/setgid/sticky bits (off by default: a received file must not gain privileges).</summary>
@@ -48,16 +65,27 @@ public sealed record TransferOptions
     public long ResumeThreshold { get; init; } = 16L << 20;
     /// <summary>A resumable file's prefix is made durable (fsync + journal record) each time it grows by this much.</summary>
     public long CheckpointEvery { get; init; } = 64L << 20;
-    /// <summary>How long a new transfer waits for another one to let go of DEST before it is refused.</summary>
+    /// <summary>How long a new transfer waits for another one to let go of DEST before it is refused; infinite waits until it does.</summary>
     public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Connections a receiver handles at once (handshakes included); more are closed on accept.</summary>
     public int MaxConnections { get; init; } = 128;
     /// <summary>Transfers a --serve receiver runs at once; another is refused as busy.</summary>
     public int MaxTransfers { get; init; } = 4;
 
-    public int BufferCount => (int)Math.Max(Streams + Readers + 2, BufferMemory / ChunkSize);
+    /// <summary>Chunk buffers each side may have: buffer-memory's worth (validated to hold at least <see cref="MinimumBuffers"/>).</summary>
+    public int BufferCount => (int)(BufferMemory / ChunkSize);
 
-    /// <summary>Binds the "actorsync" section; sizes and durations in HOCON notation ("256KiB", "10s").</summary>
+    /// <summary>One buffer per stream and per reader in flight, plus two to turn over: fewer and the pipeline stalls.</summary>
+    public int MinimumBuffers => Streams + Readers + 2;
+
+    /// <summary>The special-bits mask applied to received modes: rwx for all, plus setuid/setgid/sticky if configured.</summary>
+    public uint ModeMask => PreserveSpecialBits ? 0xFFFu : 0x1FFu;
+
+    /// <summary>
+    /// Binds the "actorsync" section; sizes and durations in HOCON notation ("256KiB", "10s"). Every value is
+    /// checked alone and against the others it depends on; a bad one is a <see cref="FormatException"/> naming
+    /// its key (exit 2), never a crash later.
+    /// </summary>
     public static TransferOptions FromConfiguration(IConfiguration configuration)
     {
         var s = configuration.GetSection(SectionName);
@@ -66,9 +94,15 @@ public sealed record TransferOptions
         {
             Streams = Int(s, "transfer:streams", d.Streams, 1, 256),
             Cipher = ParseCipher(s["transfer:cipher"]) ?? d.Cipher,
+            AcceptCipher = ParseAcceptCipher(s["receive:accept-cipher"]),
             Tls = ParseTls(s["transfer:tls"]) ?? d.Tls,
             Sendfile = Bool(s, "transfer:sendfile", d.Sendfile),
             Checksum = Bool(s, "transfer:checksum", d.Checksum),
+            PreserveHardLinks = Bool(s, "transfer:hard-links", d.PreserveHardLinks),
+            PreserveOwner = Bool(s, "transfer:owner", d.PreserveOwner),
+            PreserveGroup = Bool(s, "transfer:group", d.PreserveGroup),
+            PreserveAttributes = Bool(s, "transfer:xattrs", d.PreserveAttributes),
+            Fsync = Bool(s, "transfer:fsync", d.Fsync),
             ChunkSize = (int)Size(s, "transfer:chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
             BufferMemory = Size(s, "memory:buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
             Readers = Int(s, "pipeline:readers", d.Readers, 1, 64),
@@ -76,24 +110,40 @@ public sealed record TransferOptions
             ReaderMailbox = Int(s, "pipeline:mailbox:reader", d.ReaderMailbox, 1, 1 << 20),
             SenderMailbox = Int(s, "pipeline:mailbox:sender", d.SenderMailbox, 1, 1 << 20),
             WriterMailbox = Int(s, "pipeline:mailbox:writer", d.WriterMailbox, 1, 1 << 20),
-            HandshakeTimeout = Duration(s, "timeouts:handshake", d.HandshakeTimeout),
-            ConnectTimeout = Duration(s, "timeouts:connect", d.ConnectTimeout),
-            IdleTimeout = Duration(s, "timeouts:idle", d.IdleTimeout),
+            HandshakeTimeout = Duration(s, "timeouts:handshake", d.HandshakeTimeout, allowZero: false),
+            ConnectTimeout = Duration(s, "timeouts:connect", d.ConnectTimeout, allowZero: false),
+            // Infinite would let a silent peer hold a receiver for ever.
+            IdleTimeout = Duration(s, "timeouts:idle", d.IdleTimeout, allowZero: false),
             MaxRestarts = Int(s, "supervision:max-restarts", d.MaxRestarts, 0, 1000),
-            MinBackoff = Duration(s, "supervision:min-backoff", d.MinBackoff),
-            MaxBackoff = Duration(s, "supervision:max-backoff", d.MaxBackoff),
-            RestartWindow = Duration(s, "supervision:restart-window", d.RestartWindow),
-            RejoinGrace = Duration(s, "timeouts:rejoin-grace", d.RejoinGrace),
-            AckBatch = Int(s, "transfer:ack-batch", d.AckBatch, 1, 4096),
+            MinBackoff = Duration(s, "supervision:min-backoff", d.MinBackoff, allowZero: false),
+            MaxBackoff = Duration(s, "supervision:max-backoff", d.MaxBackoff, allowZero: false),
+            RestartWindow = Duration(s, "supervision:restart-window", d.RestartWindow, allowZero: false, allowInfinite: true),
+            RejoinGrace = Duration(s, "timeouts:rejoin-grace", d.RejoinGrace, allowZero: true),
+            JoinTimeout = Duration(s, "timeouts:join", d.JoinTimeout, allowZero: false),
+            AckBatch = Int(s, "transfer:ack-batch", d.AckBatch, 1, FrameLimits.MaxAcksPerFrame),
             PreserveSpecialBits = Bool(s, "receive:preserve-special-bits", d.PreserveSpecialBits),
             ResumeThreshold = Size(s, "receive:resume-threshold", d.ResumeThreshold, 1 << 20, long.MaxValue),
             CheckpointEvery = Size(s, "receive:checkpoint-every", d.CheckpointEvery, 1 << 20, long.MaxValue),
-            LockWait = Duration(s, "receive:lock-wait", d.LockWait),
+            LockWait = Duration(s, "receive:lock-wait", d.LockWait, allowZero: true, allowInfinite: true),
             MaxConnections = Int(s, "receive:max-connections", d.MaxConnections, 1, 65536),
             MaxTransfers = Int(s, "receive:max-transfers", d.MaxTransfers, 1, 1024),
         };
+        o.Validate();
         return o;
     }
+
+    /// <summary>The checks that relate values to each other (also for options built in code, e.g. by the CLI's flags).</summary>
+    public void Validate()
+    {
+        if (MinBackoff > MaxBackoff)
+            throw new FormatException($"actorsync.supervision.min-backoff = {Show(MinBackoff)} is above max-backoff = {Show(MaxBackoff)}");
+        if ((long)BufferCount < MinimumBuffers)
+            throw new FormatException($"actorsync.memory.buffer-memory = {BufferMemory >> 10}KiB holds {BufferCount} chunks of {ChunkSize >> 10}KiB; " +
+                                      $"{Streams} streams and {Readers} readers need at least {MinimumBuffers} ({(long)MinimumBuffers * ChunkSize >> 20}MiB)");
+        if (Streams > ushort.MaxValue) throw new FormatException($"actorsync.transfer.streams = {Streams}: too many");
+    }
+
+    private static string Show(TimeSpan t) => t == Timeout.InfiniteTimeSpan ? "infinite" : $"{t.TotalMilliseconds:0.###}ms";
 
     private static int Int(IConfiguration s, string key, int fallback, int min, int max)
     {
@@ -113,12 +163,18 @@ public sealed record TransferOptions
         return v;
     }
 
-    private static TimeSpan Duration(IConfiguration s, string key, TimeSpan fallback)
+    /// <summary>A duration: positive (or zero where that means "at once"), finite unless infinite means something for this key.</summary>
+    private static TimeSpan Duration(IConfiguration s, string key, TimeSpan fallback, bool allowZero, bool allowInfinite = false)
     {
         string? text = s[key];
         if (text is null) return fallback;
-        if (!ConfigValues.TryParseDuration(text, out var v) || (v < TimeSpan.Zero && v != Timeout.InfiniteTimeSpan))
-            throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected a duration (e.g. 10s, 250ms)");
+        string name = $"actorsync.{key.Replace(':', '.')}";
+        if (!ConfigValues.TryParseDuration(text, out var v))
+            throw new FormatException($"{name} = \"{text}\": expected a duration (e.g. 10s, 250ms)");
+        if (v == Timeout.InfiniteTimeSpan)
+            return allowInfinite ? v : throw new FormatException($"{name} = \"{text}\": must be finite");
+        if (v < TimeSpan.Zero || v == TimeSpan.Zero && !allowZero || v > TimeSpan.FromDays(365))
+            throw new FormatException($"{name} = \"{text}\": expected a duration {(allowZero ? "from 0" : "above 0")} up to 365 days");
         return v;
     }
 
@@ -127,6 +183,12 @@ public sealed record TransferOptions
         string? text = s[key];
         if (text is null) return fallback;
         return bool.TryParse(text, out bool v) ? v : throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected true or false");
+    }
+
+    private static CipherSuite? ParseAcceptCipher(string? text)
+    {
+        if (text is null || text == "any") return null;
+        return CipherSuites.TryParse(text, out var c) ? c : throw new FormatException($"actorsync.receive.accept-cipher = \"{text}\": expected any, aes-128-gcm or aes-256-gcm");
     }
 
     private static TlsMode? ParseTls(string? text)

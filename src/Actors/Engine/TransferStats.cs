@@ -5,7 +5,8 @@ namespace ActorSync.Engine;
 /// <summary>Live counters of one transfer, updated by many actors with Interlocked, read by the progress bar.</summary>
 public sealed class TransferStats
 {
-    private long _filesFound, _bytesFound, _filesDone, _bytesDone, _payloadBytesSent, _wireBytes, _skipped, _sendfileBytes, _sendfileRanges, _upToDate, _resumed;
+    private long _filesFound, _bytesFound, _filesDone, _bytesDone, _payloadBytesSent, _wireBytes, _failed, _sendfileBytes, _sendfileRanges, _upToDate, _resumed;
+    private long _announcedFiles, _announcedDirectories, _announcedSymlinks, _announcedHardLinks, _announcedSpecials, _abortedFiles;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private volatile bool _walkComplete;
 
@@ -17,8 +18,8 @@ public sealed class TransferStats
     public long BytesDone => Volatile.Read(ref _bytesDone);
     public long PayloadBytesSent => Volatile.Read(ref _payloadBytesSent);
     public long WireBytes => Volatile.Read(ref _wireBytes);
-    /// <summary>Entries that could not be sent or written (unreadable, vanished, in the way).</summary>
-    public long Skipped => Volatile.Read(ref _skipped);
+    /// <summary>Entries that could not be sent or written (unreadable, vanished, changed while read, in the way).</summary>
+    public long FailedEntries => Volatile.Read(ref _failed);
     /// <summary>Files the other side already had (quick check or checksum): not sent.</summary>
     public long UpToDateFiles => Volatile.Read(ref _upToDate);
     /// <summary>Bytes of partly received files that were already durable at the receiver and so not sent again.</summary>
@@ -29,12 +30,27 @@ public sealed class TransferStats
     public bool WalkComplete => _walkComplete;
     public TimeSpan Elapsed => _clock.Elapsed;
 
+    /// <summary>Sender: entries announced to the receiver (their first frame written), per kind; what Done carries.</summary>
+    public long AnnouncedFiles => Volatile.Read(ref _announcedFiles);
+    public long AnnouncedDirectories => Volatile.Read(ref _announcedDirectories);
+    public long AnnouncedSymlinks => Volatile.Read(ref _announcedSymlinks);
+    public long AnnouncedHardLinks => Volatile.Read(ref _announcedHardLinks);
+    public long AnnouncedSpecials => Volatile.Read(ref _announcedSpecials);
+    /// <summary>Sender: announced files that were then aborted (their source changed while being sent).</summary>
+    public long AbortedFiles => Volatile.Read(ref _abortedFiles);
+
     internal void Found(long bytes) { Interlocked.Increment(ref _filesFound); Interlocked.Add(ref _bytesFound, bytes); }
     internal void Done(long files, long bytes) { Interlocked.Add(ref _filesDone, files); Interlocked.Add(ref _bytesDone, bytes); }
     internal void Sent(long payload, long wire) { Interlocked.Add(ref _payloadBytesSent, payload); Interlocked.Add(ref _wireBytes, wire); }
-    internal void Skip() => Interlocked.Increment(ref _skipped);
+    internal void EntryFailed() => Interlocked.Increment(ref _failed);
     internal void Resumed(long bytes) => Interlocked.Add(ref _resumed, bytes);
     internal void UpToDate(long bytes) { Interlocked.Increment(ref _upToDate); Interlocked.Add(ref _filesDone, 1); Interlocked.Add(ref _bytesDone, bytes); }
     internal void SentByFile(long bytes) { Interlocked.Add(ref _sendfileBytes, bytes); Interlocked.Increment(ref _sendfileRanges); }
     internal void MarkWalkComplete() => _walkComplete = true;
+    internal void AnnouncedFile() => Interlocked.Increment(ref _announcedFiles);
+    internal void AnnouncedDirectory() => Interlocked.Increment(ref _announcedDirectories);
+    internal void AnnouncedSymlink() => Interlocked.Increment(ref _announcedSymlinks);
+    internal void AnnouncedHardLink() => Interlocked.Increment(ref _announcedHardLinks);
+    internal void AnnouncedSpecial() => Interlocked.Increment(ref _announcedSpecials);
+    internal void AbortedFile() => Interlocked.Increment(ref _abortedFiles);
 }

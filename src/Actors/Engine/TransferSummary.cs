@@ -11,6 +11,10 @@ public sealed record TransferSummary
     [JsonPropertyName("files")] public long Files { get; init; }
     [JsonPropertyName("dirs")] public long Dirs { get; init; }
     [JsonPropertyName("symlinks")] public long Symlinks { get; init; }
+    /// <summary>Names that are hard links to a file sent (or present) under another name: its bytes crossed once.</summary>
+    [JsonPropertyName("hardlinks")] public long HardLinks { get; init; }
+    /// <summary>Devices, FIFOs and sockets.</summary>
+    [JsonPropertyName("specials")] public long Specials { get; init; }
     [JsonPropertyName("bytes")] public long Bytes { get; init; }
     [JsonPropertyName("payload_bytes_sent")] public long PayloadBytesSent { get; init; }
     [JsonPropertyName("wire_bytes")] public long WireBytes { get; init; }

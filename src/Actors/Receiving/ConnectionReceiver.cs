@@ -66,6 +66,14 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                 await FrameTakenAsync(ct).ConfigureAwait(false);
                 continue;
             }
+            if (reader.Type == FrameType.Padding)
+            {
+                await reader.SkipBodyAsync(ct).ConfigureAwait(false);
+                await FrameTakenAsync(ct).ConfigureAwait(false);
+                continue;
+            }
+            // Frames re-sent after a rejoin may repeat what the writers already have: they tolerate that.
+            bool retransmit = StreamOffset(reader.FrameStart) < progress.RetransmitBelow;
             var body = await reader.ReadBodyAsync(ct).ConfigureAwait(false);
             switch (reader.Type)
             {
@@ -73,6 +81,23 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                     var header = FrameParser.FileHeader(body.Span);
                     RelativePath.Validate(header.Path);
                     await WriterOf(header.FileId).TellAsync(WriteCommand.ForHeader(header), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.Hole:
+                    var hole = FrameParser.Hole(body.Span);
+                    await WriterOf(hole.FileId).TellAsync(WriteCommand.ForHole(hole, retransmit), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.FileEnd:
+                    ulong ended = FrameParser.FileEnd(body.Span);
+                    await WriterOf(ended).TellAsync(WriteCommand.ForEnd(ended, retransmit), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.Attributes:
+                    var attributes = FrameParser.Attributes(body.Span);
+                    if (attributes.DirectoryPath is { } directory)
+                    {
+                        RelativePath.Validate(directory);
+                        await session.Coordinator.TellAsync(new ReceiveEvent.DirectoryAttributes(attributes), ct).ConfigureAwait(false);
+                    }
+                    else await WriterOf(attributes.FileId).TellAsync(WriteCommand.ForAttributes(attributes, retransmit), ct).ConfigureAwait(false);
                     break;
                 case FrameType.Directory:
                     var dir = FrameParser.Directory(body.Span);
@@ -82,7 +107,18 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                 case FrameType.Symlink:
                     var link = FrameParser.Symlink(body.Span);
                     RelativePath.Validate(link.Path);
-                    await writers[(int)((uint)StableHash(link.Path) % (uint)writers.Count)].TellAsync(WriteCommand.ForSymlink(link), ct).ConfigureAwait(false);
+                    await WriterOf(link.Path).TellAsync(WriteCommand.ForSymlink(link), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.Special:
+                    var node = FrameParser.Special(body.Span);
+                    RelativePath.Validate(node.Path);
+                    await WriterOf(node.Path).TellAsync(WriteCommand.ForSpecial(node), ct).ConfigureAwait(false);
+                    break;
+                case FrameType.HardLink:
+                    var hardLink = FrameParser.HardLink(body.Span);
+                    RelativePath.Validate(hardLink.Path);
+                    RelativePath.Validate(hardLink.Target);
+                    await session.Coordinator.TellAsync(new ReceiveEvent.HardLinkSeen(hardLink), ct).ConfigureAwait(false);
                     break;
                 case FrameType.Offer:
                     await AnswerOfferAsync(body, ct).ConfigureAwait(false);
@@ -181,12 +217,13 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
 
     private IActorRef<WriteCommand> WriterOf(ulong fileId) => writers[(int)(fileId % (ulong)writers.Count)];
 
-    /// <summary>string.GetHashCode is randomised per process, which is fine, but a stable hash keeps routing reproducible in tests.</summary>
-    private static int StableHash(string s)
+    /// <summary>Links and nodes by path: one writer handles all that come for a name. string.GetHashCode is randomised
+    /// per process, which would do, but a stable hash keeps routing reproducible in tests.</summary>
+    private IActorRef<WriteCommand> WriterOf(string path)
     {
         uint h = 2166136261;
-        foreach (char c in s) h = (h ^ c) * 16777619;
-        return (int)h;
+        foreach (char c in path) h = (h ^ c) * 16777619;
+        return writers[(int)(h % (uint)writers.Count)];
     }
 }
 

@@ -13,15 +13,18 @@ internal sealed class DestinationTree : IDisposable
 {
     public const string WorkDirectory = RelativePath.ReservedTopLevel;
     public const string TempDirectory = "tmp";
-    private const int DirectoryMode = 0x1ED; // 0755: final modes are applied once the content is complete
+    /// <summary>0700: a directory stays private until the transfer gives it its own mode at the end, so nothing is
+    /// readable early that should not be.</summary>
+    private const int DirectoryMode = 0x1C0;
 
     public const string LockFile = "lock";
     /// <summary>How often a waiting transfer retries DEST's lock.</summary>
     private static readonly TimeSpan LockPoll = TimeSpan.FromMilliseconds(20);
 
     private readonly int _lockFd;
+    private readonly bool _root = Libc.IsRoot;
 
-    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd, int partialFd)
+    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd, int partialFd, uint createdGid)
     {
         PartialFd = partialFd;
         Root = root;
@@ -29,6 +32,7 @@ internal sealed class DestinationTree : IDisposable
         WorkFd = workFd;
         TempFd = tempFd;
         _lockFd = lockFd;
+        CreatedGid = createdGid;
     }
 
     public string Root { get; }
@@ -37,36 +41,63 @@ internal sealed class DestinationTree : IDisposable
     public int TempFd { get; }
     /// <summary>DEST/.actorsync/partial: resumable large files of interrupted runs (kept across runs).</summary>
     public int PartialFd { get; }
+    /// <summary>The group a file created in the temporary area gets (a setgid DEST hands its group down).</summary>
+    public uint CreatedGid { get; }
 
     /// <summary>
     /// Opens DEST (creating it and its work area as needed) and takes DEST's lock: one transfer writes into a
     /// DEST at a time, across processes too (flock on DEST/.actorsync/lock, released when the process dies).
     /// Holding the lock, whatever is left in the temporary area belongs to an interrupted run: it is removed.
+    /// A transfer that just finished may still be letting go of DEST: the lock is retried for
+    /// <paramref name="lockWait"/> (infinite: until it is free), asynchronously, holding no thread.
     /// </summary>
-    public static DestinationTree Open(string root, TimeSpan lockWait)
+    public static async Task<DestinationTree> OpenAsync(string root, TimeSpan lockWait, CancellationToken ct)
     {
         try { Directory.CreateDirectory(root); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DestinationUnavailableException($"cannot create destination {root}: {e.Message}"); }
-        int rootFd = Libc.OpenDirectoryNoFollow(Libc.AT_FDCWD, root);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var (tree, errno) = TryOpen(root);
+            if (tree is not null) return tree;
+            if (errno != Libc.EAGAIN) throw new DestinationUnavailableException($"cannot lock {root}: {Libc.Describe(errno)}");
+            if (lockWait != Timeout.InfiniteTimeSpan && waited.Elapsed >= lockWait)
+                throw new DestinationBusyException($"another transfer is writing into {root} (it holds {Path.Join(root, WorkDirectory, LockFile)}); try again when it is done");
+            await Task.Delay(LockPoll, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The locked tree, or (null, errno) when the lock is held (EAGAIN) or cannot be taken.</summary>
+    private static (DestinationTree?, int) TryOpen(string root)
+    {
+        int rootFd = Libc.OpenDirectoryFollowing(root);
         if (rootFd < 0) throw new DestinationUnavailableException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
         int workFd = -1, tempFd = -1, lockFd = -1, partialFd = -1;
         try
         {
-            workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
-            lockFd = Libc.CreateOrOpen(workFd, LockFile);
-            if (lockFd < 0) throw new DestinationUnavailableException($"cannot open {Path.Join(root, WorkDirectory, LockFile)}: {Libc.Describe(Libc.LastErrno)}");
-            int e = Libc.TryLockExclusive(lockFd);
-            // A transfer that just finished may still be letting go of DEST: wait a little before refusing.
-            for (var waited = System.Diagnostics.Stopwatch.StartNew(); e == Libc.EAGAIN && waited.Elapsed < lockWait; e = Libc.TryLockExclusive(lockFd))
-                Thread.Sleep(LockPoll);
-            if (e != 0)
-                throw e == Libc.EAGAIN
-                    ? new DestinationBusyException($"another transfer is writing into {root} (it holds {Path.Join(root, WorkDirectory, LockFile)}); try again when it is done")
-                    : new DestinationUnavailableException($"cannot lock {root}: {Libc.Describe(e)}");
+            while (true)
+            {
+                workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
+                lockFd = Libc.CreateOrOpen(workFd, LockFile);
+                if (lockFd < 0) throw new DestinationUnavailableException($"cannot open {Path.Join(root, WorkDirectory, LockFile)}: {Libc.Describe(Libc.LastErrno)}");
+                int e = Libc.TryLockExclusive(lockFd);
+                if (e != 0)
+                {
+                    Close(ref lockFd, ref workFd, ref rootFd);
+                    return (null, e);
+                }
+                // The transfer before may have removed its lock file and work area just before it let go: a lock on
+                // a file no longer in place guards nothing. Still DEST/.actorsync/lock? Else open afresh.
+                if (IsAt(lockFd, rootFd, WorkDirectory + "/" + LockFile) && IsAt(workFd, rootFd, WorkDirectory)) break;
+                Libc.Close(lockFd);
+                Libc.Close(workFd);
+                lockFd = workFd = -1;
+            }
             tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
-            RemoveAll(tempFd, Path.Join(root, WorkDirectory, TempDirectory));
+            RemoveAll(tempFd);
             partialFd = OpenOrCreate(workFd, PartialFiles.Directory, 0x1C0, Path.Join(root, WorkDirectory));
-            return new DestinationTree(root, rootFd, workFd, tempFd, lockFd, partialFd);
+            uint createdGid = Libc.StatOpen(tempFd, out var st) == 0 && (st.Mode & 0x400 /* S_ISGID */) != 0 ? st.Gid : Libc.EffectiveGroup;
+            return (new DestinationTree(root, rootFd, workFd, tempFd, lockFd, partialFd, createdGid), 0);
         }
         catch
         {
@@ -79,9 +110,32 @@ internal sealed class DestinationTree : IDisposable
         }
     }
 
-    private static void RemoveAll(int dirFd, string path)
+    private static void Close(ref int a, ref int b, ref int c)
     {
-        foreach (string entry in Directory.EnumerateFileSystemEntries(path)) Libc.Unlink(dirFd, Path.GetFileName(entry));
+        Libc.CloseQuietly(a);
+        Libc.CloseQuietly(b);
+        Libc.CloseQuietly(c);
+        a = b = c = -1;
+    }
+
+    /// <summary>Is the open <paramref name="fd"/> the entry at <paramref name="path"/> below <paramref name="dirFd"/>?</summary>
+    private static bool IsAt(int fd, int dirFd, string path) =>
+        Libc.StatOpen(fd, out var open) == 0 && Libc.StatNoFollow(dirFd, path, out var named) == 0
+        && open.Ino == named.Ino && open.DevMajor == named.DevMajor && open.DevMinor == named.DevMinor;
+
+    /// <summary>Empties a directory of the work area (its entries are plain files the receiver made).</summary>
+    private static void RemoveAll(int dirFd)
+    {
+        int fd = Libc.OpenDirectoryToList(dirFd, ".");
+        if (fd < 0) return;
+        using var listing = new DirectoryListing(fd);
+        var names = new List<string>();
+        try
+        {
+            while (listing.Next(out string name, out _)) names.Add(name);
+        }
+        catch (IOException) { }
+        foreach (string name in names) Libc.Unlink(dirFd, name);
     }
 
     private static int OpenOrCreate(int parentFd, string name, int mode, string where)
@@ -107,7 +161,13 @@ internal sealed class DestinationTree : IDisposable
             int next = Libc.OpenDirectoryNoFollow(fd, component);
             if (next < 0 && Libc.LastErrno == Libc.ENOENT && create)
             {
-                if (Libc.MakeDirectory(fd, component, DirectoryMode) != 0 && Libc.LastErrno != Libc.EEXIST)
+                bool made = Libc.MakeDirectory(fd, component, DirectoryMode) == 0;
+                if (!made && Libc.LastErrno == Libc.EACCES)
+                {
+                    MakeWritable(fd);
+                    made = Libc.MakeDirectory(fd, component, DirectoryMode) == 0;
+                }
+                if (!made && Libc.LastErrno != Libc.EEXIST)
                 {
                     int e = Libc.LastErrno;
                     Libc.Close(fd);
@@ -115,12 +175,31 @@ internal sealed class DestinationTree : IDisposable
                 }
                 next = Libc.OpenDirectoryNoFollow(fd, component);
             }
+            else if (next < 0 && Libc.LastErrno == Libc.EACCES && MakeSearchable(fd, component))
+                next = Libc.OpenDirectoryNoFollow(fd, component);
             int errno = Libc.LastErrno;
             Libc.Close(fd);
             if (next < 0) return -errno;
             fd = next;
         }
         return fd;
+    }
+
+    /// <summary>
+    /// A directory of ours that a finished copy made unreadable or read-only (mode 0555, 0000) is opened up to the
+    /// owner for the transfer, as rsync does; the transfer gives it its mode back at the end. Root needs none of it.
+    /// </summary>
+    private bool MakeSearchable(int parentFd, string name)
+    {
+        if (_root || Libc.StatNoFollow(parentFd, name, out var st) != 0 || (st.Mode & Libc.S_IFMT) != Libc.S_IFDIR) return false;
+        return Libc.SetModeAt(parentFd, name, ((uint)st.Mode & 0xFFF) | 0x1C0) == 0;
+    }
+
+    /// <summary>For writing into an existing directory of DEST: the same opening up, for a directory already open.</summary>
+    public void MakeWritable(int dirFd)
+    {
+        if (_root || Libc.StatOpen(dirFd, out var st) != 0 || (st.Mode & 0x1C0) == 0x1C0) return;
+        Libc.SetMode(dirFd, ((uint)st.Mode & 0xFFF) | 0x1C0);
     }
 
     /// <summary>Human text for a failed <see cref="OpenDirectory"/>.</summary>
@@ -134,16 +213,25 @@ internal sealed class DestinationTree : IDisposable
     public void RemoveTemporaries(Guid transfer)
     {
         string prefix = $"{transfer:N}-";
-        string tempPath = Path.Join(Root, WorkDirectory, TempDirectory);
-        try
+        int fd = Libc.OpenDirectoryToList(TempFd, ".");
+        if (fd < 0) return;
+        var names = new List<string>();
+        using (var listing = new DirectoryListing(fd))
         {
-            foreach (string file in Directory.EnumerateFiles(tempPath, prefix + "*")) Libc.Unlink(TempFd, Path.GetFileName(file));
+            try
+            {
+                while (listing.Next(out string name, out _)) if (name.StartsWith(prefix, StringComparison.Ordinal)) names.Add(name);
+            }
+            catch (IOException) { }
         }
-        catch (IOException) { }
+        foreach (string name in names) Libc.Unlink(TempFd, name);
     }
 
     /// <summary>After a complete transfer no partial file is needed any more (each was finished or its file is gone).</summary>
-    public void RemovePartials() => RemoveAll(PartialFd, Path.Join(Root, WorkDirectory, PartialFiles.Directory));
+    public void RemovePartials() => RemoveAll(PartialFd);
+
+    /// <summary>--fsync: everything written to DEST's filesystem reaches the disk (one syncfs for the whole transfer).</summary>
+    public int SyncAll() => Libc.SyncFileSystem(RootFd) == 0 ? 0 : Libc.LastErrno;
 
     /// <summary>Leaves DEST as a plain copy when nothing is left in the work area, then releases the lock.</summary>
     public void Dispose()

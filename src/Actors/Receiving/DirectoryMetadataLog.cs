@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using ActorSync.Engine;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
@@ -15,8 +14,8 @@ namespace ActorSync.Receiving;
 /// </summary>
 internal sealed class DirectoryMetadataLog : IDisposable
 {
-    /// <summary>Record header: depth u16, mode u32, mtime sec i64 + nsec u32, path length u16.</summary>
-    private const int RecordHeader = 2 + 4 + 8 + 4 + 2;
+    /// <summary>Record header: depth u16, mode u32, mtime sec i64 + nsec u32, uid u32, gid u32, path length u16.</summary>
+    private const int RecordHeader = 2 + 4 + 8 + 4 + 4 + 4 + 2;
     private readonly FileStream _file;
     private readonly byte[] _record = new byte[RecordHeader + FrameLimits.MaxPathBytes];
     private int _maxDepth;
@@ -39,13 +38,15 @@ internal sealed class DirectoryMetadataLog : IDisposable
     {
         int depth = d.Path.AsSpan().Count('/');
         _maxDepth = Math.Max(_maxDepth, depth);
-        int length = Encoding.UTF8.GetBytes(d.Path, _record.AsSpan(RecordHeader));
+        int length = FileNames.Encode(d.Path, _record.AsSpan(RecordHeader));
         var h = _record.AsSpan();
         BinaryPrimitives.WriteUInt16LittleEndian(h, (ushort)depth);
         BinaryPrimitives.WriteUInt32LittleEndian(h[2..], d.Mode);
         BinaryPrimitives.WriteInt64LittleEndian(h[6..], d.MTime.Seconds);
         BinaryPrimitives.WriteUInt32LittleEndian(h[14..], d.MTime.Nanoseconds);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[18..], (ushort)length);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[18..], d.Uid);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[22..], d.Gid);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[26..], (ushort)length);
         _file.Write(_record, 0, RecordHeader + length);
         Count++;
     }
@@ -64,13 +65,15 @@ internal sealed class DirectoryMetadataLog : IDisposable
             {
                 _file.ReadExactly(_record, 0, RecordHeader);
                 var h = _record.AsSpan();
-                int length = BinaryPrimitives.ReadUInt16LittleEndian(h[18..]);
+                int length = BinaryPrimitives.ReadUInt16LittleEndian(h[26..]);
                 _file.ReadExactly(_record, RecordHeader, length);
                 if (BinaryPrimitives.ReadUInt16LittleEndian(h) != depth) continue;
                 yield return new DirectoryFrame(
-                    Encoding.UTF8.GetString(_record, RecordHeader, length),
+                    FileNames.Decode(_record.AsSpan(RecordHeader, length)),
                     BinaryPrimitives.ReadUInt32LittleEndian(h[2..]),
-                    new FileTime(BinaryPrimitives.ReadInt64LittleEndian(h[6..]), BinaryPrimitives.ReadUInt32LittleEndian(h[14..])));
+                    new FileTime(BinaryPrimitives.ReadInt64LittleEndian(h[6..]), BinaryPrimitives.ReadUInt32LittleEndian(h[14..])),
+                    BinaryPrimitives.ReadUInt32LittleEndian(h[18..]),
+                    BinaryPrimitives.ReadUInt32LittleEndian(h[22..]));
             }
         }
     }

@@ -9,13 +9,15 @@ namespace ActorSync.Receiving;
 
 /// <summary>
 /// Writes files of its partition (file id modulo the writer count, so one file's state is touched by one
-/// actor only). Each file is created under DEST/.actorsync/tmp, written at its offsets as ranges come in from
-/// any stream, given its mode and mtime, and renamed into place once every byte is there; then acknowledged.
+/// actor only), and the symlinks and special files whose path hashes to it. Each file is created under
+/// DEST/.actorsync/tmp, written at its offsets as ranges come in from any stream (holes are left unallocated),
+/// given its owner, attributes, mode and mtime, and renamed into place once every byte is there (and, for a file
+/// sent straight from its source, once its FileEnd says the source held still); then acknowledged.
 /// A local failure (a directory in the way, a permission) fails that entry, not the transfer. A full disk
 /// stops the transfer, as it does rsync's: every later file would fail the same way. A peer breaking the
 /// protocol (overlapping or out-of-bounds ranges, data for an unknown file) is thrown to the supervisor.
 /// </summary>
-internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
+internal sealed class FileWriter(ReceiveSession session, int index) : Actor<WriteCommand>
 {
     private sealed class Incoming(FileHeaderFrame header, int fd, string tempName, int directoryFd)
     {
@@ -26,11 +28,19 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         public readonly int DirectoryFd = directoryFd;
         public readonly RangeSet Ranges = new();
         public string? Failure;
+        /// <summary>The file's length on disk so far: the end of what was written, or of a hole made by extending it.</summary>
+        public long Length;
+        public bool EndSeen;
+        public IReadOnlyList<(string Name, byte[] Value)>? Attributes;
         // Resumable files only: the journal, and the hash over the prefix made durable so far.
         public int JournalFd = -1;
         public long JournalLength, Checkpointed;
         public System.Security.Cryptography.IncrementalHash? Hash;
         public bool Resumable => Hash is not null;
+
+        public bool Complete => Ranges.Covered == Header.Size
+            && (EndSeen || (Header.Flags & FileFlags.AwaitsEnd) == 0)
+            && (Attributes is not null || (Header.Flags & FileFlags.HasAttributes) == 0);
     }
 
     // Only files in progress are kept: memory follows the files in flight, not the size of the tree. A header
@@ -45,6 +55,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
     private readonly Queue<ulong> _abortedOrder = new();
     private const int MaxAbortedRemembered = 4096;
     private DirectoryCache? _parents;
+    private long _nodes;
 
     protected internal override ValueTask PreStartAsync()
     {
@@ -58,10 +69,14 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         {
             case WriteKind.Header: return OnHeader(command.Header);
             case WriteKind.Data:
-                try { return OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, command.Length), command.Retransmit); }
+                try { return OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, (int)command.Length), command.Retransmit); }
                 finally { session.Pool.Return(command.Buffer!); }
-            case WriteKind.Symlink: return OnSymlink(command.Symlink);
-            default: return OnAbort(command.FileId, command.Reason!);
+            case WriteKind.Hole: return OnHole(command.FileId, command.Offset, command.Length, command.Retransmit);
+            case WriteKind.End: return OnEnd(command.FileId, command.Retransmit);
+            case WriteKind.Attributes: return OnAttributes((AttributesFrame)command.Extra!, command.Retransmit);
+            case WriteKind.Symlink: return OnSymlink((SymlinkFrame)command.Extra!);
+            case WriteKind.Special: return OnSpecial((SpecialFrame)command.Extra!);
+            default: return OnAbort(command.FileId, (string)command.Extra!);
         }
     }
 
@@ -78,7 +93,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         session.Stats.Found(header.Size);
         var file = header.Size >= session.Options.ResumeThreshold ? OpenResumable(header) : OpenTemporary(header);
         _files.Add(header.FileId, file);
-        return file.Ranges.Covered == header.Size ? FinishAsync(file) : ValueTask.CompletedTask;
+        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
     }
 
     private Incoming OpenTemporary(in FileHeaderFrame header)
@@ -104,16 +119,18 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         {
             file = new Incoming(header, kept, key, dir) { Hash = resume.Hash, Checkpointed = resume.Offset };
             file.Ranges.TryAdd(0, resume.Offset);
+            file.Length = Libc.StatOpen(kept, out var data) == 0 ? (long)data.Size : resume.Offset;
             file.JournalFd = Libc.OpenExisting(dir, journal);
             file.JournalLength = file.JournalFd >= 0 && Libc.StatNoFollow(dir, journal, out var st) == 0 ? (long)st.Size : 0;
-            Context.Log.LogInformation("resuming {Path} after {Bytes} bytes kept from an interrupted run", header.Path, resume.Offset);
+            Context.Log.LogInformation("resuming {Path} after {Bytes} bytes kept from an interrupted run", RelativePath.Printable(header.Path), resume.Offset);
         }
         else
         {
             PartialFiles.Remove(dir, key);
             int fd = Libc.CreateExclusive(dir, key);
+            int errno = Libc.LastErrno;
             file = new Incoming(header, fd, key, dir) { Hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256) };
-            if (fd < 0) { file.Failure = $"cannot create partial file: {Describe(header.Path, Libc.LastErrno)}"; return file; }
+            if (fd < 0) { file.Failure = $"cannot create partial file: {Describe(header.Path, errno)}"; return file; }
             file.JournalFd = Libc.CreateExclusive(dir, journal);
             byte[] line = System.Text.Encoding.UTF8.GetBytes(PartialFiles.Header(header));
             if (file.JournalFd >= 0 && Libc.WriteFully(file.JournalFd, line, 0) == 0) file.JournalLength = line.Length;
@@ -146,63 +163,139 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         file.Checkpointed = prefix;
     }
 
+    /// <summary>The file in progress a range (or hole, end, attributes) belongs to; null when it is to be dropped.</summary>
+    private Incoming? Lookup(ulong id, bool retransmit, string what)
+    {
+        if (_files.TryGetValue(id, out var file)) return file;
+        // A retransmitted frame of a file that completed meanwhile (already committed), or one of an aborted file
+        // that came after its abort: nothing to do.
+        if (retransmit || _aborted.Contains(id)) return null;
+        ThrowHelper.ThrowProtocol($"{what} for file {id}, which was never announced (or is already complete)");
+        return null;
+    }
+
+    /// <summary>Records [offset, offset+length) as arrived; overlaps are a protocol violation except in a retransmission.</summary>
+    private static void AddRange(Incoming file, long offset, long length, bool retransmit)
+    {
+        if (offset > file.Header.Size - length) ThrowHelper.ThrowProtocol($"bytes at {offset}+{length} lie past the end of \"{RelativePath.Printable(file.Header.Path)}\" ({file.Header.Size} bytes)");
+        if (retransmit) file.Ranges.AddAllowingOverlap(offset, length);
+        else if (!file.Ranges.TryAdd(offset, length)) ThrowHelper.ThrowProtocol($"bytes at {offset}+{length} of \"{RelativePath.Printable(file.Header.Path)}\" overlap bytes already received");
+    }
+
     private ValueTask OnData(ulong id, long offset, ReadOnlySpan<byte> data, bool retransmit)
     {
-        if (!_files.TryGetValue(id, out var file))
-        {
-            // A retransmitted range of a file that completed meanwhile (already committed), or a range of an
-            // aborted file that came after its abort: nothing to do.
-            if (retransmit || _aborted.Contains(id)) return ValueTask.CompletedTask;
-            ThrowHelper.ThrowProtocol($"data for file {id}, which was never announced (or is already complete)");
-        }
-        if (offset > file.Header.Size - data.Length) ThrowHelper.ThrowProtocol($"data at {offset}+{data.Length} lies past the end of \"{RelativePath.Printable(file.Header.Path)}\" ({file.Header.Size} bytes)");
-        if (retransmit) file.Ranges.AddAllowingOverlap(offset, data.Length);
-        else if (!file.Ranges.TryAdd(offset, data.Length)) ThrowHelper.ThrowProtocol($"data at {offset}+{data.Length} of \"{RelativePath.Printable(file.Header.Path)}\" overlaps bytes already received");
+        if (Lookup(id, retransmit, "data") is not { } file) return ValueTask.CompletedTask;
+        AddRange(file, offset, data.Length, retransmit);
         if (file.Failure is null)
         {
             int errno = Libc.WriteFully(file.Fd, data, offset);
             if (errno != 0) Fail(file, $"write failed: {Describe(file.Header.Path, errno)}");
-            else CheckpointIfDue(file);
+            else
+            {
+                file.Length = Math.Max(file.Length, offset + data.Length);
+                CheckpointIfDue(file);
+            }
         }
-        return file.Ranges.Covered == file.Header.Size ? FinishAsync(file) : ValueTask.CompletedTask;
+        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+    }
+
+    /// <summary>A hole is not written: the file is only extended over it where it ends there (ftruncate allocates nothing).</summary>
+    private ValueTask OnHole(ulong id, long offset, long length, bool retransmit)
+    {
+        if (Lookup(id, retransmit, "a hole") is not { } file) return ValueTask.CompletedTask;
+        AddRange(file, offset, length, retransmit);
+        if (file.Failure is null && offset + length > file.Length)
+        {
+            if (Libc.Truncate(file.Fd, offset + length) != 0) Fail(file, $"cannot extend the file over a hole: {Describe(file.Header.Path, Libc.LastErrno)}");
+            else file.Length = offset + length;
+            CheckpointIfDue(file);
+        }
+        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+    }
+
+    private ValueTask OnEnd(ulong id, bool retransmit)
+    {
+        if (Lookup(id, retransmit, "FileEnd") is not { } file) return ValueTask.CompletedTask;
+        if ((file.Header.Flags & FileFlags.AwaitsEnd) == 0) ThrowHelper.ThrowProtocol($"FileEnd for file {id}, which was not announced as awaiting one");
+        file.EndSeen = true;
+        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+    }
+
+    private ValueTask OnAttributes(AttributesFrame attributes, bool retransmit)
+    {
+        if (Lookup(attributes.FileId, retransmit, "attributes") is not { } file) return ValueTask.CompletedTask;
+        if ((file.Header.Flags & FileFlags.HasAttributes) == 0) ThrowHelper.ThrowProtocol($"attributes for file {attributes.FileId}, which was not announced with any");
+        file.Attributes = attributes.Attributes;
+        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
     }
 
     private async ValueTask FinishAsync(Incoming file)
     {
         _files.Remove(file.Header.FileId);
         session.EndFile();
-        if (file.Failure is null) Commit(file);
+        List<string>? incomplete = null;
+        if (file.Failure is null) incomplete = Commit(file);
         if (file.Failure is { } failure)
         {
             Discard(file);
-            await session.Coordinator.TellAsync(new ReceiveEvent.EntryFailed(file.Header.Path, failure, IsSymlink: false)).ConfigureAwait(false);
+            await session.Coordinator.TellAsync(new ReceiveEvent.EntryFailed(file.Header.Path, failure, EntryType.File)).ConfigureAwait(false);
             return;
         }
         session.Stats.Done(1, file.Header.Size);
         await session.Coordinator.TellAsync(new ReceiveEvent.FileCommitted(file.Header.FileId, file.Header.Size)).ConfigureAwait(false);
+        foreach (string reason in incomplete ?? [])
+            await session.Coordinator.TellAsync(new ReceiveEvent.EntryIncomplete(file.Header.Path, reason)).ConfigureAwait(false);
     }
 
-    private void Commit(Incoming file)
+    /// <summary>
+    /// Owner first (chown clears setuid bits and file capabilities), then attributes, mode and mtime, all on the
+    /// open descriptor; then into place. Returns what could not be applied to a file that was still committed.
+    /// </summary>
+    private List<string>? Commit(Incoming file)
     {
         var h = file.Header;
-        uint mode = h.Mode & (session.Options.PreserveSpecialBits ? 0xFFFu : 0x1FFu);
-        if (Libc.SetMode(file.Fd, mode) != 0 || Libc.SetModificationTime(file.Fd, h.MTime.Seconds, h.MTime.Nanoseconds) != 0)
+        List<string>? incomplete = null;
+        if (session.Owners.ForCreated(h.Uid, h.Gid) is { } owner && Libc.SetOwner(file.Fd, owner.Uid, owner.Gid) != 0)
+            (incomplete ??= []).Add($"cannot set owner {h.Uid}:{h.Gid}: {Libc.Describe(Libc.LastErrno)}");
+        foreach (var (name, value) in file.Attributes ?? [])
+        {
+            if (!session.Owners.MaySetAttribute(name)) continue;
+            int errno = Libc.WriteAttribute(file.Fd, name, value);
+            if (errno != 0) (incomplete ??= []).Add($"cannot set extended attribute {FileNames.Printable(name)}: {Describe(h.Path, errno)}");
+        }
+        if (Libc.SetMode(file.Fd, h.Mode & session.Options.ModeMask) != 0 || Libc.SetModificationTime(file.Fd, h.MTime.Seconds, h.MTime.Nanoseconds) != 0)
         {
             Fail(file, $"cannot set mode/mtime: {Libc.Describe(Libc.LastErrno)}");
-            return;
+            return null;
         }
         Libc.Close(file.Fd);
         file.Fd = -1;
-        var (parent, name) = RelativePath.Split(h.Path);
-        int dirFd = _parents!.Get(parent);
-        if (dirFd < 0) { Fail(file, DestinationTree.DescribeOpenFailure(parent, -dirFd)); return; }
-        if (Libc.Rename(file.DirectoryFd, file.TempName, dirFd, name) != 0)
+        if (MoveIntoPlace(file.DirectoryFd, file.TempName, h.Path) is { } failure)
         {
-            int e = Libc.LastErrno;
-            Fail(file, e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST ? "a directory of that name is in the way" : $"cannot move into place: {Libc.Describe(e)}");
-            return;
+            Fail(file, failure);
+            return null;
         }
         CloseJournal(file, remove: true);
+        return incomplete;
+    }
+
+    /// <summary>Renames a finished temporary over its final name (replacing, never following, what is there).</summary>
+    private string? MoveIntoPlace(int fromFd, string temp, string path)
+    {
+        var (parent, name) = RelativePath.Split(path);
+        int dirFd = _parents!.Get(parent);
+        if (dirFd < 0) return DestinationTree.DescribeOpenFailure(parent, -dirFd);
+        if (Libc.Rename(fromFd, temp, dirFd, name) == 0) return null;
+        int e = Libc.LastErrno;
+        if (e == Libc.EACCES)
+        {
+            // A directory a finished copy made read-only: opened up for the transfer, which restores its mode at the end.
+            session.Tree.MakeWritable(dirFd);
+            if (Libc.Rename(fromFd, temp, dirFd, name) == 0) return null;
+            e = Libc.LastErrno;
+        }
+        if (Libc.IsOutOfSpace(e)) throw new DestinationFullException(path, e);
+        return e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST ? "a directory of that name is in the way" : $"cannot move into place: {Libc.Describe(e)}";
     }
 
     private static void CloseJournal(Incoming file, bool remove)
@@ -214,32 +307,66 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         file.Hash = null;
     }
 
-    private async ValueTask OnSymlink(SymlinkFrame link)
+    private ValueTask OnSymlink(SymlinkFrame link)
     {
         RelativePath.Validate(link.Path);
-        string? failure = CreateSymlink(link);
-        ReceiveEvent e = failure is null ? new ReceiveEvent.SymlinkCommitted(link.Path) : new ReceiveEvent.EntryFailed(link.Path, failure, IsSymlink: true);
+        string temp = NodeName();
+        string? failure = null;
+        if (Libc.CreateSymlink(link.Target, session.Tree.TempFd, temp) != 0) failure = $"cannot create symlink: {Describe(link.Path, Libc.LastErrno)}";
+        else
+        {
+            if (session.Owners.ForCreated(link.Uid, link.Gid) is { } owner) Libc.SetOwnerAt(session.Tree.TempFd, temp, owner.Uid, owner.Gid);
+            Libc.SetModificationTimeAt(session.Tree.TempFd, temp, link.MTime.Seconds, link.MTime.Nanoseconds);
+            failure = MoveIntoPlace(session.Tree.TempFd, temp, link.Path);
+            if (failure is not null) Libc.Unlink(session.Tree.TempFd, temp);
+        }
+        return Report(link.Path, failure, EntryType.Symlink);
+    }
+
+    /// <summary>
+    /// A device, FIFO or socket: made in the temporary area (mknod), given owner, mode and mtime by name (it is
+    /// never opened: opening a FIFO blocks, a device acts), then renamed into place. Devices need a root receiver.
+    /// </summary>
+    private ValueTask OnSpecial(SpecialFrame node)
+    {
+        RelativePath.Validate(node.Path);
+        int type = (int)node.Mode & Libc.S_IFMT;
+        if (type is not (Libc.S_IFCHR or Libc.S_IFBLK or Libc.S_IFIFO or Libc.S_IFSOCK)) ThrowHelper.ThrowProtocol($"special file \"{RelativePath.Printable(node.Path)}\" of type 0x{type:x}");
+        string temp = NodeName();
+        string? failure = null;
+        if (Libc.MakeNode(session.Tree.TempFd, temp, (uint)type | 0x180, node.Major, node.Minor) != 0)
+        {
+            int e = Libc.LastErrno;
+            failure = e == Libc.EPERM && type is Libc.S_IFCHR or Libc.S_IFBLK
+                ? "a device node needs a root receiver; not created"
+                : $"cannot create {(type == Libc.S_IFIFO ? "FIFO" : type == Libc.S_IFSOCK ? "socket" : "device")}: {Describe(node.Path, e)}";
+        }
+        else
+        {
+            if (session.Owners.ForCreated(node.Uid, node.Gid) is { } owner) Libc.SetOwnerAt(session.Tree.TempFd, temp, owner.Uid, owner.Gid);
+            if (Libc.SetModeAt(session.Tree.TempFd, temp, node.Mode & session.Options.ModeMask) != 0
+                || Libc.SetModificationTimeAt(session.Tree.TempFd, temp, node.MTime.Seconds, node.MTime.Nanoseconds) != 0)
+                failure = $"cannot set mode/mtime: {Libc.Describe(Libc.LastErrno)}";
+            else failure = MoveIntoPlace(session.Tree.TempFd, temp, node.Path);
+            if (failure is not null) Libc.Unlink(session.Tree.TempFd, temp);
+        }
+        return Report(node.Path, failure, EntryType.Special);
+    }
+
+    /// <summary>A temporary name for a link or node, unique in this transfer: made and renamed within one message.</summary>
+    private string NodeName() => $"{session.TransferId:N}-n{index}-{_nodes++}";
+
+    private async ValueTask Report(string path, string? failure, EntryType type)
+    {
+        ReceiveEvent e = failure is null ? new ReceiveEvent.EntryCommitted(type) : new ReceiveEvent.EntryFailed(path, failure, type);
         await session.Coordinator.TellAsync(e).ConfigureAwait(false);
     }
 
-    /// <summary>Created in the temp area, then renamed over the final name (which it replaces, never follows).</summary>
-    private string? CreateSymlink(in SymlinkFrame link)
-    {
-        string temp = $"{session.TransferId:N}-l{Environment.CurrentManagedThreadId}-{link.Path.GetHashCode():x}";
-        if (Libc.CreateSymlink(link.Target, session.Tree.TempFd, temp) != 0) return $"cannot create symlink: {Describe(link.Path, Libc.LastErrno)}";
-        Libc.SetModificationTimeAt(session.Tree.TempFd, temp, link.MTime.Seconds, link.MTime.Nanoseconds);
-        var (parent, name) = RelativePath.Split(link.Path);
-        int dirFd = _parents!.Get(parent);
-        string? failure = dirFd < 0 ? DestinationTree.DescribeOpenFailure(parent, -dirFd)
-            : Libc.Rename(session.Tree.TempFd, temp, dirFd, name) != 0 ? $"cannot move into place: {Libc.Describe(Libc.LastErrno)}"
-            : null;
-        if (failure is not null) Libc.Unlink(session.Tree.TempFd, temp);
-        return failure;
-    }
-
+    /// <summary>The first abort of a file discards it; another for the same file (a re-sent stream, two ranges
+    /// that met the same change) changes nothing and is not counted again.</summary>
     private async ValueTask OnAbort(ulong id, string reason)
     {
-        if (_aborted.Contains(id)) ThrowHelper.ThrowProtocol($"file {id} aborted twice");
+        if (_aborted.Contains(id)) return;
         if (_abortedOrder.Count >= MaxAbortedRemembered) _aborted.Remove(_abortedOrder.Dequeue());
         _aborted.Add(id);
         _abortedOrder.Enqueue(id);
@@ -248,7 +375,7 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         {
             session.EndFile();
             Discard(file);
-            what = file.Header.Path;
+            what = RelativePath.Printable(file.Header.Path);
         }
         // Else the abort overtook all of the file's ranges: they will be dropped when they come.
         await session.Coordinator.TellAsync(new ReceiveEvent.FileAborted(id, $"{what}: {reason}")).ConfigureAwait(false);
@@ -262,13 +389,13 @@ internal sealed class FileWriter(ReceiveSession session) : Actor<WriteCommand>
         return Libc.Describe(errno);
     }
 
-    private void Fail(Incoming file, string reason)
+    private static void Fail(Incoming file, string reason)
     {
         // Logged once, by the coordinator, when the file is accounted for.
         file.Failure ??= reason;
     }
 
-    private void Discard(Incoming file)
+    private static void Discard(Incoming file)
     {
         if (file.Fd >= 0) Libc.Close(file.Fd);
         file.Fd = -1;

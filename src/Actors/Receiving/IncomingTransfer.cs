@@ -27,30 +27,48 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Lock _gate = new();
 
-    public IncomingTransfer(TransferHeaderFrame header, string destination, TransferOptions options, ILoggerFactory loggers, TransferStats stats, CancellationToken cancellationToken)
+    /// <summary>Opens (and locks) DEST, waiting for another transfer to let go of it, then sets up the pipeline.</summary>
+    public static async Task<IncomingTransfer> StartAsync(TransferHeaderFrame header, string destination, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
+        CancellationToken cancellationToken)
+    {
+        var tree = await DestinationTree.OpenAsync(destination, options.LockWait, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new IncomingTransfer(header, tree, options, loggers, stats, cancellationToken);
+        }
+        catch
+        {
+            tree.Dispose();
+            throw;
+        }
+    }
+
+    private IncomingTransfer(TransferHeaderFrame header, DestinationTree tree, TransferOptions options, ILoggerFactory loggers, TransferStats stats, CancellationToken cancellationToken)
     {
         Header = header;
         _options = options;
         _progress = Enumerable.Range(0, header.StreamCount).Select(_ => new StreamProgress()).ToArray();
         _log = loggers.CreateLogger("actorsync.recv");
         _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var tree = DestinationTree.Open(destination, options.LockWait);
         var pool = new BufferPool(options.ChunkSize, options.BufferCount);
+        var owners = new OwnershipPolicy(options.PreserveOwner, options.PreserveGroup, tree.CreatedGid);
+        bool fsync = options.Fsync || (header.Flags & FrameLimits.FsyncFlag) != 0;
         _system = new ActorSystem("recv", loggers);
         _system.UnhandledFailure += (_, e) => _outcome.TrySetException(e);
         var coordinator = _system.Spawn(new Props<ReceiveEvent>
         {
-            Factory = () => new ReceiveCoordinator(header.StreamCount, tree, options, header.TransferId, _outcome, _progress),
+            Factory = () => new ReceiveCoordinator(header.StreamCount, tree, options, header.TransferId, _outcome, _progress, owners, fsync),
             Name = "coordinator",
             MailboxCapacity = 4096,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
         });
-        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, coordinator, _abort.Token);
+        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, coordinator, _abort.Token);
         for (int i = 0; i < options.Writers; i++)
         {
+            int index = i;
             _writers.Add(_system.Spawn(new Props<WriteCommand>
             {
-                Factory = () => new FileWriter(_session),
+                Factory = () => new FileWriter(_session, index),
                 Name = $"writer-{i}",
                 MailboxCapacity = options.WriterMailbox,
                 Supervisor = SupervisorStrategy.EscalatingStrategy,
@@ -160,7 +178,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
 
     private TransferSummary Summarise(ReceiveOutcome? r, Exception? error)
     {
-        int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 || r.SenderSkipped > 0 ? ExitCodes.TransferFailed : ExitCodes.Success;
+        int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 || r.SenderFailures > 0 ? ExitCodes.TransferFailed : ExitCodes.Success;
         return new TransferSummary
         {
             Role = "recv",
@@ -169,6 +187,8 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             Files = r?.Files ?? Stats.FilesDone,
             Dirs = r?.Directories ?? 0,
             Symlinks = r?.Symlinks ?? 0,
+            HardLinks = r?.HardLinks ?? 0,
+            Specials = r?.Specials ?? 0,
             Bytes = r?.Bytes ?? Stats.BytesDone,
             PayloadBytesSent = 0,
             FilesSkipped = r?.UpToDate ?? 0,
@@ -180,7 +200,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             Cipher = ((Transport.Records.CipherSuite)Header.Cipher).DisplayName(),
             Error = error is not null ? TransferFailure.Describe(error)
                 : r!.Failures > 0 ? $"{Entries(r.Failures)} could not be written"
-                : r.SenderSkipped > 0 ? $"the sender could not read {Entries(r.SenderSkipped)} (see its output); they were not copied"
+                : r.SenderFailures > 0 ? $"the sender could not read {Entries(r.SenderFailures)} (see its output); they were not copied"
                 : null,
             Problems = r?.Problems ?? [],
         };

@@ -17,12 +17,12 @@ internal static class PartialFiles
     public const string Directory = "partial";
     private const string Magic = "actorsync-partial-v1";
 
-    public static string Key(string path) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(path)))[..40];
+    public static string Key(string path) => Convert.ToHexStringLower(SHA256.HashData(FileNames.ToBytes(path)))[..40];
 
     public static string JournalName(string key) => key + ".journal";
 
     public static string Header(FileHeaderFrame h) =>
-        $"{Magic} {h.Size} {h.MTime.Seconds}.{h.MTime.Nanoseconds:D9} {Convert.ToBase64String(Encoding.UTF8.GetBytes(h.Path))}\n";
+        $"{Magic} {h.Size} {h.MTime.Seconds}.{h.MTime.Nanoseconds:D9} {Convert.ToBase64String(FileNames.ToBytes(h.Path))}\n";
 
     public static string Checkpoint(long offset, byte[] hash) => $"{offset} {Convert.ToHexStringLower(hash)}\n";
 

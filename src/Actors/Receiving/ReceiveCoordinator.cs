@@ -9,23 +9,37 @@ namespace ActorSync.Receiving;
 
 /// <summary>
 /// Knows when an incoming transfer is done: every stream has sent Done (so every byte has arrived, TCP
-/// keeps each stream in order) and the writers have accounted for every announced entry. Then it applies
-/// directory modes and mtimes (deepest first, after their content, so writing a child cannot disturb them),
-/// removes its temporaries and tells every stream DoneAck. Committed files are acknowledged in batches.
+/// keeps each stream in order) and the writers have accounted for every announced entry, kind by kind. Then it
+/// makes the hard links (every first name is in place by then), applies directory owners, modes and mtimes
+/// (deepest first, after their content, so writing a child cannot disturb them), removes its temporaries,
+/// with --fsync makes it all durable, and tells every stream DoneAck. Committed files are acknowledged in batches.
 /// </summary>
 internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, TransferOptions options, Guid transferId,
-    TaskCompletionSource<ReceiveOutcome> outcome, StreamProgress[] progress) : Actor<ReceiveEvent>
+    TaskCompletionSource<ReceiveOutcome> outcome, StreamProgress[] progress, OwnershipPolicy owners, bool fsync) : Actor<ReceiveEvent>
 {
     private readonly ISecureChannel?[] _channels = new ISecureChannel?[streamCount];
-    private readonly bool[] _done = new bool[streamCount];
     private DirectoryMetadataLog? _directories;
+    private HardLinkLog? _links;
+    private DirectoryCache? _lookups;
     private readonly List<string> _problems = [];
     private readonly List<ulong> _pendingAcks = [];
-    private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * 4096];
+    private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * FrameLimits.MaxAcksPerFrame];
+    private readonly bool[] _done = new bool[streamCount];
     private TransferTotals? _totals;
     private int _doneCount, _ackRotation;
-    private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _directoriesFailed, _bytes, _upToDate;
+    private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _specials, _specialsFailed, _directoriesFailed, _bytes, _upToDate;
+    private long _linksMade, _otherFailures;
     private bool _finished, _countsDeadlineSet;
+
+    protected internal override ValueTask PreStartAsync()
+    {
+        _lookups = new DirectoryCache(tree);
+        // Every stream the transfer announced must join within the join timeout of its first: one that never
+        // comes would otherwise hold DEST's lock and a transfer slot for ever.
+        var self = (IActorRef<ReceiveEvent>)Context.Self;
+        _ = Task.Delay(options.JoinTimeout).ContinueWith(_ => self.TryTell(new ReceiveEvent.JoinDeadline()), TaskScheduler.Default);
+        return ValueTask.CompletedTask;
+    }
 
     protected internal override async ValueTask ReceiveAsync(ReceiveEvent message)
     {
@@ -40,10 +54,16 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         if (_finished) return;
         switch (message)
         {
+            case ReceiveEvent.JoinDeadline:
+                int missing = Array.FindIndex(_channels, c => c is null);
+                if (missing >= 0)
+                    throw new IOException($"stream {missing} of the {streamCount} the sender announced never joined within {options.JoinTimeout.TotalSeconds:0.#} s; the transfer is incomplete");
+                break;
             case ReceiveEvent.CountsDeadline:
                 if (_totals is { } announced)
-                    ThrowHelper.ThrowProtocol($"the sender announced {announced.Files} files, {announced.Symlinks} symlinks and {announced.Directories} dirs, " +
-                        $"but only {_filesCommitted + _filesFailed + _filesAborted}, {_symlinks + _symlinksFailed} and {DirectoryCount} arrived");
+                    ThrowHelper.ThrowProtocol($"the sender announced {announced.Files} files, {announced.Symlinks} symlinks, {announced.HardLinks} hard links, " +
+                        $"{announced.Specials} special files and {announced.Directories} dirs, but only {FilesAccounted}, {SymlinksAccounted}, {LinkCount}, " +
+                        $"{SpecialsAccounted} and {DirectoryCount} arrived");
                 break;
             case ReceiveEvent.RejoinDeadline d:
                 if (progress[d.Stream].Epoch == d.Epoch && progress[d.Stream].Connection is { IsTerminated: true })
@@ -51,10 +71,15 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 break;
             case ReceiveEvent.DirectorySeen d:
                 (_directories ??= new DirectoryMetadataLog(tree, transferId)).Add(d.Directory);
-                int fd = tree.OpenDirectory(d.Directory.Path, create: true);
-                if (fd >= 0) Libc.Close(fd);
-                else if (Libc.IsOutOfSpace(-fd)) throw new DestinationFullException(d.Directory.Path, -fd);
-                else Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _directoriesFailed);
+                int fd = _lookups!.Get(d.Directory.Path);
+                if (fd < 0 && Libc.IsOutOfSpace(-fd)) throw new DestinationFullException(d.Directory.Path, -fd);
+                if (fd < 0) Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _directoriesFailed);
+                break;
+            case ReceiveEvent.DirectoryAttributes a:
+                SetDirectoryAttributes(a.Attributes);
+                break;
+            case ReceiveEvent.HardLinkSeen h:
+                (_links ??= new HardLinkLog(tree, transferId)).Add(h.Link);
                 break;
             case ReceiveEvent.FileCommitted c:
                 _filesCommitted++;
@@ -62,12 +87,17 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 _pendingAcks.Add(c.FileId);
                 if (_pendingAcks.Count >= options.AckBatch) await FlushAcksAsync().ConfigureAwait(false);
                 break;
-            case ReceiveEvent.SymlinkCommitted:
-                _symlinks++;
+            case ReceiveEvent.EntryCommitted c:
+                if (c.Type == EntryType.Symlink) _symlinks++;
+                else _specials++;
                 break;
             case ReceiveEvent.EntryFailed f:
-                if (f.IsSymlink) Problem(f.Path, f.Reason, ref _symlinksFailed);
-                else Problem(f.Path, f.Reason, ref _filesFailed);
+                if (f.Type == EntryType.File) Problem(f.Path, f.Reason, ref _filesFailed);
+                else if (f.Type == EntryType.Symlink) Problem(f.Path, f.Reason, ref _symlinksFailed);
+                else Problem(f.Path, f.Reason, ref _specialsFailed);
+                break;
+            case ReceiveEvent.EntryIncomplete i:
+                Problem(i.Path, i.Reason, ref _otherFailures);
                 break;
             case ReceiveEvent.FileAborted a:
                 _filesAborted++;
@@ -87,23 +117,29 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         await CheckCompleteAsync().ConfigureAwait(false);
     }
 
+    private long FilesAccounted => _filesCommitted + _filesFailed + _filesAborted;
+    private long SymlinksAccounted => _symlinks + _symlinksFailed;
+    private long SpecialsAccounted => _specials + _specialsFailed;
+    private long LinkCount => _links?.Count ?? 0;
+    private long DirectoryCount => _directories?.Count ?? 0;
+
     private void Problem(string path, string reason, ref long counter)
     {
         counter++;
-        Context.Log.LogWarning("cannot write {Path}: {Reason}", path, reason);
-        if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {reason}");
+        string printable = RelativePath.Printable(path);
+        Context.Log.LogWarning("cannot write {Path}: {Reason}", printable, reason);
+        if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{printable}: {reason}");
     }
 
     private async ValueTask CheckCompleteAsync()
     {
         if (_doneCount < streamCount || _totals is not { } t) return;
-        long files = _filesCommitted + _filesFailed + _filesAborted;
-        long links = _symlinks + _symlinksFailed;
-        Context.Log.LogDebug("all streams done; {Files}/{Total} files, {Links}/{TotalLinks} symlinks, {Dirs}/{TotalDirs} dirs accounted for",
-            files, t.Files, links, t.Symlinks, DirectoryCount, t.Directories);
-        if (files > t.Files || links > t.Symlinks || DirectoryCount > t.Directories)
-            ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({files}/{t.Files} files, {links}/{t.Symlinks} symlinks, {DirectoryCount}/{t.Directories} dirs)");
-        if (files < t.Files || links < t.Symlinks || DirectoryCount < t.Directories)
+        Context.Log.LogDebug("all streams done; {Files}/{Total} files, {Links}/{TotalLinks} symlinks, {HardLinks}/{TotalHardLinks} hard links, {Specials}/{TotalSpecials} special, {Dirs}/{TotalDirs} dirs accounted for",
+            FilesAccounted, t.Files, SymlinksAccounted, t.Symlinks, LinkCount, t.HardLinks, SpecialsAccounted, t.Specials, DirectoryCount, t.Directories);
+        if (FilesAccounted > t.Files || SymlinksAccounted > t.Symlinks || LinkCount > t.HardLinks || SpecialsAccounted > t.Specials || DirectoryCount > t.Directories)
+            ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({FilesAccounted}/{t.Files} files, {SymlinksAccounted}/{t.Symlinks} symlinks, " +
+                $"{LinkCount}/{t.HardLinks} hard links, {SpecialsAccounted}/{t.Specials} special files, {DirectoryCount}/{t.Directories} dirs)");
+        if (FilesAccounted < t.Files || SymlinksAccounted < t.Symlinks || LinkCount < t.HardLinks || SpecialsAccounted < t.Specials || DirectoryCount < t.Directories)
         {
             // Every stream has said Done, so every byte is here: once the writers have drained (seconds),
             // the counts add up. If they still don't after the idle timeout, the totals were a lie, and waiting
@@ -119,20 +155,27 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
 
         _finished = true;
         await FlushAcksAsync().ConfigureAwait(false);
+        MakeHardLinks();
         ApplyDirectoryMetadata();
         _directories?.Dispose();
+        _links?.Dispose();
         tree.RemoveTemporaries(transferId);
         tree.RemovePartials();
-        long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
+        if (fsync && tree.SyncAll() is int errno and not 0)
+            throw new IOException($"cannot make the received files durable (syncfs): {Libc.Describe(errno)}");
+        long failures = Failures;
         foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(false);
-        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _bytes, failures, _upToDate, t.Skipped, [.. _problems],
-            _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
+        // Files the sender announced and then dropped (their source changed) are not in DEST either.
+        long senderFailures = Math.Max(t.Failed, _filesAborted);
+        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _linksMade, _specials, _bytes, failures, _upToDate, senderFailures,
+            [.. _problems], _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
     }
+
+    private long Failures => _filesFailed + _symlinksFailed + _specialsFailed + _directoriesFailed + _otherFailures;
 
     private async ValueTask SendDoneAckAsync(ISecureChannel channel)
     {
-        long failures = _filesFailed + _symlinksFailed + _directoriesFailed;
-        var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, failures), _problems);
+        var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, Failures), _problems);
         byte[] frame = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
         int n = FrameWriter.DoneAck(frame, ack);
         try { await channel.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(false); }
@@ -157,26 +200,99 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>A directory's extended attributes, set as soon as it exists (its contents do not change them).</summary>
+    private void SetDirectoryAttributes(AttributesFrame attributes)
+    {
+        string path = attributes.DirectoryPath!;
+        int fd = _lookups!.Get(path, create: false);
+        if (fd < 0) return;   // it could not be created: already reported
+        foreach (var (name, value) in attributes.Attributes)
+        {
+            if (!owners.MaySetAttribute(name)) continue;
+            int errno = Libc.WriteAttribute(fd, name, value);
+            if (errno != 0) Problem(path, $"cannot set extended attribute {FileNames.Printable(name)}: {Libc.Describe(errno)}", ref _otherFailures);
+        }
+    }
+
+    /// <summary>
+    /// Each link is made once its first name is in place as the sender had it (same size and mtime; a first name
+    /// that failed, or is another version, is not linked to). Made in the temporary area and renamed over the
+    /// name, so it replaces what is there; a name that already is that inode is left alone.
+    /// </summary>
+    private void MakeHardLinks()
+    {
+        if (_links is null) return;
+        using var parents = new DirectoryCache(tree);
+        long n = 0;
+        foreach (var link in _links.All())
+        {
+            var (targetParent, targetName) = RelativePath.Split(link.Target);
+            int targetDir = parents.Get(targetParent, create: false);
+            if (targetDir < 0 || Libc.StatNoFollow(targetDir, targetName, out var target) != 0 || (target.Mode & Libc.S_IFMT) != Libc.S_IFREG
+                || (long)target.Size != link.TargetSize || target.Mtime.Sec != link.TargetMTime.Seconds || target.Mtime.Nsec != link.TargetMTime.Nanoseconds)
+            {
+                Problem(link.Path, $"not linked: its first name \"{RelativePath.Printable(link.Target)}\" did not arrive as the sender has it", ref _otherFailures);
+                continue;
+            }
+            var (parent, name) = RelativePath.Split(link.Path);
+            int dir = parents.Get(parent);
+            if (dir < 0) { Problem(link.Path, DestinationTree.DescribeOpenFailure(parent, -dir), ref _otherFailures); continue; }
+            if (Libc.StatNoFollow(dir, name, out var existing) == 0 && existing.Ino == target.Ino && existing.DevMajor == target.DevMajor && existing.DevMinor == target.DevMinor)
+            {
+                _linksMade++;
+                continue;
+            }
+            string temp = $"{transferId:N}-h{n++}";
+            if (Libc.Link(targetDir, targetName, tree.TempFd, temp) != 0)
+            {
+                int e = Libc.LastErrno;
+                if (Libc.IsOutOfSpace(e)) throw new DestinationFullException(link.Path, e);
+                Problem(link.Path, $"cannot link to \"{RelativePath.Printable(link.Target)}\": {Libc.Describe(e)}", ref _otherFailures);
+                continue;
+            }
+            if (Libc.Rename(tree.TempFd, temp, dir, name) != 0)
+            {
+                int e = Libc.LastErrno;
+                Libc.Unlink(tree.TempFd, temp);
+                Problem(link.Path, e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST ? "a directory of that name is in the way" : $"cannot move into place: {Libc.Describe(e)}", ref _otherFailures);
+                continue;
+            }
+            _linksMade++;
+        }
+    }
+
+    /// <summary>
+    /// Owner, mode and mtime of every directory, deepest first. By name below a parent opened without following
+    /// symlinks, each call refusing a symlink in the directory's place: a directory swapped for a link meanwhile
+    /// changes nothing outside DEST.
+    /// </summary>
     private void ApplyDirectoryMetadata()
     {
-        uint keep = options.PreserveSpecialBits ? 0xFFFu : 0x1FFu;
+        uint keep = options.ModeMask;
         using var parents = new DirectoryCache(tree);
         if (_directories is null) return;
         foreach (var d in _directories.DeepestFirst())
         {
             var (parent, name) = RelativePath.Split(d.Path);
-            int fd = parents.Get(parent);
-            if (fd < 0) continue;
-            if (Libc.SetModeAt(fd, name, d.Mode & keep) != 0 || Libc.SetModificationTimeAt(fd, name, d.MTime.Seconds, d.MTime.Nanoseconds) != 0)
-                Problem(d.Path, $"cannot set directory mode/mtime: {Libc.Describe(Libc.LastErrno)}", ref _directoriesFailed);
+            int fd = parents.Get(parent, create: false);
+            if (fd < 0 || Libc.StatNoFollow(fd, name, out var st) != 0) continue;
+            if ((st.Mode & Libc.S_IFMT) != Libc.S_IFDIR)
+            {
+                Problem(d.Path, "not a directory any more; its mode and mtime were not set", ref _directoriesFailed);
+                continue;
+            }
+            bool ok = (owners.For(d.Uid, d.Gid, st.Uid, st.Gid) is not { } owner || Libc.SetOwnerAt(fd, name, owner.Uid, owner.Gid) == 0)
+                && Libc.SetModeAt(fd, name, d.Mode & keep) == 0
+                && Libc.SetModificationTimeAt(fd, name, d.MTime.Seconds, d.MTime.Nanoseconds) == 0;
+            if (!ok) Problem(d.Path, $"cannot set directory owner/mode/mtime: {Libc.Describe(Libc.LastErrno)}", ref _directoriesFailed);
         }
     }
-
-    private long DirectoryCount => _directories?.Count ?? 0;
 
     protected internal override ValueTask PostStopAsync()
     {
         _directories?.Dispose();
+        _links?.Dispose();
+        _lookups?.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -192,7 +308,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     }
 }
 
-/// <param name="SenderSkipped">Entries the sender found but could not send (unreadable, vanished, changed while
+/// <param name="SenderFailures">Entries the sender found but could not send (unreadable, vanished, changed while
 /// read): DEST is then not a complete copy, and the receiver says so too.</param>
-internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long Bytes, long Failures, long UpToDate, long SenderSkipped,
-    IReadOnlyList<string> Problems, string[] CryptoModes);
+internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long HardLinks, long Specials, long Bytes, long Failures, long UpToDate,
+    long SenderFailures, IReadOnlyList<string> Problems, string[] CryptoModes);

@@ -4,17 +4,28 @@ using ActorSync.Transport.Frames;
 
 namespace ActorSync.Receiving;
 
-internal enum WriteKind : byte { Header, Data, Symlink, Abort }
+internal enum WriteKind : byte { Header, Data, Hole, End, Attributes, Symlink, Special, Abort }
 
-/// <summary>What a connection hands a FileWriter. Data carries a pooled buffer the writer returns.</summary>
-internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Header, ulong FileId, long Offset, byte[]? Buffer, int Length, SymlinkFrame Symlink, string? Reason,
+/// <summary>
+/// What a connection hands a FileWriter. Data carries a pooled buffer the writer returns. The hot kinds (header,
+/// data, hole) are inline; the rare ones carry their frame in <paramref name="Extra"/>.
+/// <paramref name="Retransmit"/>: re-sent after a rejoin, so it may repeat what the writer already has.
+/// </summary>
+internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Header, ulong FileId, long Offset, byte[]? Buffer, long Length, object? Extra,
     bool Retransmit = false)
 {
-    public static WriteCommand ForHeader(in FileHeaderFrame h) => new(WriteKind.Header, h, h.FileId, 0, null, 0, default, null);
-    public static WriteCommand ForData(ulong id, long offset, byte[] buffer, int length, bool retransmit) => new(WriteKind.Data, default, id, offset, buffer, length, default, null, retransmit);
-    public static WriteCommand ForSymlink(in SymlinkFrame s) => new(WriteKind.Symlink, default, 0, 0, null, 0, s, null);
-    public static WriteCommand ForAbort(in FileAbortFrame a) => new(WriteKind.Abort, default, a.FileId, 0, null, 0, default, a.Reason);
+    public static WriteCommand ForHeader(in FileHeaderFrame h) => new(WriteKind.Header, h, h.FileId, 0, null, 0, null);
+    public static WriteCommand ForData(ulong id, long offset, byte[] buffer, int length, bool retransmit) => new(WriteKind.Data, default, id, offset, buffer, length, null, retransmit);
+    public static WriteCommand ForHole(in HoleFrame h, bool retransmit) => new(WriteKind.Hole, default, h.FileId, h.Offset, null, h.Length, null, retransmit);
+    public static WriteCommand ForEnd(ulong id, bool retransmit) => new(WriteKind.End, default, id, 0, null, 0, null, retransmit);
+    public static WriteCommand ForAttributes(AttributesFrame a, bool retransmit) => new(WriteKind.Attributes, default, a.FileId, 0, null, 0, a, retransmit);
+    public static WriteCommand ForSymlink(in SymlinkFrame s) => new(WriteKind.Symlink, default, 0, 0, null, 0, s);
+    public static WriteCommand ForSpecial(in SpecialFrame s) => new(WriteKind.Special, default, 0, 0, null, 0, s);
+    public static WriteCommand ForAbort(in FileAbortFrame a) => new(WriteKind.Abort, default, a.FileId, 0, null, 0, a.Reason);
 }
+
+/// <summary>The kinds of entry the receiver accounts for separately: totals of different kinds never mix.</summary>
+internal enum EntryType : byte { File, Symlink, Special }
 
 /// <summary>Events the coordinator of a receiving transfer gets.</summary>
 internal abstract record ReceiveEvent
@@ -22,13 +33,20 @@ internal abstract record ReceiveEvent
     public sealed record StreamJoined(int Stream, ISecureChannel Channel, bool Rejoin, IActorRef Connection) : ReceiveEvent;
     /// <summary>The rejoin grace of a lost stream ran out; <paramref name="Epoch"/> tells whether it was re-established since.</summary>
     public sealed record RejoinDeadline(int Stream, int Epoch, string Reason) : ReceiveEvent;
+    /// <summary>The announced streams had their time to join: one still missing fails the transfer.</summary>
+    public sealed record JoinDeadline : ReceiveEvent;
     /// <summary>Every stream said Done a while ago: by now the writers have accounted for everything that came.</summary>
     public sealed record CountsDeadline : ReceiveEvent;
     public sealed record DirectorySeen(DirectoryFrame Directory) : ReceiveEvent;
+    /// <summary>A directory's extended attributes; they follow its Directory frame on the same stream.</summary>
+    public sealed record DirectoryAttributes(AttributesFrame Attributes) : ReceiveEvent;
+    public sealed record HardLinkSeen(HardLinkFrame Link) : ReceiveEvent;
     public sealed record FileCommitted(ulong FileId, long Bytes) : ReceiveEvent;
-    public sealed record SymlinkCommitted(string Path) : ReceiveEvent;
-    /// <summary>An entry that could not be written here (disk full, a directory in the way...).</summary>
-    public sealed record EntryFailed(string Path, string Reason, bool IsSymlink) : ReceiveEvent;
+    public sealed record EntryCommitted(EntryType Type) : ReceiveEvent;
+    /// <summary>An entry that could not be written here (a directory in the way, a device without root...).</summary>
+    public sealed record EntryFailed(string Path, string Reason, EntryType Type) : ReceiveEvent;
+    /// <summary>Something about an entry that was written went wrong (an attribute, an owner): reported, the entry stays.</summary>
+    public sealed record EntryIncomplete(string Path, string Reason) : ReceiveEvent;
     public sealed record FileAborted(ulong FileId, string Reason) : ReceiveEvent;
     public sealed record StreamDone(int Stream, TransferTotals Totals) : ReceiveEvent;
     /// <summary>Offered files the destination already had; they will not be announced.</summary>

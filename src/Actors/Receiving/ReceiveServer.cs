@@ -16,7 +16,8 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
     Func<TransferStats> newStats, Action<TransferSummary>? onTransfer)
 {
     private readonly ILogger _log = loggers.CreateLogger("actorsync.recv");
-    private readonly Dictionary<Guid, IncomingTransfer> _transfers = [];
+    /// <summary>Running transfers by id, and those still opening DEST (which may wait for its lock).</summary>
+    private readonly Dictionary<Guid, Task<IncomingTransfer>> _transfers = [];
     private readonly TaskCompletionSource<TransferSummary> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private readonly List<Task> _handlers = [];
@@ -90,14 +91,14 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         bool joined = false;
         try
         {
-            channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls).ConfigureAwait(false);
+            channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls, AcceptCipher).ConfigureAwait(false);
             var reader = new FrameReader(channel);
             var header = await ReadTransferHeaderAsync(reader, ct).ConfigureAwait(false);
             transferId = header.TransferId;
-            IncomingTransfer? transfer;
+            Task<IncomingTransfer>? starting;
             lock (_gate)
             {
-                if (!_transfers.TryGetValue(header.TransferId, out transfer))
+                if (!_transfers.TryGetValue(header.TransferId, out starting))
                 {
                     ct.ThrowIfCancellationRequested();
                     // The rest of a transfer already refused (DEST busy) is refused at once, not after its own wait.
@@ -106,10 +107,15 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
                         throw new DestinationBusyException($"busy: {options.MaxTransfers} transfers are running (receive.max-transfers); try again later");
                     if ((header.Flags & FrameLimits.RejoinFlag) != 0) throw new ProtocolException($"stream {header.StreamIndex} rejoins transfer {header.TransferId}, which is not running here");
                     if (!_serve && _started > 0) throw new ProtocolException("busy: this receiver takes one transfer and has already begun another");
-                    transfer = StartTransfer(header, ct);
-                    _transfers[header.TransferId] = transfer;
+                    Interlocked.Increment(ref _started);
+                    // Opening DEST may wait for another transfer's lock: that happens outside the gate, so accepts,
+                    // handshakes and rejoins of other transfers go on meanwhile. Every stream of this transfer awaits
+                    // the same start, and shares its outcome (a refusal too).
+                    starting = Task.Run(() => StartTransferAsync(header, ct), CancellationToken.None);
+                    _transfers[header.TransferId] = starting;
                 }
             }
+            var transfer = await starting.ConfigureAwait(false);
             await transfer.AddStreamAsync(header, channel, reader).ConfigureAwait(false);
             channel = null; // owned by the transfer now
             joined = true;
@@ -128,12 +134,19 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             if (channel is not null) await PeerNotice.SendErrorAsync([channel], code, e.Message, close: true).ConfigureAwait(false);
             if (!_serve) _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = ExitCodes.TransferFailed, Error = e.Message, Streams = 0 });
         }
-        catch (Exception e) when (e is AuthenticationException or ProtocolException or TimeoutException or SocketException or IOException or KernelTlsUnavailableException)
+        catch (Exception e) when (e is AuthenticationException or ProtocolException or IncompatiblePeerException or KernelTlsUnavailableException)
         {
             _log.LogWarning("refused connection from {Peer}: {Reason}", peer, TransferFailure.Describe(e));
-            // One-shot: a failed peer before any transfer began is the outcome (the user ran the wrong key).
-            if (!_serve && Volatile.Read(ref _started) == 0 && e is AuthenticationException or ProtocolException or KernelTlsUnavailableException)
+            // One-shot: a peer that spoke our protocol and then failed (the wrong key, an incompatible setup, a
+            // malformed first frame) before any transfer began is the outcome: the user ran something wrong.
+            if (!_serve && Volatile.Read(ref _started) == 0)
                 _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = TransferFailure.ExitCodeOf(e), Error = TransferFailure.Describe(e), Streams = 0 });
+        }
+        catch (Exception e) when (e is TimeoutException or SocketException or IOException)
+        {
+            // Not an actorsync client (a port scan, a health check, a stray HTTP request), or one that went away:
+            // logged, and the receiver goes on waiting for its transfer.
+            _log.LogWarning("dropped a connection from {Peer}: {Reason}", peer, TransferFailure.Describe(e));
         }
         catch (OperationCanceledException) { }
         finally
@@ -161,12 +174,30 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         }
     }
 
-    private IncomingTransfer StartTransfer(TransferHeaderFrame header, CancellationToken ct)
+    private bool AcceptCipher(Transport.Records.CipherSuite suite) => options.AcceptCipher is not { } only || suite == only;
+
+    private async Task<IncomingTransfer> StartTransferAsync(TransferHeaderFrame header, CancellationToken ct)
     {
-        var transfer = new IncomingTransfer(header, destination, options, loggers, newStats(), ct);
-        Interlocked.Increment(ref _started);
+        IncomingTransfer transfer;
+        try
+        {
+            transfer = await IncomingTransfer.StartAsync(header, destination, options, loggers, newStats(), ct).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            lock (_gate)
+            {
+                _transfers.Remove(header.TransferId);
+                if (e is IOException io)
+                {
+                    if (_refused.Count >= MaxRefusedRemembered) _refused.Clear();
+                    _refused[header.TransferId] = io;
+                }
+            }
+            throw;
+        }
         _log.LogInformation("transfer {Id}: {Streams} streams into {Dest}", header.TransferId, header.StreamCount, destination);
-        _handlers.Add(FinishAsync(transfer));   // under _gate: a stopping server waits for its transfers' cleanup too
+        lock (_gate) _handlers.Add(FinishAsync(transfer));   // a stopping server waits for its transfers' cleanup too
         return transfer;
     }
 

@@ -10,6 +10,7 @@ internal sealed record ReceiveSession(
     BufferPool Pool,
     TransferStats Stats,
     TransferOptions Options,
+    OwnershipPolicy Owners,
     IActorRef<ReceiveEvent> Coordinator,
     CancellationToken Abort)
 {

@@ -20,9 +20,12 @@ internal static class UpToDateCheck
         bool sameTime = st.Mtime.Sec == entry.MTime.Seconds && st.Mtime.Nsec == entry.MTime.Nanoseconds;
         if (entry.Hash is null ? !sameTime : !SameContent(dirFd, name, entry)) return false;
 
-        uint keep = session.Options.PreserveSpecialBits ? 0xFFFu : 0x1FFu;
-        if ((st.Mode & keep) != (entry.Mode & keep)) Libc.SetModeAt(dirFd, name, entry.Mode & keep);
-        if (!sameTime) Libc.SetModificationTimeAt(dirFd, name, entry.MTime.Seconds, entry.MTime.Nanoseconds);
+        // Fixed in place, by name but never through a symlink (the entry may have been swapped for one since the
+        // statx): a fix that fails makes the file "not up to date", and it is sent and rewritten instead.
+        uint keep = session.Options.ModeMask;
+        if (session.Owners.For(entry.Uid, entry.Gid, st.Uid, st.Gid) is { } owner && Libc.SetOwnerAt(dirFd, name, owner.Uid, owner.Gid) != 0) return false;
+        if ((st.Mode & keep) != (entry.Mode & keep) && Libc.SetModeAt(dirFd, name, entry.Mode & keep) != 0) return false;
+        if (!sameTime && Libc.SetModificationTimeAt(dirFd, name, entry.MTime.Seconds, entry.MTime.Nanoseconds) != 0) return false;
         return true;
     }
 

@@ -10,9 +10,12 @@ namespace ActorSync.Sending;
 /// the reader's current pooled buffer, so a hundred small files cost one buffer, one message and one send;
 /// a file too big for one buffer becomes ranges, each in its own buffer, each with the file's header in front
 /// so whichever stream carries it the receiver knows the file. File bytes are read straight into the buffer
-/// behind their frame header: no intermediate copy.
+/// behind their frame header: no intermediate copy. Holes of sparse files are sent as Hole frames, never as
+/// zeros. Every entry is counted as announced where its first frame is written, so Done says exactly what
+/// the receiver will see.
 /// </summary>
-internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<SendEvent> coordinator, TransferStats stats, bool fileRanges, CancellationToken abort)
+internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<SendEvent> coordinator, TransferStats stats, SourceTree source,
+    bool fileRanges, bool attributes, CancellationToken abort)
     : Actor<ReadWork>
 {
     private byte[]? _batch;
@@ -24,21 +27,25 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         switch (work.Kind)
         {
             case EntryKind.Directory:
-                await AppendAsync(new DirectoryFrame(work.RelativePath, work.Mode, work.MTime)).ConfigureAwait(false);
+                await AppendDirectoryAsync(work).ConfigureAwait(false);
                 break;
             case EntryKind.Symlink:
-                await AppendAsync(new SymlinkFrame(work.RelativePath, work.LinkTarget!, work.MTime)).ConfigureAwait(false);
+                await EnsureSpaceAsync(FrameWriter.SymlinkLength(work.RelativePath, work.LinkTarget!)).ConfigureAwait(false);
+                _used += FrameWriter.Symlink(_batch.AsSpan(_used), new SymlinkFrame(work.RelativePath, work.LinkTarget!, work.MTime, work.Uid, work.Gid));
+                stats.AnnouncedSymlink();
+                break;
+            case EntryKind.HardLink:
+                await EnsureSpaceAsync(FrameWriter.HardLinkLength(work.RelativePath, work.LinkTarget!)).ConfigureAwait(false);
+                _used += FrameWriter.HardLink(_batch.AsSpan(_used), new HardLinkFrame(work.RelativePath, work.LinkTarget!, work.Size, work.MTime));
+                stats.AnnouncedHardLink();
+                break;
+            case EntryKind.Special:
+                await EnsureSpaceAsync(FrameWriter.SpecialLength(work.RelativePath)).ConfigureAwait(false);
+                _used += FrameWriter.Special(_batch.AsSpan(_used), new SpecialFrame(work.RelativePath, work.Mode, work.Major, work.Minor, work.MTime, work.Uid, work.Gid));
+                stats.AnnouncedSpecial();
                 break;
             default:
-                int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + FrameWriter.DataHeaderLength;
-                if (work.Size + overhead <= pool.BufferSize)
-                    await ReadSmallAsync(work, overhead).ConfigureAwait(false);
-                else if (work.Start >= work.Size)
-                    await AppendAsync(new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime)).ConfigureAwait(false);
-                else if (fileRanges)
-                    await SendLargeAsFileRangesAsync(work, overhead).ConfigureAwait(false);
-                else
-                    await ReadLargeAsync(work, overhead).ConfigureAwait(false);
+                await SendFileAsync(work).ConfigureAwait(false);
                 break;
         }
     }
@@ -49,20 +56,59 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         else if (_batch is not null) { pool.Return(_batch); _batch = null; }
     }
 
-    private async ValueTask ReadSmallAsync(ReadWork work, int overhead)
+    private async ValueTask AppendDirectoryAsync(ReadWork work)
     {
-        await EnsureSpaceAsync(overhead + (int)work.Size).ConfigureAwait(false);
-        int fd = Libc.OpenForRead(work.FullPath);
+        // The attributes travel right behind the directory, in the same buffer: the receiver sets them once it exists.
+        byte[]? attributeFrame = await AttributeFrameAsync(work, 0, work.Attributes, directory: true).ConfigureAwait(false);
+        await EnsureSpaceAsync(FrameWriter.DirectoryLength(work.RelativePath) + (attributeFrame?.Length ?? 0)).ConfigureAwait(false);
+        _used += FrameWriter.Directory(_batch.AsSpan(_used), new DirectoryFrame(work.RelativePath, work.Mode, work.MTime, work.Uid, work.Gid));
+        if (attributeFrame is not null) Append(attributeFrame);
+        stats.AnnouncedDirectory();
+    }
+
+    private async ValueTask SendFileAsync(ReadWork work)
+    {
+        int fd = source.OpenFile(work, out int errno);
         if (fd < 0)
         {
-            await ProblemAsync(work, OpenFailure(Libc.LastErrno), announced: false).ConfigureAwait(false);
+            await ProblemAsync(work, OpenFailure(errno)).ConfigureAwait(false);
             return;
         }
+        byte[]? attributeFrame = null;
+        if (attributes)
+        {
+            var read = Libc.ReadAttributes(fd, out int attributeErrno);
+            if (read is null) await ProblemAsync(work, $"cannot read extended attributes: {Libc.Describe(attributeErrno)}").ConfigureAwait(false);
+            attributeFrame = await AttributeFrameAsync(work, work.FileId, SendableAttributes.Of(read), directory: false).ConfigureAwait(false);
+        }
+        int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.DataHeaderLength;
+        if (work.Start == 0 && work.Size + overhead <= pool.BufferSize)
+            await ReadSmallAsync(work, fd, overhead, attributeFrame).ConfigureAwait(false);
+        else if (work.Start >= work.Size)
+            await HeaderOnlyAsync(work, fd, attributeFrame).ConfigureAwait(false);
+        else
+            await SendLargeAsync(work, fd, attributeFrame).ConfigureAwait(false);
+    }
+
+    private static FileFlags Flags(byte[]? attributeFrame, bool awaitsEnd) =>
+        (attributeFrame is null ? FileFlags.None : FileFlags.HasAttributes) | (awaitsEnd ? FileFlags.AwaitsEnd : FileFlags.None);
+
+    private static FileHeaderFrame Header(in ReadWork work, FileFlags flags) =>
+        new(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime, work.Uid, work.Gid, flags);
+
+    private async ValueTask ReadSmallAsync(ReadWork work, int fd, int overhead, byte[]? attributeFrame)
+    {
+        int size = (int)work.Size;
         string? changed;
         try
         {
-            int n = Libc.ReadFully(fd, _batch.AsSpan(_used + overhead, (int)work.Size), 0);
-            changed = n < 0 ? Libc.Describe(-n) : ChangedSinceWalk(fd, work);
+            await EnsureSpaceAsync(overhead + size).ConfigureAwait(false);
+            int n = Libc.ReadFully(fd, _batch.AsSpan(_used + overhead, size), 0);
+            // A short read with an unchanged size and mtime (a file that shrank and grew back, a filesystem that
+            // reports sizes it does not have, like sysfs) would leave stale pool bytes in the file's place.
+            changed = n < 0 ? Libc.Describe(-n)
+                : n != size ? $"{SourceChecks.ChangedWhileRead}: read {n} of the {size} bytes it had"
+                : SourceChecks.ChangedSinceWalk(fd, work.Size, work.MTime);
         }
         finally
         {
@@ -70,118 +116,127 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         }
         if (changed is not null)
         {
-            await ProblemAsync(work, changed, announced: false).ConfigureAwait(false);
+            await ProblemAsync(work, changed).ConfigureAwait(false);
             return;
         }
-        int size = (int)work.Size;
-        var header = new FileHeaderFrame(work.FileId, work.RelativePath, size, work.Mode, work.MTime);
-        int h = FrameWriter.FileHeader(_batch.AsSpan(_used), header);
-        FrameWriter.DataHeader(_batch.AsSpan(_used + h), work.FileId, 0, size);
+        int h = FrameWriter.FileHeader(_batch.AsSpan(_used), Header(work, Flags(attributeFrame, awaitsEnd: false)));
+        attributeFrame?.CopyTo(_batch.AsSpan(_used + h));
+        FrameWriter.DataHeader(_batch.AsSpan(_used + h + (attributeFrame?.Length ?? 0)), work.FileId, 0, size);
         _used += overhead + size;
         _batchPayload += size;
+        stats.AnnouncedFile();
     }
 
-    private async ValueTask ReadLargeAsync(ReadWork work, int overhead)
+    /// <summary>A file the receiver already holds whole in a verified partial: its header alone lets it commit.</summary>
+    private async ValueTask HeaderOnlyAsync(ReadWork work, int fd, byte[]? attributeFrame)
     {
-        int fd = Libc.OpenForRead(work.FullPath);
-        if (fd < 0)
-        {
-            await ProblemAsync(work, OpenFailure(Libc.LastErrno), announced: false).ConfigureAwait(false);
-            return;
-        }
-        try
-        {
-            var header = new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime);
-            int rangeCapacity = pool.BufferSize - overhead;
-            for (long offset = work.Start; offset < work.Size;)
-            {
-                byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
-                int want = (int)Math.Min(rangeCapacity, work.Size - offset);
-                int n = Libc.ReadFully(fd, buffer.AsSpan(overhead, want), offset);
-                string? failure = n < 0 ? Libc.Describe(-n)
-                    : n != want ? $"{ChangedWhileRead}: shrank to {offset + n} bytes"
-                    : offset + n == work.Size ? ChangedSinceWalk(fd, work)   // after the last read: the copy is consistent
-                    : null;
-                if (failure is not null)
-                {
-                    pool.Return(buffer);
-                    await AbortFileAsync(work, failure, announced: offset > work.Start).ConfigureAwait(false);
-                    return;
-                }
-                int h = FrameWriter.FileHeader(buffer, header);
-                FrameWriter.DataHeader(buffer.AsSpan(h), work.FileId, offset, n);
-                await streams.TellAsync(SenderCommand.Send(new Chunk(buffer, overhead + n, n)), abort).ConfigureAwait(false);
-                offset += n;
-            }
-        }
-        finally
-        {
-            Libc.Close(fd);
-        }
+        Libc.Close(fd);
+        await EnsureSpaceAsync(FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0)).ConfigureAwait(false);
+        _used += FrameWriter.FileHeader(_batch.AsSpan(_used), Header(work, Flags(attributeFrame, awaitsEnd: false)));
+        if (attributeFrame is not null) Append(attributeFrame);
+        stats.AnnouncedFile();
     }
 
     /// <summary>
-    /// Kernel-TLS path for large files: each range is just its frame headers plus a reference to the open file;
-    /// the stream sends the bytes with sendfile(2) straight from the page cache (or, on a userspace stream,
-    /// reads them itself). The buffer rented per range only holds the headers but still counts against the
-    /// pool, which keeps the number of ranges in flight bounded.
+    /// A file in ranges of a buffer each: read here into the buffer behind its headers (userspace streams), or on
+    /// kernel-TLS streams sent by reference, the stream's sendfile(2) taking the bytes straight from the page
+    /// cache. The buffer rented per range then holds only the headers but still counts against the pool, which
+    /// keeps the ranges in flight bounded. Holes (SEEK_DATA/SEEK_HOLE, looked for only when the walk saw fewer
+    /// blocks than bytes) go as Hole frames in front of the next data, so they cost nothing on the wire or on
+    /// the receiver's disk.
     /// Measured in the kTLS VM (Debian 6.1, qemu TCG, so only the ratio means anything), 64 MiB in 4 files
     /// kernel->kernel, 4 streams, best of 2: sendfile 3.16 s wall / 6.24 s CPU, read()+send() 3.30 s / 6.51 s.
     /// sendfile wins by ~4-5% there, and it saves two user-space copies per byte on real hardware, so it
     /// stays (config transfer.sendfile = false turns it off). The seed's splice() stalled on ACKs; sendfile
     /// into kTLS did not.
     /// </summary>
-    private async ValueTask SendLargeAsFileRangesAsync(ReadWork work, int overhead)
+    private async ValueTask SendLargeAsync(ReadWork work, int fd, byte[]? attributeFrame)
     {
-        int fd = Libc.OpenForRead(work.FullPath);
-        if (fd < 0)
-        {
-            await ProblemAsync(work, OpenFailure(Libc.LastErrno), announced: false).ConfigureAwait(false);
-            return;
-        }
-        var file = new SourceFile(fd, work.RelativePath, work.FileId);
+        // By reference, the bytes are read when a stream sends them, so the file is judged then (see SourceFile).
+        var file = fileRanges ? new SourceFile(fd, work.RelativePath, work.FileId, work.Size, work.MTime) : null;
+        var header = Header(work, Flags(attributeFrame, awaitsEnd: file is not null));
+        bool first = true, readerHolds = true;
         try
         {
-            var header = new FileHeaderFrame(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime);
-            int rangeCapacity = pool.BufferSize - overhead;
-            for (long offset = work.Start; offset < work.Size;)
+            for (long offset = work.Start; offset < work.Size && file?.Aborted != true;)
             {
-                int n = (int)Math.Min(rangeCapacity, work.Size - offset);
-                // The stream reads these bytes later, so this check cannot follow the last read as the other
-                // paths' does; made before the last range is queued, it catches a change during all the others.
-                if (offset + n == work.Size && ChangedSinceWalk(fd, work) is { } changed)
-                {
-                    await AbortFileAsync(work, changed, announced: offset > work.Start).ConfigureAwait(false);
-                    return;
-                }
+                var (dataStart, dataEnd) = work.Sparse ? Libc.NextData(fd, offset, work.Size) ?? (work.Size, work.Size) : (offset, work.Size);
                 byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
-                int h = FrameWriter.FileHeader(buffer, header);
-                FrameWriter.DataHeader(buffer.AsSpan(h), work.FileId, offset, n);
-                var chunk = new Chunk(buffer, overhead, n, file.AddReference(), offset, n);
+                int used = FrameWriter.FileHeader(buffer, header);
+                if (first && attributeFrame is not null)
+                {
+                    attributeFrame.CopyTo(buffer.AsSpan(used));
+                    used += attributeFrame.Length;
+                }
+                if (dataStart > offset)
+                {
+                    used += FrameWriter.Hole(buffer.AsSpan(used), new HoleFrame(work.FileId, offset, dataStart - offset));
+                    offset = dataStart;
+                }
+                int n = (int)Math.Min(pool.BufferSize - used - FrameWriter.DataHeaderLength, dataEnd - offset);   // 0: a trailing hole
+                bool last = offset + n == work.Size;
+                Chunk chunk;
+                if (file is not null)
+                {
+                    if (n > 0) used += FrameWriter.DataHeader(buffer.AsSpan(used), work.FileId, offset, n);
+                    chunk = new Chunk(buffer, used, n, file.AddReference(), offset, n);
+                    file.Queued();
+                    if (last)
+                    {
+                        // Let go before the last range: the verdict then always comes from a stream, behind a
+                        // range of this file on that same stream, so the receiver knows the file when it reads it.
+                        readerHolds = false;
+                        file.Sent();
+                    }
+                }
+                else
+                {
+                    int read = n == 0 ? 0 : Libc.ReadFully(fd, buffer.AsSpan(used + FrameWriter.DataHeaderLength, n), offset);
+                    string? failure = read < 0 ? Libc.Describe(-read)
+                        : read != n ? $"{SourceChecks.ChangedWhileRead}: shrank to {offset + read} bytes"
+                        : last ? SourceChecks.ChangedSinceWalk(fd, work.Size, work.MTime)   // after the last read: the copy is consistent
+                        : null;
+                    if (failure is not null)
+                    {
+                        pool.Return(buffer);
+                        await AbortFileAsync(work, failure, announced: !first).ConfigureAwait(false);
+                        return;
+                    }
+                    if (n > 0) used += FrameWriter.DataHeader(buffer.AsSpan(used), work.FileId, offset, n) + n;
+                    chunk = new Chunk(buffer, used, n);
+                }
+                if (first) stats.AnnouncedFile();
+                first = false;
                 await streams.TellAsync(SenderCommand.Send(chunk), abort).ConfigureAwait(false);
                 offset += n;
             }
         }
         finally
         {
-            file.Release();
+            if (file is null) Libc.Close(fd);
+            else
+            {
+                if (readerHolds) file.Sent();   // stopped early: the file was aborted by a stream
+                file.Release();
+            }
         }
     }
 
-    private const string ChangedWhileRead = "changed while being read, not copied (a re-run copies it)";
-
     private static string OpenFailure(int errno) => errno == Libc.ENOENT ? "vanished since the directory walk" : Libc.Describe(errno);
 
-    /// <summary>
-    /// Like tar's "file changed as we read it": a file whose size or mtime moved since the walk may have been
-    /// read half old, half new. It is not committed (the receiver keeps whatever it had), and it is reported;
-    /// one statx per file, on the descriptor already open.
-    /// </summary>
-    private static string? ChangedSinceWalk(int fd, in ReadWork work)
+    /// <summary>An entry's Attributes frame, or null when it has none, or they do not fit one frame (reported).</summary>
+    private async ValueTask<byte[]?> AttributeFrameAsync(ReadWork work, ulong fileId, IReadOnlyList<(string Name, byte[] Value)>? list, bool directory)
     {
-        if (Libc.StatOpen(fd, out var st) != 0) return Libc.Describe(Libc.LastErrno);
-        if ((long)st.Size == work.Size && st.Mtime.Sec == work.MTime.Seconds && st.Mtime.Nsec == work.MTime.Nanoseconds) return null;
-        return (long)st.Size == work.Size ? $"{ChangedWhileRead}: modified in place" : $"{ChangedWhileRead}: {work.Size} -> {st.Size} bytes";
+        if (list is null) return null;
+        var frame = new AttributesFrame(fileId, directory ? work.RelativePath : null, list);
+        int length = FrameWriter.AttributesLength(frame.DirectoryPath, list);
+        byte[] bytes = new byte[length];
+        if (FrameWriter.Attributes(bytes, frame) == 0)
+        {
+            await ProblemAsync(work, $"extended attributes not copied: {length} bytes of them, at most {FrameLimits.MaxMetadataBody} per entry").ConfigureAwait(false);
+            return null;
+        }
+        return bytes;
     }
 
     /// <summary>A file whose header may already be out: tell the receiver to drop it (it never commits it).</summary>
@@ -190,35 +245,23 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         if (announced)
         {
             var frame = new FileAbortFrame(work.FileId, reason);
-            await EnsureSpaceAsync(FrameLimits.HeaderLength + 8 + 2 + 1100).ConfigureAwait(false);
+            await EnsureSpaceAsync(FrameWriter.FileAbortLength(reason)).ConfigureAwait(false);
             _used += FrameWriter.FileAbort(_batch.AsSpan(_used), frame);
+            stats.AbortedFile();
         }
-        await ProblemAsync(work, reason, announced).ConfigureAwait(false);
+        await ProblemAsync(work, reason).ConfigureAwait(false);
     }
 
-    private ValueTask ProblemAsync(ReadWork work, string reason, bool announced)
+    private ValueTask ProblemAsync(ReadWork work, string reason)
     {
-        stats.Skip();
-        return coordinator.TellAsync(new SendEvent.Problem(work.RelativePath, reason, announced), abort);
+        stats.EntryFailed();
+        return coordinator.TellAsync(new SendEvent.Problem(work.RelativePath, reason), abort);
     }
 
-    private async ValueTask AppendAsync(DirectoryFrame frame)
+    private void Append(byte[] frame)
     {
-        await EnsureSpaceAsync(FrameLimits.HeaderLength + 32 + System.Text.Encoding.UTF8.GetByteCount(frame.Path)).ConfigureAwait(false);
-        _used += FrameWriter.Directory(_batch.AsSpan(_used), frame);
-    }
-
-    /// <summary>A file the receiver already holds whole in a verified partial: its header alone lets it commit.</summary>
-    private async ValueTask AppendAsync(FileHeaderFrame frame)
-    {
-        await EnsureSpaceAsync(FrameWriter.FileHeaderLength(frame.Path)).ConfigureAwait(false);
-        _used += FrameWriter.FileHeader(_batch.AsSpan(_used), frame);
-    }
-
-    private async ValueTask AppendAsync(SymlinkFrame frame)
-    {
-        await EnsureSpaceAsync(FrameLimits.HeaderLength + 32 + System.Text.Encoding.UTF8.GetByteCount(frame.Path) + System.Text.Encoding.UTF8.GetByteCount(frame.Target)).ConfigureAwait(false);
-        _used += FrameWriter.Symlink(_batch.AsSpan(_used), frame);
+        frame.CopyTo(_batch.AsSpan(_used));
+        _used += frame.Length;
     }
 
     /// <summary>Makes sure the current batch has <paramref name="bytes"/> free, sending it off first if not.</summary>

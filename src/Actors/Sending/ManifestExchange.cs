@@ -15,7 +15,7 @@ namespace ActorSync.Sending;
 /// At most <see cref="Window"/> files are outstanding (the walker waits on the window), so memory stays bounded.
 /// </summary>
 internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<ReadWork> readers,
-    SemaphoreSlim window, TransferStats stats, bool checksum, CancellationToken abort) : Actor<ManifestMessage>
+    SemaphoreSlim window, TransferStats stats, bool checksum, SourceTree source, CancellationToken abort) : Actor<ManifestMessage>
 {
     /// <summary>Files offered but not yet answered: enough to keep every stream busy with offers in flight
     /// while the receiver checks, small enough to be a bounded table.</summary>
@@ -85,7 +85,7 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
     private async ValueTask OfferAsync(ReadWork work)
     {
         byte[]? hash = checksum ? await HashAsync(work).ConfigureAwait(false) : null;
-        var entry = new OfferEntry(work.FileId, work.RelativePath, work.Size, work.MTime, work.Mode, hash);
+        var entry = new OfferEntry(work.FileId, work.RelativePath, work.Size, work.MTime, work.Mode, hash, work.Uid, work.Gid);
         int length = FrameWriter.OfferEntryLength(entry);
         if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
         _batch.Add(entry);
@@ -107,15 +107,21 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
     /// <summary>--checksum: the content's SHA-256, so the receiver compares bytes, not size and mtime.</summary>
     private async ValueTask<byte[]?> HashAsync(ReadWork work)
     {
-        try
-        {
-            await using var file = new FileStream(work.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
-            return await SHA256.HashDataAsync(file, abort).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        int fd = source.OpenFile(work, out int errno);
+        if (fd < 0)
         {
             // Offer it without a hash: the receiver then asks for it, and the reader reports the real error.
-            Context.Log.LogDebug("cannot hash {Path}: {Reason}", work.RelativePath, e.Message);
+            Context.Log.LogDebug("cannot hash {Path}: {Reason}", RelativePath.Printable(work.RelativePath), Transport.Interop.Libc.Describe(errno));
+            return null;
+        }
+        try
+        {
+            await using var file = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1 << 16);
+            return await SHA256.HashDataAsync(file, abort).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            Context.Log.LogDebug("cannot hash {Path}: {Reason}", RelativePath.Printable(work.RelativePath), e.Message);
             return null;
         }
     }

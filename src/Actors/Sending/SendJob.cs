@@ -53,16 +53,17 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
                 MailboxCapacity = options.SenderMailbox,
                 // A broken connection is reconnected with backoff; what was in flight is re-sent from the
                 // stream's own record (StreamState), so the failed message is not redelivered on top of it.
-                Supervisor = SupervisorStrategy.Restart(options.MaxRestarts, options.MinBackoff, options.MaxBackoff, within: options.RestartWindow, decider: StreamSender.Decide),
+                Supervisor = SupervisorStrategy.Restart(options.MaxRestarts, options.MinBackoff, options.MaxBackoff, within: options.RestartWindow == Timeout.InfiniteTimeSpan ? null : options.RestartWindow, decider: StreamSender.Decide),
             }));
         }
         await coordinator.TellAsync(new SendEvent.WatchStreams(senders), abort.Token).ConfigureAwait(false);
         var streams = Router.SmallestMailbox(senders, "/user/streams");
         // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
-        bool fileRanges = options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
+        bool fileRanges = options.FileRangesForTests || options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
+        var tree = new SourceTree(source);
         var readers = system.Spawn(new Props<ReadWork>
         {
-            Factory = () => new ChunkReader(pool, streams, coordinator, stats, fileRanges, abort.Token),
+            Factory = () => new ChunkReader(pool, streams, coordinator, stats, tree, fileRanges, options.PreserveAttributes, abort.Token),
             Name = "reader",
             MailboxCapacity = options.ReaderMailbox,
             PoolSize = options.Readers,
@@ -71,7 +72,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         using var window = new SemaphoreSlim(ManifestExchange.Window, ManifestExchange.Window);
         var manifest = system.Spawn(new Props<ManifestMessage>
         {
-            Factory = () => new ManifestExchange(pool, streams, readers, window, stats, options.Checksum, abort.Token),
+            Factory = () => new ManifestExchange(pool, streams, readers, window, stats, options.Checksum, tree, abort.Token),
             Name = "manifest",
             // Never full, so a Tell into it never blocks: the reply loops that bring answers also bring the
             // StreamAcks that free pooled buffers, and must not wait behind a manifest that waits for the
@@ -82,7 +83,7 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         manifestBox.Value = manifest;
         var walker = system.Spawn(new Props<DirectoryWalker.Start>
         {
-            Factory = () => new DirectoryWalker(source, readers, manifest, window, coordinator, walk, stats, abort.Token),
+            Factory = () => new DirectoryWalker(source, readers, manifest, window, coordinator, walk, stats, options, abort.Token),
             Name = "walker",
             MailboxCapacity = 1,
             Supervisor = SupervisorStrategy.EscalatingStrategy,
@@ -139,26 +140,30 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
     {
         // The receiver's own problems (a full disk, a path in the way) are listed too: the user runs the sender.
         var problems = result is null ? [] : result.Problems.Concat(result.Receiver.Problems.Select(p => $"receiver: {p}")).ToList();
+        long failed = stats.FailedEntries;
         int exit = error is not null ? TransferFailure.ExitCodeOf(error)
-            : stats.Skipped > 0 || result!.Receiver.Failures > 0 ? ExitCodes.TransferFailed
+            : failed > 0 || result!.Receiver.Failures > 0 ? ExitCodes.TransferFailed
             : ExitCodes.Success;
         string? message = error is not null ? TransferFailure.Describe(error)
             : result!.Receiver.Failures > 0 ? ReceiverFailures(result.Receiver)
-            : stats.Skipped > 0 ? $"{stats.Skipped} entr{(stats.Skipped == 1 ? "y" : "ies")} could not be sent (unreadable, vanished or changed while read)"
+            : failed > 0 ? $"{failed} entr{(failed == 1 ? "y" : "ies")} could not be sent (unreadable, vanished or changed while read)"
             : null;
         return new TransferSummary
         {
             Role = "send",
             ExitCode = exit,
             RanToEnd = error is null,
-            Files = Math.Max(0, walk.Files - stats.Skipped - stats.UpToDateFiles),
-            Dirs = walk.Directories,
-            Symlinks = walk.Symlinks,
+            // What went whole: announced (header written), and not dropped again because the source changed.
+            Files = stats.AnnouncedFiles - stats.AbortedFiles,
+            Dirs = stats.AnnouncedDirectories,
+            Symlinks = stats.AnnouncedSymlinks,
+            HardLinks = stats.AnnouncedHardLinks,
+            Specials = stats.AnnouncedSpecials,
             Bytes = walk.Bytes,
             PayloadBytesSent = stats.PayloadBytesSent,
             WireBytes = stats.WireBytes,
             FilesSkipped = stats.UpToDateFiles,
-            FilesFailed = stats.Skipped,
+            FilesFailed = failed,
             BytesResumed = stats.BytesResumed,
             ElapsedSeconds = Math.Round(stats.Elapsed.TotalSeconds, 3),
             Streams = options.Streams,

@@ -2,11 +2,19 @@ using ActorSync.Transport.Frames;
 
 namespace ActorSync.Sending;
 
-/// <summary>What the walker hands a reader: one entry of the source tree. <paramref name="Start"/>: the receiver
-/// already holds the file's bytes before it (a verified partial from an interrupted run).</summary>
-internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, string FullPath, long Size, uint Mode, FileTime MTime, ulong FileId, string? LinkTarget, long Start = 0);
+/// <summary>
+/// What the walker hands on: one entry of the source tree. <paramref name="Start"/>: the receiver already holds
+/// the file's bytes before it (a verified partial from an interrupted run). <paramref name="LinkTarget"/>: a
+/// symlink's target, or for a hard link the path of the name sent as the file (of size <paramref name="Size"/>,
+/// mtime <paramref name="MTime"/>). <paramref name="Sparse"/>: the file has fewer blocks than bytes, so its holes
+/// are worth looking for. <paramref name="Major"/>/<paramref name="Minor"/>: a device's numbers.
+/// <paramref name="Attributes"/>: a directory's extended attributes (-X; a file's are read when it is opened).
+/// </summary>
+internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, string FullPath, long Size, uint Mode, FileTime MTime, ulong FileId, string? LinkTarget,
+    long Start = 0, uint Uid = FrameLimits.KeepId, uint Gid = FrameLimits.KeepId, bool Sparse = false, uint Major = 0, uint Minor = 0,
+    IReadOnlyList<(string Name, byte[] Value)>? Attributes = null);
 
-internal enum EntryKind : byte { Directory, File, Symlink }
+internal enum EntryKind : byte { Directory, File, Symlink, HardLink, Special }
 
 /// <summary>
 /// A pooled buffer full of encoded frames, on its way to a stream; the sender returns the buffer. With
@@ -27,9 +35,8 @@ internal readonly record struct SenderCommand(Chunk Chunk, TransferTotals? Finis
 /// <summary>Events the coordinator of a sending transfer receives.</summary>
 internal abstract record SendEvent
 {
-    public sealed record Walked(TransferTotals Totals) : SendEvent;
-    /// <summary>An entry that could not be sent. <paramref name="Announced"/>: its header had already gone out.</summary>
-    public sealed record Problem(string Path, string Reason, bool Announced) : SendEvent;
+    /// <summary>An entry that could not be sent (or not whole: its attributes), with the reason.</summary>
+    public sealed record Problem(string Path, string Reason) : SendEvent;
     public sealed record TotalsRequest(Actors.IReplyTo<TransferTotals> ReplyTo, WalkResult Walk, long UpToDate) : SendEvent;
     public sealed record Acked(int Files) : SendEvent;
     public sealed record StreamFinished(int Stream, DoneAckFrame Ack) : SendEvent;

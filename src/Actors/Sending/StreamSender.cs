@@ -32,7 +32,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         try
         {
             bool rejoin = State.EverConnected;
-            var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)setup.Options.Streams, (ushort)setup.Options.Cipher, rejoin ? FrameLimits.RejoinFlag : 0);
+            var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)setup.Options.Streams, (ushort)setup.Options.Cipher, (rejoin ? FrameLimits.RejoinFlag : 0) | (setup.Options.Fsync ? FrameLimits.FsyncFlag : 0));
             int n = FrameWriter.TransferHeader(_control, header);
             await channel.SendAsync(_control.AsMemory(0, n), setup.Abort).ConfigureAwait(false);
             var reader = new FrameReader(channel);
@@ -64,6 +64,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         State.Acknowledge(resume);
         State.ReleaseAcknowledged(setup.Pool);
         long resent = 0;
+        List<SourceFile>? aborted = null;
         foreach (var kept in State.Unacknowledged)
         {
             int skip = (int)Math.Max(0, resume - kept.Start);
@@ -74,13 +75,37 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
             }
             var chunk = kept.Chunk;
             if (skip > chunk.Length) ThrowHelper.ThrowProtocol($"stream {index}: Resume at {resume} falls inside a data payload");
-            if (chunk.File is { } file)
-                await channel.SendFileRangeAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), file.Fd, chunk.FileOffset, chunk.FileCount, setup.Abort).ConfigureAwait(false);
+            if (chunk.File is { } file && chunk.FileCount > 0)
+            {
+                // The source is read again now: if it no longer has these bytes as the walk saw them, the range must
+                // not reach the receiver (it might complete the file). Filler of the same length keeps the stream's
+                // offsets; the file's FileAbort follows at the end.
+                if (!file.StillCovers(chunk.FileOffset + chunk.FileCount))
+                {
+                    byte[] filler = new byte[chunk.Length - skip + chunk.FileCount];
+                    FrameWriter.Padding(filler, filler.Length);
+                    await channel.SendAsync(filler, setup.Abort).ConfigureAwait(false);
+                    (aborted ??= []).Add(file);
+                }
+                else
+                {
+                    try
+                    {
+                        await channel.SendFileRangeAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), file.Fd, chunk.FileOffset, chunk.FileCount, setup.Abort).ConfigureAwait(false);
+                    }
+                    catch (SourceTruncatedException)
+                    {
+                        (aborted ??= []).Add(file);   // cut between the check and the read: zeros went, the abort follows
+                    }
+                }
+            }
             else
                 await channel.SendAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), setup.Abort).ConfigureAwait(false);
             setup.Stats.Sent(chunk.PayloadBytes, kept.Length - skip);
             resent += kept.Length - skip;
         }
+        foreach (var file in aborted ?? [])
+            await AbortFileAsync(channel, file, $"{SourceChecks.ChangedWhileRead}: changed before a lost stream re-sent it").ConfigureAwait(false);
         Context.Log.LogInformation("stream {Index} rejoined at offset {Offset}; re-sent {Bytes} bytes that were in flight", index, resume, resent);
         if (setup.Manifest.Value is { } manifest) manifest.TryTell(new ManifestMessage.Reoffer());
     }
@@ -93,7 +118,11 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
             // Keep what arrived for the dead connection before failing: the supervisor drops the failed message,
             // the rejoin re-sends everything kept.
             if (command.Finish is { } end) State.Keep(default, DoneFrame(end), DoneFrame(end).Length);
-            else if (!command.Poke) State.Keep(command.Chunk, null, command.Chunk.Length + command.Chunk.FileCount);
+            else if (!command.Poke)
+            {
+                State.Keep(command.Chunk, null, command.Chunk.Length + command.Chunk.FileCount);
+                await FileSentAsync(null, command.Chunk).ConfigureAwait(false);
+            }
             throw new StreamBrokenException(index, null);
         }
         if (command.Poke) return;
@@ -104,14 +133,48 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
             Context.Log.LogDebug("stream {Index}: Done sent at offset {Position} ({Totals})", index, State.Position, totals);
             return;
         }
-        await SendKeptAsync(channel, command.Chunk, null).ConfigureAwait(false);
+        await SendChunkAsync(channel, command.Chunk).ConfigureAwait(false);
     }
 
     private static byte[] DoneFrame(TransferTotals totals)
     {
-        byte[] done = new byte[FrameLimits.HeaderLength + FrameParser.DoneBody];
+        byte[] done = new byte[FrameWriter.DoneLength];
         FrameWriter.Done(done, totals);
         return done;
+    }
+
+    /// <summary>
+    /// Sends a chunk. A range sent by reference (sendfile) counts towards its file's verdict: the stream whose
+    /// send is the file's last writes the FileEnd (or the FileAbort) behind it, on this same stream.
+    /// </summary>
+    private async ValueTask SendChunkAsync(ISecureChannel channel, Chunk chunk)
+    {
+        bool broken = false;
+        try
+        {
+            await SendKeptAsync(channel, chunk, null).ConfigureAwait(false);
+        }
+        catch (StreamBrokenException)
+        {
+            broken = true;
+            throw;
+        }
+        finally
+        {
+            await FileSentAsync(broken ? null : channel, chunk).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A range's first send is over (or, on a lost connection, it is kept for the rejoin): if it was its file's
+    /// last, the verdict goes behind it. Without a channel it is kept, and the rejoin sends it after the range.
+    /// </summary>
+    private async ValueTask FileSentAsync(ISecureChannel? channel, Chunk chunk)
+    {
+        if (chunk.File is not { } file || !file.Sent() || file.Verdict() is not { } verdict) return;
+        if (verdict.Problem is { } problem) await ReportAbortAsync(file, problem).ConfigureAwait(false);
+        if (channel is null) State.Keep(default, verdict.Frame, verdict.Frame.Length);
+        else await SendKeptAsync(channel, default, verdict.Frame).ConfigureAwait(false);
     }
 
     /// <summary>Kept before it is sent: if the send fails half-way, the rejoin sends it (again) from the receiver's offset.</summary>
@@ -122,7 +185,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         try
         {
             if (control is not null) await channel.SendAsync(control, setup.Abort).ConfigureAwait(false);
-            else if (chunk.File is { } file)
+            else if (chunk.File is { } file && chunk.FileCount > 0)
             {
                 bool bySendfile;
                 try
@@ -131,12 +194,9 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
                 }
                 catch (SourceTruncatedException e)
                 {
-                    // The frame was completed with zeros; the receiver must drop the file, never commit it.
-                    byte[] abort = new byte[FrameLimits.HeaderLength + 8 + 2 + 1100];
-                    int n = FrameWriter.FileAbort(abort, new FileAbortFrame(file.FileId, e.Message));
-                    await SendKeptAsync(channel, default, abort.AsMemory(0, n).ToArray()).ConfigureAwait(false);
-                    setup.Stats.Skip();
-                    await setup.Coordinator.TellAsync(new SendEvent.Problem(file.RelativePath, e.Message, Announced: true), setup.Abort).ConfigureAwait(false);
+                    // The frame was completed with zeros; the receiver must drop the file, never commit it. Other
+                    // ranges of it meet the same end: only the first says so.
+                    await AbortFileAsync(channel, file, e.Message).ConfigureAwait(false);
                     return;
                 }
                 if (bySendfile) setup.Stats.SentByFile(chunk.FileCount);
@@ -148,6 +208,21 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         {
             throw new StreamBrokenException(index, e);
         }
+    }
+
+    /// <summary>One FileAbort per file, whichever range or re-send meets the change first.</summary>
+    private async ValueTask AbortFileAsync(ISecureChannel channel, SourceFile file, string reason)
+    {
+        if (!file.TryAbort()) return;
+        await SendKeptAsync(channel, default, file.AbortFrame(reason)).ConfigureAwait(false);
+        await ReportAbortAsync(file, reason).ConfigureAwait(false);
+    }
+
+    private async ValueTask ReportAbortAsync(SourceFile file, string reason)
+    {
+        setup.Stats.EntryFailed();
+        setup.Stats.AbortedFile();
+        await setup.Coordinator.TellAsync(new SendEvent.Problem(file.RelativePath, reason), setup.Abort).ConfigureAwait(false);
     }
 
     private async Task ReadRepliesAsync(ISecureChannel channel, FrameReader reader)

@@ -12,7 +12,6 @@ namespace ActorSync.Sending;
 internal sealed class TransferCoordinator(int streams, TransferStats stats, TaskCompletionSource<SendOutcome> outcome) : Actor<SendEvent>
 {
     private readonly List<string> _problems = [];
-    private long _unannounced;
     private int _finished;
     private DoneAckFrame _receiverView;
 
@@ -21,13 +20,15 @@ internal sealed class TransferCoordinator(int streams, TransferStats stats, Task
         switch (message)
         {
             case SendEvent.Problem p:
-                Context.Log.LogWarning("skipped {Path}: {Reason}", p.Path, p.Reason);
-                if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{p.Path}: {p.Reason}");
-                if (!p.Announced) _unannounced++;
+                string path = RelativePath.Printable(p.Path);
+                Context.Log.LogWarning("skipped {Path}: {Reason}", path, p.Reason);
+                if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {p.Reason}");
                 break;
             case SendEvent.TotalsRequest r:
-                // Done carries what was announced: files the receiver already had were never sent.
-                r.ReplyTo.Reply(new TransferTotals(r.Walk.Files - _unannounced - r.UpToDate, r.Walk.Directories, r.Walk.Symlinks, r.Walk.Bytes, stats.Skipped));
+                // Done carries exactly what was announced, kind by kind, as the readers counted it where they wrote
+                // each entry's first frame: the receiver completes when it has accounted for all of them.
+                r.ReplyTo.Reply(new TransferTotals(stats.AnnouncedFiles, stats.AnnouncedDirectories, stats.AnnouncedSymlinks, r.Walk.Bytes, stats.FailedEntries,
+                    stats.AnnouncedHardLinks, stats.AnnouncedSpecials));
                 break;
             case SendEvent.Acked a:
                 stats.Done(a.Files, 0);

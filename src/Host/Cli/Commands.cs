@@ -19,6 +19,11 @@ internal static class Commands
     private static readonly Option<string?> Cipher = new("--cipher") { Description = "aes-128-gcm (default) or aes-256-gcm" };
     private static readonly Option<string?> Tls = new("--tls") { Description = "auto (default: kernel TLS where available), kernel (or exit 2), user" };
     private static readonly Option<bool> Checksum = new("--checksum", "-c") { Description = "skip files whose content (SHA-256) matches at the receiver, instead of size and mtime" };
+    private static readonly Option<bool> NoHardLinks = new("--no-hard-links") { Description = "copy each name of a multiply linked file as a file of its own (default: they stay hard links, like rsync -H)" };
+    private static readonly Option<bool> NoOwner = new("--no-owner") { Description = "do not preserve owners (a root receiver sets the numeric owner by default)" };
+    private static readonly Option<bool> NoGroup = new("--no-group") { Description = "do not preserve groups" };
+    private static readonly Option<bool> Xattrs = new("--xattrs", "-X") { Description = "copy extended attributes (all but system.*; a non-root receiver sets user.* only)" };
+    private static readonly Option<bool> Fsync = new("--fsync") { Description = "make everything durable (syncfs) before the transfer is confirmed" };
     private static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     private static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
@@ -38,7 +43,7 @@ internal static class Commands
     {
         var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/)" };
         var target = new Argument<string>("HOST:PORT") { Description = "the receiver" };
-        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Tls, Checksum, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, ct) =>
         {
             string src = parse.GetValue(source)!;
@@ -62,13 +67,13 @@ internal static class Commands
         var dest = new Argument<string>("DEST") { Description = "directory to receive into (created if missing)" };
         var listen = new Option<string>("--listen") { Description = "[ADDR:]PORT to listen on", Required = true };
         var serve = new Option<bool>("--serve") { Description = "keep accepting transfers instead of exiting after the first" };
-        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, NoOwner, NoGroup, Fsync, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, ct) =>
         {
             if (!SecureConnection.TryParseEndpoint(parse.GetValue(listen)!, allowBarePort: true, out string host, out int port))
                 throw new UsageException($"--listen \"{parse.GetValue(listen)}\" is not [ADDR:]PORT");
             if (!IPAddress.TryParse(host, out var address)) throw new UsageException($"--listen needs an IP address, not \"{host}\"");
-            using var app = BuildHost(parse);
+            using var app = BuildHost(parse, receiving: true);
             var (options, engine, log) = Resolve(app, parse);
             var secret = ResolveSecret(parse, log);
             string destination = parse.GetValue(dest)!;
@@ -130,15 +135,22 @@ internal static class Commands
         return cmd;
     }
 
-    private static IHost BuildHost(ParseResult parse, bool quiet = false)
+    private static IHost BuildHost(ParseResult parse, bool quiet = false, bool receiving = false)
     {
         var overrides = new Dictionary<string, string?>();
         if (parse.GetValue(Streams) is { } streams) overrides["actorsync:transfer:streams"] = streams.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (parse.GetValue(Cipher) is { } cipher)
         {
             if (!CipherSuites.TryParse(cipher, out _)) throw new UsageException($"--cipher \"{cipher}\": expected aes-128-gcm or aes-256-gcm");
+            // The sender proposes its cipher; a receiver given one takes that one only.
             overrides["actorsync:transfer:cipher"] = cipher;
+            if (receiving) overrides["actorsync:receive:accept-cipher"] = cipher;
         }
+        if (parse.GetValue(NoHardLinks)) overrides["actorsync:transfer:hard-links"] = "false";
+        if (parse.GetValue(NoOwner)) overrides["actorsync:transfer:owner"] = "false";
+        if (parse.GetValue(NoGroup)) overrides["actorsync:transfer:group"] = "false";
+        if (parse.GetValue(Xattrs)) overrides["actorsync:transfer:xattrs"] = "true";
+        if (parse.GetValue(Fsync)) overrides["actorsync:transfer:fsync"] = "true";
         if (parse.GetValue(Checksum)) overrides["actorsync:transfer:checksum"] = "true";
         if (parse.GetValue(Tls) is { } tls)
         {

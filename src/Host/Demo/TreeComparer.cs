@@ -1,10 +1,13 @@
+using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
 
 namespace ActorSync.Host.Demo;
 
 /// <summary>
-/// Compares two trees entry by entry: the same names, types, permission bits, mtimes (to the nanosecond),
-/// sizes, bytes and symlink targets. Used by the demo's verification and by the end-to-end tests.
+/// Compares two trees entry by entry: the same names (as bytes), types, permission bits, mtimes (to the
+/// nanosecond), sizes, bytes, symlink targets, device numbers, hard-link groups, and (as root) owners. Walks
+/// by directory descriptor, so paths deeper than PATH_MAX compare too. Used by the demo's verification and by the
+/// end-to-end tests (which also check with an independent checker, tests/tools/treecheck.py).
 /// </summary>
 internal static class TreeComparer
 {
@@ -15,65 +18,134 @@ internal static class TreeComparer
 
     private const int MaxDifferences = 50;
 
-    public static Result Compare(string expected, string actual, bool compareRootMetadata = false)
+    /// <param name="owners">Compare numeric owners and groups (default: when running as root, which can preserve them).</param>
+    /// <param name="subset">Only what <paramref name="actual"/> has must match: entries missing from it are fine
+    /// (an interrupted or failed copy must never hold a wrong one).</param>
+    public static Result Compare(string expected, string actual, bool compareRootMetadata = false, bool? owners = null, bool subset = false)
     {
-        var diffs = new List<string>();
-        long entries = 0;
-        var pending = new Stack<string>();
-        pending.Push("");
-        while (pending.Count > 0 && diffs.Count < MaxDifferences)
+        var walk = new Walk(owners ?? Libc.IsRoot, subset);
+        int a = Libc.OpenDirectoryFollowing(expected), b = Libc.OpenDirectoryFollowing(actual);
+        if (a < 0 || b < 0)
         {
-            string rel = pending.Pop();
-            var left = List(Path.Join(expected, rel));
-            var right = List(Path.Join(actual, rel));
-            foreach (string name in left.Except(right)) diffs.Add($"missing: {Path.Join(rel, name)}");
-            foreach (string name in right.Except(left)) diffs.Add($"unexpected: {Path.Join(rel, name)}");
-            foreach (string name in left.Intersect(right))
+            Libc.CloseQuietly(a);
+            Libc.CloseQuietly(b);
+            if (!(subset && b < 0)) walk.Differences.Add($"cannot open {(a < 0 ? expected : actual)}");
+            return new Result(0, walk.Differences);
+        }
+        walk.Directory("", a, b);
+        if (compareRootMetadata && Libc.StatOpen(a, out var ra) == 0 && Libc.StatOpen(b, out var rb) == 0 && walk.Metadata(ra, rb) is { } rootDiff)
+            walk.Differences.Add($".: {rootDiff}");
+        Libc.Close(a);
+        Libc.Close(b);
+        return new Result(walk.Entries, walk.Differences);
+    }
+
+    private sealed class Walk(bool owners, bool subset)
+    {
+        public readonly List<string> Differences = [];
+        public long Entries;
+        // Hard-link groups: an inode of the expected tree must map to one inode of the copy, and back.
+        private readonly Dictionary<ulong, ulong> _forward = [], _backward = [];
+
+        public void Directory(string rel, int a, int b)
+        {
+            var left = Names(a);
+            var right = Names(b);
+            if (!subset) foreach (string name in left.Except(right)) Add($"missing: {Join(rel, name)}");
+            foreach (string name in right.Except(left))
+                if (!(rel.Length == 0 && name == RelativePath.ReservedTopLevel && subset)) Add($"unexpected: {Join(rel, name)}");
+            foreach (string name in left.Intersect(right).Order(StringComparer.Ordinal))
             {
-                entries++;
-                string r = rel.Length == 0 ? name : rel + "/" + name;
-                string? diff = CompareEntry(Path.Join(expected, r), Path.Join(actual, r), out bool isDir);
-                if (diff is not null) diffs.Add($"{r}: {diff}");
-                if (isDir) pending.Push(r);
+                if (Differences.Count >= MaxDifferences) return;
+                Entries++;
+                string r = Join(rel, name);
+                if (Libc.StatNoFollow(a, name, out var sa) != 0 || Libc.StatNoFollow(b, name, out var sb) != 0) { Add($"{Printable(r)}: cannot stat"); continue; }
+                if (Entry(a, b, name, sa, sb) is { } diff) { Add($"{Printable(r)}: {diff}"); continue; }
+                if ((sa.Mode & Libc.S_IFMT) != Libc.S_IFDIR) continue;
+                int ca = Libc.OpenDirectoryToList(a, name), cb = Libc.OpenDirectoryToList(b, name);
+                if (ca >= 0 && cb >= 0) Directory(r, ca, cb);
+                else Add($"{Printable(r)}: cannot open directory");
+                Libc.CloseQuietly(ca);
+                Libc.CloseQuietly(cb);
             }
         }
-        if (compareRootMetadata && CompareEntry(expected, actual, out _) is { } rootDiff) diffs.Add($".: {rootDiff}");
-        return new Result(entries, diffs);
-    }
 
-    private static HashSet<string> List(string dir) =>
-        Directory.Exists(dir) ? new HashSet<string>(Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName)!, StringComparer.Ordinal) : [];
-
-    private static string? CompareEntry(string a, string b, out bool isDir)
-    {
-        isDir = false;
-        if (Libc.StatNoFollow(Libc.AT_FDCWD, a, out var sa) != 0 || Libc.StatNoFollow(Libc.AT_FDCWD, b, out var sb) != 0) return "cannot stat";
-        int type = sa.Mode & Libc.S_IFMT;
-        if (type != (sb.Mode & Libc.S_IFMT)) return $"type {type:x} vs {sb.Mode & Libc.S_IFMT:x}";
-        isDir = type == Libc.S_IFDIR;
-        if (type != Libc.S_IFLNK && (sa.Mode & 0x1FF) != (sb.Mode & 0x1FF)) return $"mode {Convert.ToString(sa.Mode & 0x1FF, 8)} vs {Convert.ToString(sb.Mode & 0x1FF, 8)}";
-        if (sa.Mtime.Sec != sb.Mtime.Sec || sa.Mtime.Nsec != sb.Mtime.Nsec) return $"mtime {sa.Mtime.Sec}.{sa.Mtime.Nsec:D9} vs {sb.Mtime.Sec}.{sb.Mtime.Nsec:D9}";
-        if (type == Libc.S_IFLNK)
+        private void Add(string difference)
         {
-            string? ta = Libc.ReadLink(a, out _), tb = Libc.ReadLink(b, out _);
-            return ta == tb ? null : $"link target \"{ta}\" vs \"{tb}\"";
+            if (Differences.Count < MaxDifferences) Differences.Add(difference);
         }
-        if (type != Libc.S_IFREG) return null;
-        if (sa.Size != sb.Size) return $"size {sa.Size} vs {sb.Size}";
-        return SameBytes(a, b) ? null : "content differs";
-    }
 
-    private static bool SameBytes(string a, string b)
-    {
-        const int Block = 1 << 20;
-        using var fa = File.OpenHandle(a);
-        using var fb = File.OpenHandle(b);
-        byte[] ba = new byte[Block], bb = new byte[Block];
-        for (long offset = 0; ; offset += Block)
+        private static string Join(string rel, string name) => rel.Length == 0 ? name : rel + "/" + name;
+
+        private static string Printable(string rel) => FileNames.Printable(rel);
+
+        private static HashSet<string> Names(int fd)
         {
-            int na = RandomAccess.Read(fa, ba, offset), nb = RandomAccess.Read(fb, bb, offset);
-            if (na != nb || !ba.AsSpan(0, na).SequenceEqual(bb.AsSpan(0, nb))) return false;
-            if (na == 0) return true;
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            int dup = Libc.OpenDirectoryToList(fd, ".");
+            if (dup < 0) return names;
+            using var listing = new DirectoryListing(dup);
+            while (listing.Next(out string name, out _)) names.Add(name);
+            return names;
+        }
+
+        public string? Metadata(in Libc.Statx sa, in Libc.Statx sb)
+        {
+            int type = sa.Mode & Libc.S_IFMT;
+            if (type != (sb.Mode & Libc.S_IFMT)) return $"type {type:x} vs {sb.Mode & Libc.S_IFMT:x}";
+            if (type != Libc.S_IFLNK && (sa.Mode & 0x1FF) != (sb.Mode & 0x1FF)) return $"mode {Convert.ToString(sa.Mode & 0x1FF, 8)} vs {Convert.ToString(sb.Mode & 0x1FF, 8)}";
+            if (sa.Mtime.Sec != sb.Mtime.Sec || sa.Mtime.Nsec != sb.Mtime.Nsec) return $"mtime {sa.Mtime.Sec}.{sa.Mtime.Nsec:D9} vs {sb.Mtime.Sec}.{sb.Mtime.Nsec:D9}";
+            if (owners && (sa.Uid != sb.Uid || sa.Gid != sb.Gid)) return $"owner {sa.Uid}:{sa.Gid} vs {sb.Uid}:{sb.Gid}";
+            return null;
+        }
+
+        private string? Entry(int a, int b, string name, in Libc.Statx sa, in Libc.Statx sb)
+        {
+            if (Metadata(sa, sb) is { } diff) return diff;
+            switch (sa.Mode & Libc.S_IFMT)
+            {
+                case Libc.S_IFLNK:
+                    string? ta = Libc.ReadLinkAt(a, name, out _), tb = Libc.ReadLinkAt(b, name, out _);
+                    return ta == tb ? null : $"link target \"{Printable(ta ?? "?")}\" vs \"{Printable(tb ?? "?")}\"";
+                case Libc.S_IFCHR or Libc.S_IFBLK:
+                    return sa.RdevMajor == sb.RdevMajor && sa.RdevMinor == sb.RdevMinor ? null : $"device {sa.RdevMajor}:{sa.RdevMinor} vs {sb.RdevMajor}:{sb.RdevMinor}";
+                case Libc.S_IFREG:
+                    if (sa.Size != sb.Size) return $"size {sa.Size} vs {sb.Size}";
+                    if (sa.Nlink > 1 || sb.Nlink > 1)
+                    {
+                        if (_forward.TryGetValue(sa.Ino, out ulong seen) && seen != sb.Ino || _backward.TryGetValue(sb.Ino, out ulong back) && back != sa.Ino)
+                            return "hard links differ (this name shares an inode on one side only)";
+                        bool known = _forward.ContainsKey(sa.Ino);
+                        _forward[sa.Ino] = sb.Ino;
+                        _backward[sb.Ino] = sa.Ino;
+                        if (known) return null;   // same inode as a name already compared byte for byte
+                    }
+                    return SameBytes(a, b, name) ? null : "content differs";
+                default:
+                    return null;
+            }
+        }
+
+        private static bool SameBytes(int dirA, int dirB, string name)
+        {
+            const int Block = 1 << 20;
+            int fa = Libc.OpenFileAt(dirA, name), fb = Libc.OpenFileAt(dirB, name);
+            try
+            {
+                if (fa < 0 || fb < 0) return false;
+                byte[] ba = new byte[Block], bb = new byte[Block];
+                for (long offset = 0; ; offset += Block)
+                {
+                    int na = Libc.ReadFully(fa, ba, offset), nb = Libc.ReadFully(fb, bb, offset);
+                    if (na < 0 || na != nb || !ba.AsSpan(0, na).SequenceEqual(bb.AsSpan(0, nb))) return false;
+                    if (na == 0) return true;
+                }
+            }
+            finally
+            {
+                Libc.CloseQuietly(fa);
+                Libc.CloseQuietly(fb);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
 
 namespace ActorSync.Host.Demo;
@@ -79,12 +80,14 @@ internal static class TreeGenerator
     {
         string odd = Path.Join(root, "odd names");
         Directory.CreateDirectory(odd);
-        foreach (string name in new[] { "données.txt", "日本語のファイル.txt", "emoji 😀.bin", "with  two spaces", "-leading-dash", ".hidden", "trailing space " })
+        // Names are bytes: latin-1 "café" and "cafè" (not UTF-8 at all), newline, tab, backslash, colon, unicode.
+        string latin1E = FileNames.Decode(Encoding.Latin1.GetBytes("caf\u00e9.txt")), latin1Grave = FileNames.Decode(Encoding.Latin1.GetBytes("caf\u00e8.txt"));
+        foreach (string name in new[] { "données.txt", "日本語のファイル.txt", "emoji 😀.bin", "with  two spaces", "-leading-dash", ".hidden", "trailing space ",
+                     latin1E, latin1Grave, "line\nbreak", "tab\there", "back\\slash", "colon:name" })
         {
-            byte[] content = Encoding.UTF8.GetBytes($"{name} {rng.Next()}\n");
-            string path = Path.Join(odd, name);
-            File.WriteAllBytes(path, content);
-            SetTimes(path, rng);
+            byte[] content = Encoding.UTF8.GetBytes($"{FileNames.Printable(name)} {rng.Next()}\n");
+            WriteFile(odd, name, content);
+            SetTimes(Path.Join(odd, name), rng);
             files++;
             bytes += content.Length;
         }
@@ -116,13 +119,68 @@ internal static class TreeGenerator
         return (files, bytes);
     }
 
-    /// <summary>Deletes a generated or received tree; it has read-only directories on purpose, so make them writable first.</summary>
+    /// <summary>
+    /// Deletes a generated or received tree: byte-exact names (not all of them UTF-8), paths deeper than PATH_MAX,
+    /// and read-only or unreadable directories (made accessible on the way), all by directory descriptor.
+    /// </summary>
     public static void Remove(string root)
     {
-        if (!Directory.Exists(root)) return;
-        foreach (string d in Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories))
-            if (new FileInfo(d).LinkTarget is null) File.SetUnixFileMode(d, (UnixFileMode)0x1FF);
-        Directory.Delete(root, recursive: true);
+        if (Libc.StatNoFollow(Libc.AT_FDCWD, root, out var st) != 0) return;
+        if ((st.Mode & Libc.S_IFMT) == Libc.S_IFDIR)
+        {
+            Libc.SetModeAt(Libc.AT_FDCWD, root, 0x1C0);
+            int fd = Libc.OpenDirectoryToList(Libc.AT_FDCWD, root);
+            if (fd >= 0)
+            {
+                Empty(fd);
+                Libc.Close(fd);
+            }
+            Libc.RemoveDirectory(Libc.AT_FDCWD, root);
+        }
+        else Libc.Unlink(Libc.AT_FDCWD, root);
+    }
+
+    private static void Empty(int dirFd)
+    {
+        var names = new List<string>();
+        int listFd = Libc.OpenDirectoryToList(dirFd, ".");
+        if (listFd < 0) return;
+        using (var listing = new ActorSync.Transport.Interop.DirectoryListing(listFd))
+            while (listing.Next(out string name, out _)) names.Add(name);
+        foreach (string name in names)
+        {
+            if (Libc.StatNoFollow(dirFd, name, out var st) == 0 && (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR)
+            {
+                Libc.SetModeAt(dirFd, name, 0x1C0);
+                int child = Libc.OpenDirectoryToList(dirFd, name);
+                if (child >= 0)
+                {
+                    Empty(child);
+                    Libc.Close(child);
+                }
+                Libc.RemoveDirectory(dirFd, name);
+            }
+            else Libc.Unlink(dirFd, name);
+        }
+    }
+
+    /// <summary>Creates a file whose name may be any bytes (see FileNames), which .NET's file APIs cannot spell.</summary>
+    public static void WriteFile(string directory, string name, ReadOnlySpan<byte> content)
+    {
+        int dir = Libc.OpenDirectoryFollowing(directory);
+        if (dir < 0) throw new IOException($"cannot open {directory}: {Libc.Describe(Libc.LastErrno)}");
+        try
+        {
+            int fd = Libc.CreateExclusive(dir, name, 0x1A4);
+            if (fd < 0) throw new IOException($"cannot create {FileNames.Printable(name)}: {Libc.Describe(Libc.LastErrno)}");
+            int errno = Libc.WriteFully(fd, content, 0);
+            Libc.Close(fd);
+            if (errno != 0) throw new IOException($"cannot write {FileNames.Printable(name)}: {Libc.Describe(errno)}");
+        }
+        finally
+        {
+            Libc.Close(dir);
+        }
     }
 
     /// <summary>mtime with nanoseconds (what rsync -a keeps), set without following symlinks.</summary>

@@ -7,7 +7,7 @@ namespace ActorSync.Transport.Frames;
 public static class FrameParser
 {
     public const int TransferHeaderBody = 2 + 16 + 2 + 2 + 2 + 4;
-    public const int DoneBody = 5 * 8;
+    public const int DoneBody = 7 * 8;
     public const int DoneAckMinBody = 8 + 8 + 4 + 2;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -27,7 +27,10 @@ public static class FrameParser
     public static DirectoryFrame Directory(ReadOnlySpan<byte> body)
     {
         var r = new Reader(body);
-        var f = new DirectoryFrame(Mode: r.U32(), MTime: r.Time(), Path: r.String(FrameLimits.MaxPathBytes));
+        uint mode = r.U32();
+        var mtime = r.Time();
+        uint uid = r.U32(), gid = r.U32();
+        var f = new DirectoryFrame(r.Name(FrameLimits.MaxPathBytes), mode, mtime, uid, gid);
         r.End();
         return f;
     }
@@ -38,7 +41,12 @@ public static class FrameParser
         ulong id = r.U64();
         ulong size = r.U64();
         if (size > long.MaxValue) ThrowHelper.ThrowProtocol($"file size {size} out of range");
-        var f = new FileHeaderFrame(id, Mode: r.U32(), MTime: r.Time(), Path: r.String(FrameLimits.MaxPathBytes), Size: (long)size);
+        uint mode = r.U32();
+        var mtime = r.Time();
+        uint uid = r.U32(), gid = r.U32();
+        byte flags = r.U8();
+        if ((flags & ~(byte)(FileFlags.AwaitsEnd | FileFlags.HasAttributes)) != 0) ThrowHelper.ThrowProtocol($"unknown file flags 0x{flags:x2}");
+        var f = new FileHeaderFrame(id, r.Name(FrameLimits.MaxPathBytes), (long)size, mode, mtime, uid, gid, (FileFlags)flags);
         r.End();
         return f;
     }
@@ -47,11 +55,72 @@ public static class FrameParser
     {
         var r = new Reader(body);
         var t = r.Time();
-        string path = r.String(FrameLimits.MaxPathBytes);
-        string target = r.String(FrameLimits.MaxPathBytes);
+        uint uid = r.U32(), gid = r.U32();
+        string path = r.Name(FrameLimits.MaxPathBytes);
+        string target = r.Name(FrameLimits.MaxPathBytes);
         r.End();
         if (target.Length == 0 || target.Contains('\0')) ThrowHelper.ThrowProtocol("symlink target is empty or contains NUL");
-        return new SymlinkFrame(path, target, t);
+        return new SymlinkFrame(path, target, t, uid, gid);
+    }
+
+    public static HardLinkFrame HardLink(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        long size = r.Count();
+        var mtime = r.Time();
+        string path = r.Name(FrameLimits.MaxPathBytes);
+        string target = r.Name(FrameLimits.MaxPathBytes);
+        r.End();
+        return new HardLinkFrame(path, target, size, mtime);
+    }
+
+    public static SpecialFrame Special(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        uint mode = r.U32(), major = r.U32(), minor = r.U32();
+        var mtime = r.Time();
+        uint uid = r.U32(), gid = r.U32();
+        var f = new SpecialFrame(r.Name(FrameLimits.MaxPathBytes), mode, major, minor, mtime, uid, gid);
+        r.End();
+        return f;
+    }
+
+    public static HoleFrame Hole(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        var f = new HoleFrame(r.U64(), r.Count(), r.Count());
+        r.End();
+        if (f.Length <= 0 || f.Offset > long.MaxValue - f.Length) ThrowHelper.ThrowProtocol($"hole at {f.Offset}+{f.Length} out of range");
+        return f;
+    }
+
+    public static ulong FileEnd(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        ulong id = r.U64();
+        r.End();
+        return id;
+    }
+
+    public static AttributesFrame Attributes(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        byte kind = r.U8();
+        if (kind > 1) ThrowHelper.ThrowProtocol($"attributes of unknown kind {kind}");
+        ulong id = kind == 0 ? r.U64() : 0;
+        string? path = kind == 1 ? r.Name(FrameLimits.MaxPathBytes) : null;
+        int count = r.U16();
+        // Each attribute costs at least 3 bytes, so the count is bounded by the (already checked) body size.
+        if (count > body.Length / 3) ThrowHelper.ThrowProtocol($"attributes frame claims {count} entries in {body.Length} bytes");
+        var list = new (string, byte[])[count];
+        for (int i = 0; i < count; i++)
+        {
+            string name = FileNames.Decode(r.Bytes(r.U8()));
+            if (name.Length == 0 || name.Contains('\0')) ThrowHelper.ThrowProtocol("attribute name is empty or contains NUL");
+            list[i] = (name, r.Bytes(r.U16()).ToArray());
+        }
+        r.End();
+        return new AttributesFrame(id, path, list);
     }
 
     /// <summary>Decodes the ids into <paramref name="ids"/> (at least <see cref="FrameLimits.MaxAcksPerFrame"/> long).</summary>
@@ -67,9 +136,9 @@ public static class FrameParser
     public static TransferTotals Done(ReadOnlySpan<byte> body)
     {
         var r = new Reader(body);
-        var t = new TransferTotals(r.Count(), r.Count(), r.Count(), r.Count(), r.Count());
+        long files = r.Count(), dirs = r.Count(), symlinks = r.Count(), hardLinks = r.Count(), specials = r.Count(), bytes = r.Count(), failed = r.Count();
         r.End();
-        return t;
+        return new TransferTotals(files, dirs, symlinks, bytes, failed, hardLinks, specials);
     }
 
     public static DoneAckFrame DoneAck(ReadOnlySpan<byte> body)
@@ -105,10 +174,11 @@ public static class FrameParser
             long size = r.Count();
             var mtime = r.Time();
             uint mode = r.U32();
+            uint uid = r.U32(), gid = r.U32();
             byte flag = r.U8();
             if (flag > 1) ThrowHelper.ThrowProtocol($"offer hash flag {flag}");
             byte[]? hash = flag == 1 ? r.Bytes(32).ToArray() : null;
-            into.Add(new OfferEntry(id, r.String(FrameLimits.MaxPathBytes), size, mtime, mode, hash));
+            into.Add(new OfferEntry(id, r.Name(FrameLimits.MaxPathBytes), size, mtime, mode, hash, uid, gid));
         }
         r.End();
     }
@@ -178,6 +248,15 @@ public static class FrameParser
             return new FileTime((long)sec, nsec);
         }
 
+        /// <summary>A name: any bytes, kept exactly (<see cref="FileNames"/>); the receiver judges the path itself.</summary>
+        public string Name(int maxBytes)
+        {
+            int n = U16();
+            if (n > maxBytes) ThrowHelper.ThrowProtocol($"name of {n} bytes exceeds {maxBytes}");
+            return FileNames.Decode(Take(n));
+        }
+
+        /// <summary>Text (a message): strict UTF-8.</summary>
         public string String(int maxBytes)
         {
             int n = U16();

@@ -54,6 +54,17 @@ public sealed class FrameReader(ISecureChannel channel)
         return body;
     }
 
+    /// <summary>Reads and drops the current frame's body (Padding), piece by piece: nothing is allocated for it.</summary>
+    public async ValueTask SkipBodyAsync(CancellationToken ct = default)
+    {
+        for (int left = BodyLength; left > 0;)
+        {
+            int n = Math.Min(left, _body.Length);
+            await FillAsync(_body.AsMemory(0, n), ct).ConfigureAwait(false);
+            left -= n;
+        }
+    }
+
     /// <summary>Reads a data frame's file id and offset; the payload follows via <see cref="ReadPayloadAsync"/>.</summary>
     public async ValueTask<(ulong FileId, long Offset)> ReadDataPrefixAsync(CancellationToken ct = default)
     {
@@ -114,8 +125,11 @@ public sealed class FrameReader(ISecureChannel channel)
             FrameType.DoneAck => length is >= FrameParser.DoneAckMinBody and <= FrameLimits.MaxMetadataBody,
             FrameType.StreamAck or FrameType.Resume => length == 8,
             FrameType.Data => length is >= FrameLimits.DataPrefixLength and <= FrameLimits.DataPrefixLength + FrameLimits.MaxDataBody,
+            FrameType.Hole => length == 24,
+            FrameType.FileEnd => length == 8,
+            FrameType.Padding => length <= FrameLimits.MaxPaddingBody,
             FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort
-                or FrameType.Offer or FrameType.Need
+                or FrameType.Offer or FrameType.Need or FrameType.HardLink or FrameType.Special or FrameType.Attributes
                 => length <= FrameLimits.MaxMetadataBody,
             _ => throw new ProtocolException($"unknown frame type {(byte)type}"),
         };

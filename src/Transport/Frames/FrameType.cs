@@ -8,18 +8,20 @@ public enum FrameType : byte
 {
     /// <summary>version u16, transfer id [16], stream index u16, stream count u16, cipher u16, flags u32. First frame on every connection.</summary>
     TransferHeader = 1,
-    /// <summary>mode u32, mtime (sec i64, nsec u32), path (u16 length + UTF-8).</summary>
+    /// <summary>mode u32, mtime (sec i64, nsec u32), uid u32, gid u32, path (u16 length + the name's bytes).</summary>
     Directory = 2,
-    /// <summary>file id u64, size u64, mode u32, mtime, path. Repeated before a file's ranges on each stream that
-    /// carries any, so data never arrives for a file the receiver has not heard of.</summary>
+    /// <summary>file id u64, size u64, mode u32, mtime, uid, gid, flags u8 (<see cref="FileFlags"/>), path. Repeated
+    /// before a file's ranges on each stream that carries any, so data never arrives for a file the receiver has not
+    /// heard of.</summary>
     FileHeader = 3,
     /// <summary>file id u64, offset u64, then the bytes (rest of the body).</summary>
     Data = 4,
-    /// <summary>mtime, path, target (u16 length + bytes).</summary>
+    /// <summary>mtime, uid, gid, path, target (u16 length + bytes).</summary>
     Symlink = 5,
     /// <summary>receiver -> sender: count u32, committed file ids u64 each.</summary>
     Ack = 6,
-    /// <summary>sender -> receiver, last frame of every stream: totals of the transfer (files, dirs, symlinks, bytes, skipped).</summary>
+    /// <summary>sender -> receiver, last frame of every stream: totals of what was announced, per kind (files, dirs,
+    /// symlinks, hard links, special files), bytes, and entries that could not be sent.</summary>
     Done = 7,
     /// <summary>receiver -> sender: everything is committed (files, bytes, failures u32).</summary>
     DoneAck = 8,
@@ -28,7 +30,7 @@ public enum FrameType : byte
     /// <summary>sender -> receiver: a file whose header was sent could not be read to the end; discard it. file id u64, reason.</summary>
     FileAbort = 10,
     /// <summary>sender -> receiver: files the sender has, before any of their bytes: count u32, then per file id u64,
-    /// size u64, mtime, mode u32, hash flag u8 [+ SHA-256 32], path. Answered by one Need on the same stream.</summary>
+    /// size u64, mtime, mode u32, uid, gid, hash flag u8 [+ SHA-256 32], path. Answered by one Need on the same stream.</summary>
     Offer = 11,
     /// <summary>receiver -> sender: the answer to an Offer, same order: count u32, then per file id u64, status u8
     /// (0 up to date, 1 send), offset u64 (where sending starts; 0 = the whole file).</summary>
@@ -38,6 +40,36 @@ public enum FrameType : byte
     StreamAck = 13,
     /// <summary>receiver -> sender, first frame on a rejoined stream: carry on from stream offset u64 (a frame boundary).</summary>
     Resume = 14,
+    /// <summary>sender -> receiver: path is another name of the file at target (same inode at the source): target size
+    /// u64, target mtime, path, target. Its bytes cross the wire once.</summary>
+    HardLink = 15,
+    /// <summary>sender -> receiver: a device, FIFO or socket: mode u32 (with the type bits), rdev major u32, minor u32,
+    /// mtime, uid, gid, path.</summary>
+    Special = 16,
+    /// <summary>sender -> receiver: bytes [offset, offset+length) of a file are a hole (zeros, not allocated): file id
+    /// u64, offset u64, length u64.</summary>
+    Hole = 17,
+    /// <summary>sender -> receiver: every range of a file flagged <see cref="FileFlags.AwaitsEnd"/> was sent from a
+    /// source that did not change meanwhile; it may be committed once they are all in. file id u64.</summary>
+    FileEnd = 18,
+    /// <summary>sender -> receiver: extended attributes (-X): kind u8 (0 a file, by id u64; 1 a directory, by path),
+    /// count u16, then per attribute name (u8 length + bytes), value (u16 length + bytes).</summary>
+    Attributes = 19,
+    /// <summary>Filler the receiver reads and drops: it keeps a re-sent stream the same length as the original when a
+    /// range can no longer be read (see the sender's rejoin).</summary>
+    Padding = 20,
+}
+
+/// <summary>FileHeader flags.</summary>
+[Flags]
+public enum FileFlags : byte
+{
+    None = 0,
+    /// <summary>The ranges come straight from the source file (sendfile): commit only after the file's FileEnd,
+    /// which says the source held still while they were read.</summary>
+    AwaitsEnd = 1,
+    /// <summary>An Attributes frame for this file follows; commit only once it is in.</summary>
+    HasAttributes = 2,
 }
 
 /// <summary>Protocol-wide limits: a peer's declared lengths are checked against these before anything is allocated.</summary>
@@ -45,7 +77,12 @@ public static class FrameLimits
 {
     /// <summary>TransferHeader flag: this connection re-establishes a stream of a running transfer.</summary>
     public const uint RejoinFlag = 1;
-    public const ushort ProtocolVersion = 1;
+    /// <summary>TransferHeader flag: make everything durable (syncfs) before answering DoneAck (--fsync).</summary>
+    public const uint FsyncFlag = 2;
+    /// <summary>2: names as bytes, owners, hard links, holes, special files, attributes, FileEnd.</summary>
+    public const ushort ProtocolVersion = 2;
+    /// <summary>An owner or group id that is not to be changed (chown's -1): --no-owner, --no-group.</summary>
+    public const uint KeepId = uint.MaxValue;
     public const int HeaderLength = 5;
     /// <summary>PATH_MAX on Linux; longer relative paths could not be created anyway.</summary>
     public const int MaxPathBytes = 4096;
@@ -60,6 +97,8 @@ public static class FrameLimits
     public const int DataPrefixLength = 16;
     /// <summary>Entries per Offer frame: bounded by the metadata body size in any case; this keeps a Need small.</summary>
     public const int MaxOfferEntries = 256;
+    /// <summary>Largest Padding body: the largest frame a re-sent range can stand in for.</summary>
+    public const int MaxPaddingBody = DataPrefixLength + MaxDataBody;
 }
 
 /// <summary>Exit-relevant error codes carried by an Error frame.</summary>

@@ -17,7 +17,7 @@ public static class RelativePath
 
     public static void Validate(string path)
     {
-        if (Check(path) is { } reason) ThrowHelper.ThrowProtocol($"refused path \"{Printable(path)}\": {reason}");
+        if (Check(path) is { } reason) ThrowHelper.ThrowProtocol($"refused path \"{Shortened(path)}\": {reason}");
     }
 
     private static string? Check(string path)
@@ -25,7 +25,7 @@ public static class RelativePath
         if (path.Length == 0) return "empty";
         if (path[0] == '/') return "absolute";
         if (path.Contains('\0')) return "contains NUL";
-        if (System.Text.Encoding.UTF8.GetByteCount(path) > FrameLimits.MaxPathBytes) return "longer than PATH_MAX";
+        if (FileNames.GetByteCount(path) > FrameLimits.MaxPathBytes) return "longer than PATH_MAX";
         int start = 0;
         bool first = true;
         while (start <= path.Length)
@@ -35,7 +35,7 @@ public static class RelativePath
             var component = path.AsSpan(start, end - start);
             if (component.Length == 0) return "empty component";
             if (component is "." or "..") return "'.' or '..' component";
-            if (System.Text.Encoding.UTF8.GetByteCount(component) > FrameLimits.MaxNameBytes) return "component longer than NAME_MAX";
+            if (FileNames.GetByteCount(component) > FrameLimits.MaxNameBytes) return "component longer than NAME_MAX";
             if (first && component.SequenceEqual(ReservedTopLevel)) return "reserved name";
             first = false;
             if (slash < 0) break;
@@ -44,10 +44,14 @@ public static class RelativePath
         return null;
     }
 
-    public static string Printable(string path)
+    /// <summary>A path for people: escaped like <c>ls -b</c> (<see cref="FileNames.Printable"/>), never lossy.</summary>
+    public static string Printable(string path) => FileNames.Printable(path);
+
+    /// <summary>A peer's refused path in an error message: escaped, and cut short (it may be 4 KiB of junk).</summary>
+    private static string Shortened(string path)
     {
-        string s = path.Replace("\0", "\\0", StringComparison.Ordinal);
-        return s.Length > 200 ? s[..200] + "…" : s;
+        string s = FileNames.Printable(path);
+        return s.Length > 200 ? s[..200] + "..." : s;
     }
 
     /// <summary>Splits "a/b/c" into ("a/b", "c"); the parent of a top-level name is "".</summary>

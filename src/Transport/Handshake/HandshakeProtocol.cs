@@ -43,8 +43,12 @@ public static class HandshakeProtocol
         switch (serverHello[5])
         {
             case StatusOk: break;
-            case StatusBadVersion: ThrowHelper.ThrowProtocol($"the receiver speaks protocol version {serverHello[4]}, we speak {Version}"); break;
-            case StatusBadCipher: ThrowHelper.ThrowProtocol($"the receiver does not accept cipher {suite.DisplayName()}"); break;
+            case StatusBadVersion: throw new IncompatiblePeerException($"the receiver speaks protocol version {serverHello[4]}, we speak {Version}");
+            case StatusBadCipher:
+                ushort wanted = BinaryPrimitives.ReadUInt16BigEndian(serverHello.AsSpan(6));
+                throw new IncompatiblePeerException(CipherSuites.IsDefined(wanted)
+                    ? $"the receiver does not accept cipher {suite.DisplayName()}; it takes {((CipherSuite)wanted).DisplayName()} only (use --cipher {((CipherSuite)wanted).CliName()})"
+                    : $"the receiver does not accept cipher {suite.DisplayName()}");
             default: ThrowHelper.ThrowProtocol($"the receiver refused the hello (status {serverHello[5]})"); break;
         }
 
@@ -66,9 +70,12 @@ public static class HandshakeProtocol
     public static async Task<HandshakeResult> ServerAsync(Socket socket, SharedSecret secret, Func<CipherSuite, bool> accept, CancellationToken ct)
     {
         byte[] clientHello = new byte[HelloLength];
-        await ReceiveExactlyAsync(socket, clientHello, "client hello", ct).ConfigureAwait(false);
+        // Until a whole hello with our magic is in, the caller may be anything (a port scan, a health check):
+        // that is not an authentication failure, just not a peer.
+        try { await ReceiveExactlyAsync(socket, clientHello, "client hello", ct).ConfigureAwait(false); }
+        catch (ConnectionLostException e) { throw new NotAPeerException($"not an actorsync client: {e.Message}"); }
         if (!clientHello.AsSpan(0, 4).SequenceEqual(Magic))
-            ThrowHelper.ThrowAuthentication("not an actorsync client (bad hello)");
+            throw new NotAPeerException("not an actorsync client (bad hello)");
         ushort requested = BinaryPrimitives.ReadUInt16BigEndian(clientHello.AsSpan(6));
         byte status = clientHello[4] != Version ? StatusBadVersion
             : !CipherSuites.IsDefined(requested) || !accept((CipherSuite)requested) ? StatusBadCipher
@@ -76,10 +83,13 @@ public static class HandshakeProtocol
         var suite = (CipherSuite)requested;
 
         byte[] serverHello = new byte[HelloLength];
-        WriteHello(serverHello, status, status == StatusOk ? suite : CipherSuite.Aes128Gcm);
+        // Refusing a cipher, the hello names the one this receiver takes, so the sender can say which.
+        WriteHello(serverHello, status, status == StatusOk ? suite : Enum.GetValues<CipherSuite>().FirstOrDefault(accept, CipherSuite.Aes128Gcm));
         await SendAllAsync(socket, serverHello, ct).ConfigureAwait(false);
         if (status != StatusOk)
-            ThrowHelper.ThrowProtocol(status == StatusBadVersion ? $"client speaks protocol version {clientHello[4]}" : $"client asked for cipher 0x{requested:x4}");
+            throw new IncompatiblePeerException(status == StatusBadVersion
+                ? $"the client speaks protocol version {clientHello[4]}, we speak {Version}"
+                : $"the client asked for cipher {(CipherSuites.IsDefined(requested) ? ((CipherSuite)requested).DisplayName() : $"0x{requested:x4}")}, which this receiver does not accept");
 
         var schedule = new KeySchedule(secret, clientHello, serverHello);
         byte[] clientProof = new byte[ProofLength];
@@ -120,7 +130,7 @@ public static class HandshakeProtocol
         while (!dest.IsEmpty)
         {
             int n = await socket.ReceiveAsync(dest, SocketFlags.None, ct).ConfigureAwait(false);
-            if (n == 0) ThrowHelper.ThrowAuthentication($"connection closed during the handshake (waiting for the {what})");
+            if (n == 0) ThrowHelper.ThrowConnectionLost($"connection closed during the handshake (waiting for the {what})");
             dest = dest[n..];
         }
     }

@@ -10,7 +10,7 @@ internal static unsafe partial class Libc
     public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
         O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_NOATIME = 0x40000;
-    public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
+    public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000, S_IFCHR = 0x2000, S_IFBLK = 0x6000, S_IFIFO = 0x1000, S_IFSOCK = 0xC000;
     public const uint STATX_BASIC_STATS = 0x7ff;
     /// <summary>utimensat: leave this timestamp alone.</summary>
     public const long UTIME_OMIT = (1L << 30) - 2;
@@ -36,34 +36,34 @@ internal static unsafe partial class Libc
         private fixed ulong _spare2[14];
     }
 
-    [LibraryImport(LibraryName, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int openat(int dirfd, string path, int flags, int mode);
 
-    [LibraryImport(LibraryName, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int mkdirat(int dirfd, string path, int mode);
 
-    [LibraryImport(LibraryName, EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int renameat(int olddirfd, string oldpath, int newdirfd, string newpath);
 
-    [LibraryImport(LibraryName, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int unlinkat(int dirfd, string path, int flags);
 
-    [LibraryImport(LibraryName, EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int symlinkat(string target, int newdirfd, string linkpath);
 
-    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int statx(int dirfd, string path, int flags, uint mask, Statx* buf);
 
     [LibraryImport(LibraryName, EntryPoint = "fchmod", SetLastError = true)]
     private static partial int fchmod(int fd, uint mode);
 
-    [LibraryImport(LibraryName, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int fchmodat(int dirfd, string path, uint mode, int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "futimens", SetLastError = true)]
     private static partial int futimens(int fd, Timespec* times);
 
-    [LibraryImport(LibraryName, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial int utimensat(int dirfd, string path, Timespec* times, int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "pwrite", SetLastError = true)]
@@ -78,7 +78,7 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
     private static partial int fsync(int fd);
 
-    [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
     private static partial nint readlinkat(int dirfd, string path, byte* buf, nint size);
 
     /// <summary>Opens an existing directory below <paramref name="dirfd"/> without following a symlink; -1 + errno on failure.</summary>
@@ -90,6 +90,15 @@ internal static unsafe partial class Libc
         openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 
     public static int OpenForRead(string path) => openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+
+    /// <summary>Opens the directory the user named (a symlink to it is followed, as rsync follows SRC/).</summary>
+    public static int OpenDirectoryFollowing(string path) => openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+    /// <summary>Opens a file below <paramref name="dirfd"/> for reading, never through a symlink.</summary>
+    public static int OpenFileAt(int dirfd, string name) => openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+
+    /// <summary>Opens a directory to list it (or to read its xattrs), never through a symlink.</summary>
+    public static int OpenDirectoryToList(int dirfd, string name) => openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 
     /// <summary>Opens (creating if needed) a regular file below <paramref name="dirfd"/>, never through a symlink.</summary>
     public static int CreateOrOpen(int dirfd, string name) => openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0x180);
@@ -125,7 +134,12 @@ internal static unsafe partial class Libc
 
     public static int SetMode(int fd, uint mode) => fchmod(fd, mode);
 
-    public static int SetModeAt(int dirfd, string name, uint mode) => fchmodat(dirfd, name, mode, 0);
+    /// <summary>
+    /// chmod of a directory entry itself, never through a symlink: glibc (2.32+) opens it with O_PATH|O_NOFOLLOW,
+    /// refuses a symlink with EOPNOTSUPP, and changes the inode it opened, so swapping the entry for a link
+    /// between a check and this call cannot redirect it.
+    /// </summary>
+    public static int SetModeAt(int dirfd, string name, uint mode) => fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
 
     public static int SetModificationTime(int fd, long sec, long nsec)
     {
@@ -201,13 +215,15 @@ internal static unsafe partial class Libc
 
     public static int Close(int fd) => close(fd);
 
-    /// <summary>Reads a symlink's target bytes; null + errno on failure.</summary>
-    public static string? ReadLink(string path, out int errno)
+    /// <summary>Reads a symlink's target (its bytes, see <see cref="Frames.FileNames"/>); null + errno on failure.</summary>
+    public static string? ReadLink(string path, out int errno) => ReadLinkAt(AT_FDCWD, path, out errno);
+
+    public static string? ReadLinkAt(int dirfd, string name, out int errno)
     {
         byte* buf = stackalloc byte[4097];
-        nint n = readlinkat(AT_FDCWD, path, buf, 4097);
+        nint n = readlinkat(dirfd, name, buf, 4097);
         if (n < 0) { errno = LastErrno; return null; }
         errno = 0;
-        return System.Text.Encoding.UTF8.GetString(buf, (int)n);
+        return Frames.FileNames.Decode(new ReadOnlySpan<byte>(buf, (int)n));
     }
 }

@@ -20,6 +20,9 @@ internal static class CipherSuites
 
     public static string DisplayName(this CipherSuite suite) => suite == CipherSuite.Aes256Gcm ? "AES-256-GCM" : "AES-128-GCM";
 
+    /// <summary>The spelling --cipher takes.</summary>
+    public static string CliName(this CipherSuite suite) => suite == CipherSuite.Aes256Gcm ? "aes-256-gcm" : "aes-128-gcm";
+
     public static bool TryParse(string text, out CipherSuite suite)
     {
         switch (text.Trim().ToLowerInvariant())

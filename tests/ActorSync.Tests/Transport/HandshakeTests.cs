@@ -99,19 +99,20 @@ public sealed class HandshakeTests
     }
 
     [Fact]
-    public async Task Garbage_instead_of_a_hello_is_refused_as_authentication_failure()
+    public async Task Garbage_instead_of_a_hello_is_refused_as_not_a_peer_not_as_an_authentication_failure()
     {
         var (c, s) = await PairAsync();
         using (c) using (s)
         {
             var server = HandshakeProtocol.ServerAsync(s, Secret, _ => true, CancellationToken.None);
             await c.SendAsync(new byte[HandshakeProtocol.HelloLength].Select((_, i) => (byte)('G' + i % 3)).ToArray());
-            await Assert.ThrowsAsync<AuthenticationException>(() => server);
+            var e = await Assert.ThrowsAsync<NotAPeerException>(() => server);
+            Assert.Contains("bad hello", e.Message);
         }
     }
 
     [Fact]
-    public async Task Truncated_handshake_is_refused()
+    public async Task A_hello_cut_short_is_not_a_peer_and_a_connection_closed_after_the_hello_is_a_lost_connection()
     {
         var (c, s) = await PairAsync();
         using (s)
@@ -119,8 +120,36 @@ public sealed class HandshakeTests
             var server = HandshakeProtocol.ServerAsync(s, Secret, _ => true, CancellationToken.None);
             await c.SendAsync("ASYN"u8.ToArray());
             c.Dispose();
-            await Assert.ThrowsAsync<AuthenticationException>(() => server);
+            await Assert.ThrowsAsync<NotAPeerException>(() => server);
+        }
+        // A whole hello, then silence and close: a client that went away mid-handshake, not a wrong secret.
+        (c, s) = await PairAsync();
+        using (s)
+        {
+            var server = HandshakeProtocol.ServerAsync(s, Secret, _ => true, CancellationToken.None);
+            var hello = new byte[HandshakeProtocol.HelloLength];
+            "ASYN"u8.CopyTo(hello);
+            hello[4] = HandshakeProtocol.Version;
+            hello[6] = 0x13;
+            hello[7] = 0x01;
+            await c.SendAsync(hello);
+            c.Shutdown(SocketShutdown.Send);
+            await Assert.ThrowsAsync<ConnectionLostException>(() => server);
+            c.Dispose();
         }
     }
 
+    [Fact]
+    public async Task A_receiver_that_takes_one_cipher_refuses_the_other_and_says_which_it_takes()
+    {
+        var (c, s) = await PairAsync();
+        using (c) using (s)
+        {
+            var server = HandshakeProtocol.ServerAsync(s, Secret, suite => suite == CipherSuite.Aes256Gcm, CancellationToken.None);
+            var client = HandshakeProtocol.ClientAsync(c, Secret, CipherSuite.Aes128Gcm, CancellationToken.None);
+            var refused = await Assert.ThrowsAsync<IncompatiblePeerException>(() => client);
+            Assert.Contains("takes AES-256-GCM only", refused.Message);
+            await Assert.ThrowsAsync<IncompatiblePeerException>(() => server);
+        }
+    }
 }

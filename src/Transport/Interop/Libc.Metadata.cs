@@ -1,0 +1,174 @@
+using System.Runtime.InteropServices;
+
+namespace ActorSync.Transport.Interop;
+
+/// <summary>
+/// What rsync -aHSX keeps beyond bytes and modes: raw directory listings (names as bytes), holes of sparse
+/// files, owners, hard links, device and FIFO nodes, extended attributes; and syncfs for --fsync.
+/// Conventions as in the rest of this class: a raw-looking wrapper returns -1 with <see cref="LastErrno"/>.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    public const int SEEK_SET = 0, SEEK_DATA = 3, SEEK_HOLE = 4;
+    public const int ENXIO = 6, ENODATA = 61, ERANGE = 34, E2BIG = 7, EMFILE = 24, ENAMETOOLONG = 36;
+    /// <summary>getdents64 d_type of a directory (DT_DIR); others are resolved by statx.</summary>
+    public const byte DT_DIR = 4;
+    /// <summary>chown(2): leave this id as it is.</summary>
+    public const uint KeepId = uint.MaxValue;
+
+    [LibraryImport(LibraryName, EntryPoint = "getdents64", SetLastError = true)]
+    private static partial nint getdents64(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(LibraryName, EntryPoint = "lseek", SetLastError = true)]
+    private static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchown", SetLastError = true)]
+    private static partial int fchown(int fd, uint uid, uint gid);
+
+    [LibraryImport(LibraryName, EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+    private static partial int fchownat(int dirfd, string path, uint uid, uint gid, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+    private static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+    private static partial int mknodat(int dirfd, string path, uint mode, ulong dev);
+
+    [LibraryImport(LibraryName, EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int syncfs(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "geteuid")]
+    private static partial uint geteuid();
+
+    [LibraryImport(LibraryName, EntryPoint = "getegid")]
+    private static partial uint getegid();
+
+    [LibraryImport(LibraryName, EntryPoint = "getgroups", SetLastError = true)]
+    private static partial int getgroups(int size, uint* list);
+
+    [LibraryImport(LibraryName, EntryPoint = "flistxattr", SetLastError = true)]
+    private static partial nint flistxattr(int fd, byte* list, nuint size);
+
+    [LibraryImport(LibraryName, EntryPoint = "fgetxattr", SetLastError = true)]
+    private static partial nint fgetxattr(int fd, byte* name, byte* value, nuint size);
+
+    [LibraryImport(LibraryName, EntryPoint = "fsetxattr", SetLastError = true)]
+    private static partial int fsetxattr(int fd, byte* name, byte* value, nuint size, int flags);
+
+    /// <summary>Reads directory entries into <paramref name="buffer"/> (struct linux_dirent64 records): bytes read, 0 at the end, or -errno.</summary>
+    public static int ReadDirectoryEntries(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                nint n = getdents64(fd, p, (nuint)buffer.Length);
+                if (n >= 0) return (int)n;
+                if (LastErrno != EINTR) return -LastErrno;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The next data region at or after <paramref name="offset"/>: (start, end) of the data, or null when only a
+    /// hole is left (ENXIO). A filesystem without SEEK_DATA reports the whole rest as data.
+    /// </summary>
+    public static (long Start, long End)? NextData(int fd, long offset, long size)
+    {
+        long start = lseek(fd, offset, SEEK_DATA);
+        if (start < 0) return LastErrno == ENXIO ? null : (offset, size);
+        if (start >= size) return null;
+        long end = lseek(fd, start, SEEK_HOLE);
+        return (start, end < 0 || end > size ? size : end);
+    }
+
+    public static bool IsRoot => geteuid() == 0;
+
+    public static uint EffectiveGroup => getegid();
+
+    /// <summary>The process's supplementary groups and its effective group: the groups it may give a file it owns.</summary>
+    public static HashSet<uint> Groups()
+    {
+        var groups = new HashSet<uint> { getegid() };
+        int count = getgroups(0, null);
+        if (count <= 0) return groups;
+        uint* list = stackalloc uint[Math.Min(count, 65536)];
+        count = getgroups(Math.Min(count, 65536), list);
+        for (int i = 0; i < count; i++) groups.Add(list[i]);
+        return groups;
+    }
+
+    public static int SetOwner(int fd, uint uid, uint gid) => fchown(fd, uid, gid);
+
+    /// <summary>chown of a directory entry itself (a symlink is not followed).</summary>
+    public static int SetOwnerAt(int dirfd, string name, uint uid, uint gid) => fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+
+    /// <summary>A new name for an existing file (a hard link); a symlink at the old name is linked, not followed.</summary>
+    public static int Link(int fromDir, string fromName, int toDir, string toName) => linkat(fromDir, fromName, toDir, toName, 0);
+
+    /// <summary>A device, FIFO or socket node. <paramref name="mode"/> carries the file type bits.</summary>
+    public static int MakeNode(int dirfd, string name, uint mode, uint major, uint minor) => mknodat(dirfd, name, mode, MakeDevice(major, minor));
+
+    /// <summary>glibc's makedev(): the 64-bit dev_t layout.</summary>
+    private static ulong MakeDevice(uint major, uint minor) =>
+        ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
+
+    /// <summary>Flushes the whole filesystem <paramref name="fd"/> lives on: one call makes a transfer durable.</summary>
+    public static int SyncFileSystem(int fd) => syncfs(fd);
+
+    /// <summary>
+    /// The extended attributes of an open file or directory as (name, value) pairs, or null + errno. ENOTSUP
+    /// (no xattrs on this filesystem) is an empty list.
+    /// </summary>
+    public static List<(string Name, byte[] Value)>? ReadAttributes(int fd, out int errno)
+    {
+        errno = 0;
+        var result = new List<(string, byte[])>();
+        byte[] names = new byte[4096];
+        nint n;
+        while (true)
+        {
+            fixed (byte* p = names) n = flistxattr(fd, p, (nuint)names.Length);
+            if (n >= 0) break;
+            if (LastErrno == ERANGE && names.Length < 1 << 20) { names = new byte[names.Length * 4]; continue; }
+            if (LastErrno is EOPNOTSUPP) return result;
+            errno = LastErrno;
+            return null;
+        }
+        byte[] value = new byte[4096];
+        for (int start = 0; start < n;)
+        {
+            int end = Array.IndexOf(names, (byte)0, start, (int)n - start);
+            if (end < 0) break;
+            var name = names.AsSpan(start, end - start + 1);   // NUL-terminated, as fgetxattr wants it
+            while (true)
+            {
+                nint length;
+                fixed (byte* pn = name)
+                fixed (byte* pv = value)
+                    length = fgetxattr(fd, pn, pv, (nuint)value.Length);
+                if (length >= 0)
+                {
+                    result.Add((System.Text.Encoding.UTF8.GetString(name[..^1]), value.AsSpan(0, (int)length).ToArray()));
+                    break;
+                }
+                if (LastErrno == ERANGE && value.Length < 1 << 20) { value = new byte[value.Length * 4]; continue; }
+                if (LastErrno == ENODATA) break;   // removed meanwhile
+                errno = LastErrno;
+                return null;
+            }
+            start = end + 1;
+        }
+        return result;
+    }
+
+    /// <summary>Sets one extended attribute on an open file or directory: 0 or the errno.</summary>
+    public static int WriteAttribute(int fd, string name, ReadOnlySpan<byte> value)
+    {
+        byte[] nameBytes = new byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
+        System.Text.Encoding.UTF8.GetBytes(name, nameBytes);
+        fixed (byte* pn = nameBytes)
+        fixed (byte* pv = value)
+            return fsetxattr(fd, pn, pv, (nuint)value.Length, 0) == 0 ? 0 : LastErrno;
+    }
+}

@@ -1,0 +1,70 @@
+using ActorSync.Engine;
+using ActorSync.Host.Demo;
+using ActorSync.Tests.Support;
+using ActorSync.Transport.Interop;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorSync.Tests.Fidelity;
+
+/// <summary>
+/// Is DEST exactly SRC, on a tree shaped like the awkward corners of real datasets (<see cref="EdgeTree"/>)?
+/// Checked by an independent checker written apart from the product, and by the product's own comparer.
+/// </summary>
+public sealed class EdgeTreeTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task The_edge_tree_arrives_exact_over_eight_streams_and_a_rerun_sends_nothing()
+    {
+        using var scratch = new Scratch("edge");
+        string src = scratch.Sub("src"), dst = scratch.Sub("dst");
+        var facts = EdgeTree.Generate(src);
+        var options = Loopback.Options(streams: 8) with { PreserveAttributes = true };
+        var (sent, received) = await Loopback.TransferAsync(src, dst, options);
+        output.WriteLine($"sent: {sent.Files} files, {sent.HardLinks} hard links, {sent.Specials} special, {sent.PayloadBytesSent} payload bytes; problems: {string.Join("; ", sent.Problems)}");
+        Assert.True(sent.ExitCode == 0 && received.ExitCode == 0, $"{sent.Error} / {received.Error}: {string.Join("; ", received.Problems)}");
+
+        // Bytes of linked names and of holes never crossed the wire.
+        Assert.Equal(facts.HardLinks, sent.HardLinks);
+        Assert.Equal(facts.HardLinks, received.HardLinks);
+        Assert.Equal(facts.DataBytes, sent.PayloadBytesSent);
+        Assert.Equal(facts.Files, received.Files);
+        Assert.Equal(facts.Root ? 4 : 0, received.Specials);
+
+        var check = await TreeCheck.RunAsync(src, dst, owners: facts.Root, attributes: facts.Attributes);
+        Assert.True(check.Identical, check.Differences + check.Summary);
+        output.WriteLine(check.Summary.Trim());
+        var own = TreeComparer.Compare(src, dst);
+        Assert.True(own.Identical, string.Join("\n", own.Differences));
+
+        // The 1 GiB file with 12 KiB of data is as sparse at the destination as at the source.
+        Assert.Equal(0, Libc.StatNoFollow(Libc.AT_FDCWD, Path.Join(dst, "sparse.bin"), out var sparse));
+        Assert.True((long)sparse.Blocks * 512 <= 64 << 10, $"sparse.bin allocates {(long)sparse.Blocks * 512} bytes at the destination");
+
+        var (again, receivedAgain) = await Loopback.TransferAsync(src, dst, options);
+        Assert.True(again.ExitCode == 0 && receivedAgain.ExitCode == 0, $"{again.Error} / {receivedAgain.Error}");
+        Assert.Equal(0, again.PayloadBytesSent);
+        Assert.Equal(facts.Files, again.FilesSkipped);
+        var recheck = await TreeCheck.RunAsync(src, dst, owners: facts.Root, attributes: facts.Attributes);
+        Assert.True(recheck.Identical, recheck.Differences);
+    }
+
+    [Fact]
+    public async Task Without_hard_links_each_name_is_a_file_of_its_own()
+    {
+        using var scratch = new Scratch("nolinks");
+        string src = scratch.Sub("src"), dst = scratch.Sub("dst");
+        var facts = EdgeTree.Generate(src, new EdgeTree.Spec { WideEntries = 10, SparseBytes = 8 << 20 });
+        var (sent, received) = await Loopback.TransferAsync(src, dst, Loopback.Options() with { PreserveHardLinks = false });
+        Assert.True(sent.ExitCode == 0 && received.ExitCode == 0, $"{sent.Error} / {received.Error}");
+        Assert.Equal(0, sent.HardLinks);
+        Assert.Equal(facts.Files + facts.HardLinks, received.Files);
+        foreach (string name in new[] { "links/a/shared.bin", "links/b/same.bin", "links/b/large-again.bin" })
+        {
+            Assert.Equal(0, Libc.StatNoFollow(Libc.AT_FDCWD, Path.Join(dst, name), out var st));
+            Assert.Equal(1u, st.Nlink);
+        }
+        var check = await TreeCheck.RunAsync(src, dst, owners: facts.Root, attributes: false);
+        Assert.Contains("hard-link group differs", check.Differences);
+    }
+}
