@@ -46,6 +46,7 @@ internal static class Program
             await Case("auto picks the kernel on a kTLS kernel", () => Direction(src, root, TlsMode.Auto, TlsMode.Auto));
             await Case("AES-256-GCM kernel -> user", () => Direction(src, root, TlsMode.Kernel, TlsMode.User, CipherSuite.Aes256Gcm));
             await Case("a record tampered in flight: EBADMSG, exit 4, no corrupt file", () => Tampered(src, root));
+            await Case("the edge tree kernel -> kernel: exact by the independent checker (names as bytes, hard links, holes, owners, devices)", () => EdgeTreeCase(root));
             await Case("sendfile vs read()+send() on kTLS (relative times, emulated CPU)", () => SendfileVersusRead(root));
         }
         finally
@@ -129,20 +130,39 @@ internal static class Program
             Check(received.Error?.Contains("EBADMSG", StringComparison.Ordinal) == true, $"receiver error: {received.Error}");
             Check(sent.ExitCode != 0, "sender claimed success");
             Check(delta.DecryptError >= 1, $"TlsDecryptError +{delta.DecryptError}");
-            foreach (string file in Directory.Exists(dst) ? Directory.EnumerateFiles(dst, "*", SearchOption.AllDirectories) : [])
-            {
-                if (new FileInfo(file).LinkTarget is not null) continue;   // a link's target may rightly be missing
-                string rel = Path.GetRelativePath(dst, file);
-                Check(!rel.StartsWith(".actorsync/tmp", StringComparison.Ordinal), $"temporary left behind: {rel}");
-                if (rel.StartsWith(".actorsync", StringComparison.Ordinal)) continue;   // resume state is kept on purpose
-                Check(File.ReadAllBytes(file).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Join(src, rel))), $"corrupt file committed: {rel}");
-            }
+            var whole = TreeComparer.WholeFiles(src, dst);
+            Check(whole.Identical, "after the tampering: " + string.Join("; ", whole.Differences.Take(3)));
             return $"receiver: {received.Error}; sender exit {sent.ExitCode}; TlsDecryptError +{delta.DecryptError}";
         }
         finally
         {
             if (relay is not null) await relay.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// The fidelity test's tree over kernel TLS, where large files (the hard-linked one, the sparse ones) go by
+    /// sendfile: compared by tests/tools/treecheck.py, written apart from the product.
+    /// </summary>
+    private static async Task<string> EdgeTreeCase(string root)
+    {
+        string src = Path.Join(root, "edge-src"), dst = Path.Join(root, "edge-dst");
+        var facts = EdgeTree.Generate(src, new EdgeTree.Spec { WideEntries = 2000, SparseBytes = 256L << 20 });
+        var options = Options(TlsMode.Kernel) with { PreserveAttributes = true };
+        var (sent, received) = await Transfer(src, dst, options, options);
+        Check(sent.ExitCode == 0 && received.ExitCode == 0, $"exit {sent.ExitCode}/{received.ExitCode}: {sent.Error} {received.Error} {string.Join("; ", received.Problems.Take(3))}");
+        Check(sent.Crypto == "kernel" && received.Crypto == "kernel", $"crypto {sent.Crypto}->{received.Crypto}");
+        Check(sent.PayloadBytesSent == facts.DataBytes, $"{sent.PayloadBytesSent} payload bytes for {facts.DataBytes} bytes of data (holes and links must not be sent)");
+        Check(sent.SendfileBytes > 0 && sent.HardLinks == facts.HardLinks, $"sendfile {sent.SendfileBytes} bytes, {sent.HardLinks} hard links");
+        string checker = Path.GetFullPath(Path.Join(AppContext.BaseDirectory, "..", "..", "..", "..", "tools", "treecheck.py"));
+        var psi = new ProcessStartInfo(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { checker, src, dst, "--owners" }) psi.ArgumentList.Add(a);
+        if (facts.Attributes) psi.ArgumentList.Add("--xattrs");
+        using var p = Process.Start(psi)!;
+        string differences = await p.StandardOutput.ReadToEndAsync(), summary = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Check(p.ExitCode == 0, $"treecheck exit {p.ExitCode}: {differences} {summary}");
+        return $"{summary.Trim()}; {sent.Files} files, {sent.HardLinks} hard links, {sent.Specials} special, {sent.SendfileBytes >> 10} KiB by sendfile";
     }
 
     /// <summary>The seed measured splice() into kTLS 2.9x slower than read()+send(); measure sendfile here.</summary>

@@ -40,6 +40,55 @@ internal static class TreeComparer
         return new Result(walk.Entries, walk.Differences);
     }
 
+    /// <summary>
+    /// After a failed or interrupted copy: every regular file under a final name in <paramref name="actual"/> is
+    /// whole and equal to its source, and no temporary is left in DEST/.actorsync/tmp (resume state in
+    /// .actorsync/partial is kept on purpose). Metadata is not compared: directories get theirs only at the end.
+    /// </summary>
+    public static Result WholeFiles(string expected, string actual)
+    {
+        var differences = new List<string>();
+        long files = 0;
+        int a = Libc.OpenDirectoryFollowing(expected), b = Libc.OpenDirectoryFollowing(actual);
+        if (b >= 0 && a >= 0) WholeFilesIn("", a, b, differences, ref files);
+        if (Libc.OpenDirectoryFollowing(Path.Join(actual, RelativePath.ReservedTopLevel, "tmp")) is int tmp and >= 0)
+        {
+            using var listing = new DirectoryListing(tmp);
+            while (listing.Next(out string name, out _)) differences.Add($"temporary left behind: .actorsync/tmp/{FileNames.Printable(name)}");
+        }
+        Libc.CloseQuietly(a);
+        Libc.CloseQuietly(b);
+        return new Result(files, differences);
+    }
+
+    private static void WholeFilesIn(string rel, int a, int b, List<string> differences, ref long files)
+    {
+        var names = new List<string>();
+        using (var listing = new DirectoryListing(Libc.OpenDirectoryToList(b, ".")))
+            while (listing.Next(out string name, out _)) names.Add(name);
+        foreach (string name in names)
+        {
+            if (rel.Length == 0 && name == RelativePath.ReservedTopLevel) continue;
+            string r = rel.Length == 0 ? name : rel + "/" + name;
+            if (Libc.StatNoFollow(b, name, out var sb) != 0) continue;
+            int type = sb.Mode & Libc.S_IFMT;
+            if (type == Libc.S_IFDIR)
+            {
+                int ca = Libc.OpenDirectoryToList(a, name), cb = Libc.OpenDirectoryToList(b, name);
+                if (ca < 0) differences.Add($"{FileNames.Printable(r)}: a directory the source does not have");
+                else if (cb >= 0) WholeFilesIn(r, ca, cb, differences, ref files);
+                Libc.CloseQuietly(ca);
+                Libc.CloseQuietly(cb);
+            }
+            else if (type == Libc.S_IFREG)
+            {
+                files++;
+                if (Libc.StatNoFollow(a, name, out var sa) != 0 || sa.Size != sb.Size || !Walk.SameBytes(a, b, name))
+                    differences.Add($"{FileNames.Printable(r)}: not whole, or not its source's bytes");
+            }
+        }
+    }
+
     private sealed class Walk(bool owners, bool subset)
     {
         public readonly List<string> Differences = [];
@@ -126,7 +175,7 @@ internal static class TreeComparer
             }
         }
 
-        private static bool SameBytes(int dirA, int dirB, string name)
+        public static bool SameBytes(int dirA, int dirB, string name)
         {
             const int Block = 1 << 20;
             int fa = Libc.OpenFileAt(dirA, name), fb = Libc.OpenFileAt(dirB, name);

@@ -136,4 +136,67 @@ public sealed class CommandLineTests
         File.Delete(Path.Join(src, "secret.txt"));
         Assert.True(TreeComparer.Compare(src, scratch.Sub("dst")).Identical);
     }
+
+    /// <summary>Was ignored: a receiver started with --cipher accepted any cipher.</summary>
+    [Fact]
+    public async Task A_receiver_given_a_cipher_refuses_the_other_with_exit_2_on_both_sides()
+    {
+        using var scratch = new Scratch("cipher");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 10, LargeFileBytes = 0, Oddities = false });
+        string key = scratch.Sub("key");
+        await File.WriteAllTextAsync(key, "cipher-test-secret-0123456789abcdef");
+        int port = Cli.FreePort();
+        using var recv = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--cipher", "aes-256-gcm"]);
+        await Cli.WaitForListenerAsync(port);
+        var send = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key], null, null, TimeSpan.FromMinutes(1));
+        var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
+        Assert.Equal(ExitCodes.Usage, send.ExitCode);
+        Assert.Contains("the receiver does not accept cipher AES-128-GCM; it takes AES-256-GCM only (use --cipher aes-256-gcm)", send.Stderr);
+        Assert.Equal(ExitCodes.Usage, received.ExitCode);
+        Assert.False(Directory.Exists(scratch.Sub("dst")));
+
+        using var again = Cli.Start(["recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key, "--cipher", "aes-256-gcm", "--json"]);
+        await Cli.WaitForListenerAsync(port);
+        var matching = await Cli.RunAsync(["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--cipher", "aes-256-gcm"], null, null, TimeSpan.FromMinutes(1));
+        var ok = await Cli.WaitAsync(again, TimeSpan.FromMinutes(1));
+        Assert.True(matching.ExitCode == 0, matching.Stderr);
+        Assert.Equal("AES-256-GCM", JsonDocument.Parse(ok.Stdout).RootElement.GetProperty("cipher").GetString());
+    }
+
+    /// <summary>
+    /// --fsync makes "committed" mean durable: one syncfs of DEST's filesystem before the receiver confirms, seen
+    /// by strace; without it, none (the default promise, as rsync's: in the page cache, safe from a crash of
+    /// either process, not from a power loss).
+    /// </summary>
+    [Theory]
+    [InlineData("send")]
+    [InlineData("recv")]
+    [InlineData(null)]
+    public async Task Fsync_syncs_dest_once_before_confirming_and_not_without_it(string? side)
+    {
+        using var scratch = new Scratch("fsync");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 200, LargeFileBytes = 1 << 20, Oddities = false });
+        string key = scratch.Sub("key"), trace = scratch.Sub("trace");
+        await File.WriteAllTextAsync(key, "fsync-test-secret-0123456789abcdef");
+        int port = Cli.FreePort();
+        var recvArgs = new List<string> { "-f", "-qq", "-e", "trace=syncfs,sendto", "-o", trace, "dotnet", Cli.Dll, "recv", scratch.Sub("dst"), "--listen", $"127.0.0.1:{port}", "--secret-file", key };
+        if (side == "recv") recvArgs.Add("--fsync");
+        var psi = new System.Diagnostics.ProcessStartInfo("strace") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in recvArgs) psi.ArgumentList.Add(a);
+        using var recv = System.Diagnostics.Process.Start(psi)!;
+        await Cli.WaitForListenerAsync(port);
+        var send = await Cli.RunAsync(side == "send" ? ["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key, "--fsync"] : ["send", scratch.Sub("src"), $"127.0.0.1:{port}", "--secret-file", key],
+            null, null, TimeSpan.FromMinutes(1));
+        var received = await Cli.WaitAsync(recv, TimeSpan.FromMinutes(1));
+        Assert.True(send.ExitCode == 0 && received.ExitCode == 0, send.Stderr + received.Stderr);
+        string[] calls = await File.ReadAllLinesAsync(trace);
+        int syncs = calls.Count(l => l.Contains("syncfs(", StringComparison.Ordinal));
+        Assert.Equal(side is null ? 0 : 1, syncs);
+        if (side is not null)
+        {
+            // Before the DoneAck: the last sends (DoneAck, close_notify) come after the syncfs.
+            int sync = Array.FindIndex(calls, l => l.Contains("syncfs(", StringComparison.Ordinal));
+            Assert.Contains(calls.Skip(sync), l => l.Contains("sendto(", StringComparison.Ordinal));
+        }
+    }
 }

@@ -17,20 +17,6 @@ public sealed class HostilePeerTests
 {
     private static readonly FileTime T = new(1_700_000_000, 0);
 
-    /// <summary>Frames one after another, each written by its encoder into a scratch buffer.</summary>
-    private static byte[] Frames(params Func<byte[], int>[] writers)
-    {
-        var stream = new List<byte>();
-        foreach (var write in writers)
-        {
-            var scratch = new byte[1 << 16];
-            int n = write(scratch);
-            if (n <= 0) throw new InvalidOperationException("frame did not fit");
-            stream.AddRange(scratch.AsSpan(0, n).ToArray());
-        }
-        return [.. stream];
-    }
-
     private static Func<byte[], int> Header(ulong id, string path, long size) => b => FrameWriter.FileHeader(b, new FileHeaderFrame(id, path, size, 0x1A4, T));
     private static Func<byte[], int> Data(ulong id, long offset, int length) => b =>
     {
@@ -214,35 +200,7 @@ public sealed class HostilePeerTests
         Assert.False(Directory.Exists(scratch.Sub("dst")));
     }
 
-    /// <summary>Authenticates properly, announces a one-stream transfer, then sends <paramref name="frames"/>.</summary>
-    private static async Task<(TransferSummary Received, Exception? PeerError)> AttackAsync(string destination, byte[] frames)
-    {
-        var options = Loopback.Options(streams: 1) with { RejoinGrace = TimeSpan.FromMilliseconds(200), IdleTimeout = TimeSpan.FromSeconds(2) };
-        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
-        var receiving = new ActorSyncEngine(options).ReceiveAsync(destination, listener, Loopback.Secret, serve: false, options);
-        Exception? peerError = null;
-        await using (var channel = await SecureConnection.ConnectAsync(listener.LocalEndPoint!, Loopback.Secret, CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(10), CancellationToken.None))
-        {
-            var header = new byte[64];
-            int n = FrameWriter.TransferHeader(header, new TransferHeaderFrame(Guid.NewGuid(), 0, 1, 0x1301, 0));
-            try
-            {
-                await channel.SendAsync(header.AsMemory(0, n));
-                await channel.SendAsync(frames);
-            }
-            catch (Exception e) when (e is SocketException or IOException) { peerError = e; }
-            // Like a real sender, close once the receiver has had its last word, so it need not wait for us.
-            try
-            {
-                var reader = new FrameReader(channel);
-                using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                while (await reader.ReadNextAsync(patience.Token) && reader.Type is not (FrameType.DoneAck or FrameType.Error))
-                    await reader.ReadBodyAsync(patience.Token);
-            }
-            catch (Exception e) when (e is SocketException or IOException or ProtocolException or OperationCanceledException) { peerError ??= e; }
-            await channel.CloseAsync();
-            var received = await receiving.WaitAsync(TimeSpan.FromSeconds(30));
-            return (received!, peerError);
-        }
-    }
+    private static Task<(TransferSummary Received, Exception? PeerError)> AttackAsync(string destination, byte[] frames) => HostilePeer.AttackAsync(destination, frames);
+
+    private static byte[] Frames(params Func<byte[], int>[] writers) => HostilePeer.Frames(writers);
 }

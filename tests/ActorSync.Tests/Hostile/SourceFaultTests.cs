@@ -91,4 +91,32 @@ public sealed class SourceFaultTests
         var result = TreeComparer.Compare(src, dst);
         Assert.True(result.Identical, string.Join("\n", result.Differences));
     }
+
+    /// <summary>
+    /// A file whose read comes back short while its size and mtime stay the same (a filesystem that reports sizes
+    /// it does not have, like sysfs; a file that shrank and grew back). Before, the rest of the reused pooled buffer
+    /// was sent as the file's content: stale bytes, maybe another file's, under this name, exit 0.
+    /// </summary>
+    [Fact]
+    public async Task A_short_read_with_an_unchanged_size_is_reported_not_padded_with_stale_bytes()
+    {
+        using var scratch = new Scratch("shortread");
+        string src = scratch.Sub("src"), dst = scratch.Sub("dst");
+        TreeGenerator.Generate(src, new TreeSpec { SmallFiles = 300, LargeFileBytes = 0, Oddities = false });
+        const string Sysfs = "/sys/kernel/mm/transparent_hugepage/enabled";
+        Assert.True(File.Exists(Sysfs), $"{Sysfs} is needed: a sysfs file that reports 4096 bytes and reads fewer");
+        await File.WriteAllTextAsync(Path.Join(src, "sysfs-view"), "");
+        (long, long) before;
+        using (TmpfsMount.Bind(Sysfs, Path.Join(src, "sysfs-view")))
+        {
+            before = (new FileInfo(Path.Join(src, "sysfs-view")).Length, (await File.ReadAllTextAsync(Path.Join(src, "sysfs-view"))).Length);
+            var (sent, received) = await Loopback.TransferAsync(src, dst);
+            Assert.Equal(ExitCodes.TransferFailed, sent.ExitCode);
+            Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
+            Assert.Equal($"sysfs-view: changed while being read, not copied (a re-run copies it): read {before.Item2} of the {before.Item1} bytes it had", Assert.Single(sent.Problems));
+            Assert.False(File.Exists(Path.Join(dst, "sysfs-view")));
+        }
+        Assert.Equal(4096, before.Item1);
+        Assert.True(before.Item2 < 4096);
+    }
 }

@@ -48,6 +48,30 @@ public sealed class TcpRelay : IAsyncDisposable
 
     public void ReleaseReplies() => _releaseReplies.TrySetResult();
 
+    /// <summary>Stop reading the first connection's client bytes once this many went through (they pile up in the
+    /// kernel's buffers, sent by the client but never delivered), until <see cref="ResetFirst"/>.</summary>
+    public long? HoldFirstClientAfter { get; init; }
+
+    private readonly TaskCompletionSource _firstHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Socket? _firstClient, _firstServer;
+
+    /// <summary>Completes when the first connection's client bytes are held and the client is blocked behind them
+    /// (bytes waiting in the kernel, no longer growing: its buffers are full).</summary>
+    public Task FirstHeldWithBytesWaiting => _firstHeld.Task;
+
+    /// <summary>Resets the first connection now (RST both ways), as a middlebox does.</summary>
+    public void ResetFirst()
+    {
+        foreach (var s in new[] { _firstClient, _firstServer })
+        {
+            if (s is null) continue;
+            try { s.LingerState = new LingerOption(true, 0); s.Close(); } catch (Exception) { }
+        }
+        _resetFirst.TrySetResult();
+    }
+
+    private readonly TaskCompletionSource _resetFirst = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>How many bytes clients sent through the relay, all connections.</summary>
     public long ClientByteCount => Interlocked.Read(ref _clientByteCount);
 
@@ -75,14 +99,16 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             try { await server.ConnectAsync(_target); }
             catch (SocketException) { return; }
-            var up = Copy(client, server, index == 0 ? FlipClientByteAt : null, record: true, resetAfter: index == 0 ? ResetFirstAfter : null, peer: client);
+            if (index == 0) (_firstClient, _firstServer) = (client, server);
+            var up = Copy(client, server, index == 0 ? FlipClientByteAt : null, record: true, resetAfter: index == 0 ? ResetFirstAfter : null, peer: client,
+                holdAfter: index == 0 ? HoldFirstClientAfter : null);
             var down = Copy(server, client, null, record: false, resetAfter: null, peer: null);
             await Task.WhenAny(up, down);
             await Task.WhenAny(Task.WhenAll(up, down), Task.Delay(2000));
         }
     }
 
-    private async Task Copy(Socket from, Socket to, long? flipAt, bool record, long? resetAfter, Socket? peer)
+    private async Task Copy(Socket from, Socket to, long? flipAt, bool record, long? resetAfter, Socket? peer, long? holdAfter = null)
     {
         var buffer = new byte[64 << 10];
         long position = 0;
@@ -90,7 +116,22 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             while (true)
             {
-                int n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                if (holdAfter is { } h && position >= h)
+                {
+                    // Held: the client's further bytes stay in the kernel. Once they stop piling up the buffers are
+                    // full, and the client is blocked in a send: say so.
+                    for (int last = -1, stable = 0; stable < 3 && !_resetFirst.Task.IsCompleted;)
+                    {
+                        await Task.WhenAny(_resetFirst.Task, Task.Delay(100));
+                        int waiting = from.Available;
+                        stable = waiting > 0 && waiting == last ? stable + 1 : 0;
+                        last = waiting;
+                    }
+                    _firstHeld.TrySetResult();
+                    await _resetFirst.Task.WaitAsync(_stop.Token);
+                    return;
+                }
+                int n = await from.ReceiveAsync(holdAfter is { } cap ? buffer.AsMemory(0, (int)Math.Min(buffer.Length, Math.Max(1, cap - position))) : buffer, SocketFlags.None, _stop.Token);
                 if (n == 0) { to.Shutdown(SocketShutdown.Send); return; }
                 if (!record && HoldRepliesAfterClientBytes is { } hold && ClientByteCount > hold) await _releaseReplies.Task.WaitAsync(_stop.Token);
                 if (flipAt is { } f && f >= position && f < position + n) buffer[f - position] ^= 0x01;

@@ -18,6 +18,15 @@ public sealed class TmpfsMount : IDisposable
 
     public string Path { get; }
 
+    private TmpfsMount(string path) => Path = path;
+
+    /// <summary>A bind mount of <paramref name="source"/> over the (existing) <paramref name="path"/>.</summary>
+    public static TmpfsMount Bind(string source, string path)
+    {
+        Run("mount", "--bind", source, path);
+        return new TmpfsMount(path);
+    }
+
     /// <summary>Grows (or shrinks) the filesystem in place: "space is freed" without touching its files.</summary>
     public void Resize(int sizeMiB) => Run("mount", "-o", $"remount,size={sizeMiB}m", Path);
 
@@ -31,6 +40,6 @@ public sealed class TmpfsMount : IDisposable
         string err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({err.Trim()}); the disk-full tests need root to mount a small tmpfs");
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({err.Trim()}); this test needs root to mount");
     }
 }

@@ -29,9 +29,20 @@ public sealed class FrameTests
                 frames.Add((id, offset, total));
                 continue;
             }
+            if (reader.Type == FrameType.Padding)
+            {
+                await reader.SkipBodyAsync();
+                frames.Add(("padding", reader.BodyLength));
+                continue;
+            }
             var body = (await reader.ReadBodyAsync()).Span;
             frames.Add(reader.Type switch
             {
+                FrameType.HardLink => FrameParser.HardLink(body),
+                FrameType.Special => FrameParser.Special(body),
+                FrameType.Hole => FrameParser.Hole(body),
+                FrameType.FileEnd => FrameParser.FileEnd(body),
+                FrameType.Attributes => FrameParser.Attributes(body),
                 FrameType.TransferHeader => FrameParser.TransferHeader(body),
                 FrameType.Directory => FrameParser.Directory(body),
                 FrameType.FileHeader => FrameParser.FileHeader(body),
@@ -72,6 +83,12 @@ public sealed class FrameTests
         n += FrameWriter.Done(buf.AsSpan(n), new TransferTotals(1, 1, 1, 5, 0));
         n += FrameWriter.DoneAck(buf.AsSpan(n), new DoneAckFrame(1, 5, 2, ["a/x: write failed: ENOSPC", "b/é: in the way"]));
         n += FrameWriter.Error(buf.AsSpan(n), new ErrorFrame(ErrorCode.Failed, "disk full"));
+        n += FrameWriter.HardLink(buf.AsSpan(n), new HardLinkFrame("a/second", "a/b/données.bin", 5, T));
+        n += FrameWriter.Special(buf.AsSpan(n), new SpecialFrame("a/fifo", 0x1000 | 0x1A4, 0, 0, T, 1000, 1000));
+        n += FrameWriter.Hole(buf.AsSpan(n), new HoleFrame(7, 4096, 1 << 20));
+        n += FrameWriter.FileEnd(buf.AsSpan(n), 7);
+        n += FrameWriter.Attributes(buf.AsSpan(n), new AttributesFrame(7, null, [("user.tag", "x"u8.ToArray())]));
+        n += FrameWriter.Padding(buf.AsSpan(n), 40);
         return buf[..n];
     }
 
@@ -82,7 +99,7 @@ public sealed class FrameTests
     public async Task Every_frame_roundtrips_whatever_the_record_boundaries(int[] segments)
     {
         var frames = await DecodeAll(SampleStream(), segments);
-        Assert.Equal(10, frames.Count);
+        Assert.Equal(16, frames.Count);
         Assert.Equal(new DirectoryFrame("a/b", 0x1ED, T), frames[1]);
         Assert.Equal(new FileHeaderFrame(7, "a/b/données.bin", 5, 0x1A4, T), frames[2]);
         Assert.Equal((7UL, 0L, 5L), frames[3]);
@@ -94,6 +111,31 @@ public sealed class FrameTests
         Assert.Equal((1L, 5L, 2), (ack.Files, ack.Bytes, ack.Failures));
         Assert.Equal(["a/x: write failed: ENOSPC", "b/é: in the way"], ack.Problems);
         Assert.Equal(new ErrorFrame(ErrorCode.Failed, "disk full"), frames[9]);
+        Assert.Equal(new HardLinkFrame("a/second", "a/b/données.bin", 5, T), frames[10]);
+        Assert.Equal(new SpecialFrame("a/fifo", 0x1000 | 0x1A4, 0, 0, T, 1000, 1000), frames[11]);
+        Assert.Equal(new HoleFrame(7, 4096, 1 << 20), frames[12]);
+        Assert.Equal(7UL, frames[13]);
+        var attributes = Assert.IsType<AttributesFrame>(frames[14]);
+        Assert.Equal((7UL, null, "user.tag", "x"), (attributes.FileId, attributes.DirectoryPath, attributes.Attributes[0].Name, System.Text.Encoding.ASCII.GetString(attributes.Attributes[0].Value)));
+        Assert.Equal(("padding", 35), frames[15]);
+    }
+
+    /// <summary>Names are bytes: a header, an offer, a link and its target, whatever bytes they hold, arrive as sent.</summary>
+    [Fact]
+    public async Task Names_that_are_not_utf8_roundtrip_byte_for_byte()
+    {
+        string latin1 = FileNames.Decode([(byte)'c', (byte)'a', (byte)'f', 0xE9]), broken = FileNames.Decode([0xED, 0xA0, 0x80, (byte)'\n', 0xFF]);
+        var buf = new byte[4096];
+        int n = FrameWriter.FileHeader(buf, new FileHeaderFrame(1, latin1 + "/" + broken, 3, 0x1A4, T, 1, 2, FileFlags.AwaitsEnd));
+        n += FrameWriter.Symlink(buf.AsSpan(n), new SymlinkFrame(broken, latin1, T));
+        n += FrameWriter.Offer(buf.AsSpan(n), [new OfferEntry(2, latin1, 3, T, 0x1A4, null, 7, 8)]);
+        var frames = await DecodeAll(buf[..n], []);
+        var header = Assert.IsType<FileHeaderFrame>(frames[0]);
+        Assert.Equal((byte[])[(byte)'c', (byte)'a', (byte)'f', 0xE9, (byte)'/', 0xED, 0xA0, 0x80, (byte)'\n', 0xFF], FileNames.ToBytes(header.Path));
+        Assert.Equal((1u, 2u, FileFlags.AwaitsEnd), (header.Uid, header.Gid, header.Flags));
+        Assert.Equal(new SymlinkFrame(broken, latin1, T), frames[1]);
+        var offer = Assert.Single(Assert.IsType<List<OfferEntry>>(frames[2]));
+        Assert.Equal((latin1, 7u, 8u), (offer.Path, offer.Uid, offer.Gid));
     }
 
     public static TheoryData<string, byte[]> Malformed => new()
@@ -104,9 +146,11 @@ public sealed class FrameTests
         { "data shorter than its prefix", [(byte)FrameType.Data, 0, 0, 0, 3, 1, 2, 3] },
         { "transfer header of wrong size", [(byte)FrameType.TransferHeader, 0, 0, 0, 1, 0] },
         { "truncated frame", [(byte)FrameType.Directory, 0, 0, 0, 20, 1, 2] },
-        { "string longer than body", [(byte)FrameType.Directory, 0, 0, 0, 18, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] },
-        { "nanoseconds out of range", [(byte)FrameType.Directory, 0, 0, 0, 19, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 1, (byte)'a'] },
-        { "invalid utf-8 path", [(byte)FrameType.Directory, 0, 0, 0, 19, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF] },
+        { "string longer than body", [(byte)FrameType.Directory, 0, 0, 0, 26, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] },
+        { "nanoseconds out of range", [(byte)FrameType.Directory, 0, 0, 0, 27, 0, 0, 1, 0xED, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, (byte)'a'] },
+        { "unknown file flags", [(byte)FrameType.FileHeader, 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0xA4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 1, (byte)'a'] },
+        { "a hole of length zero", [(byte)FrameType.Hole, 0, 0, 0, 24, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+        { "a FileEnd of the wrong length", [(byte)FrameType.FileEnd, 0, 0, 0, 4, 0, 0, 0, 1] },
         { "ack count lies", [(byte)FrameType.Ack, 0, 0, 0, 4, 0, 0, 0, 9] },
         { "negative (u64 > long.Max) offset", [(byte)FrameType.Data, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 1, 0x80, 0, 0, 0, 0, 0, 0, 0] },
     };
@@ -152,7 +196,7 @@ public sealed class FrameTests
         Prop.ForAll<uint, byte[], int[]>((claimed, body, segments) =>
         {
             byte[] input = new byte[FrameLimits.HeaderLength + body.Length];
-            input[0] = (byte)((claimed ^ (claimed >> 20)) % 16);   // every frame type, and some unknown ones
+            input[0] = (byte)((claimed ^ (claimed >> 20)) % 24);   // every frame type, and some unknown ones
             // A third each: small claims, claims anywhere up to a data frame's 16 MiB limit, and huge ones.
             uint length = (claimed % 3) switch { 0 => claimed, 1 => claimed * 2654435761u % (17u << 20), _ => claimed | 0x8000_0000u };
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(input.AsSpan(1), length);
