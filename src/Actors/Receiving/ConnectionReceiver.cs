@@ -123,6 +123,11 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                 case FrameType.Offer:
                     await AnswerOfferAsync(body, ct).ConfigureAwait(false);
                     break;
+                case FrameType.Skipped:
+                    var skipped = FrameParser.Skipped(body.Span);
+                    RelativePath.Validate(skipped.Path);
+                    await session.Coordinator.TellAsync(new ReceiveEvent.SenderSkipped(skipped), ct).ConfigureAwait(false);
+                    break;
                 case FrameType.FileAbort:
                     var abort = FrameParser.FileAbort(body.Span);
                     await WriterOf(abort.FileId).TellAsync(WriteCommand.ForAbort(abort), ct).ConfigureAwait(false);

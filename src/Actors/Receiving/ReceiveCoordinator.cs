@@ -22,14 +22,25 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     private HardLinkLog? _links;
     private DirectoryCache? _lookups;
     private readonly List<string> _problems = [];
+    /// <summary>What the sender said it could not send: in this side's report, not echoed back in DoneAck.</summary>
+    private readonly List<string> _notSent = [];
     private readonly List<ulong> _pendingAcks = [];
     private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * FrameLimits.MaxAcksPerFrame];
     private readonly bool[] _done = new bool[streamCount];
     private TransferTotals? _totals;
     private int _doneCount, _ackRotation;
     private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _specials, _specialsFailed, _directoriesFailed, _bytes, _upToDate;
-    private long _linksMade, _otherFailures;
+    private long _linksMade, _otherFailures, _senderSkipped;
     private bool _finished, _countsDeadlineSet;
+
+    /// <summary>
+    /// Directories whose contents are not complete: something below failed here, or was not sent. They get their
+    /// owner and mode at the end like the rest, but not their mtime, which would make them look finished. A
+    /// bounded set: past it, every directory counts as incomplete (the safe side).
+    /// </summary>
+    private readonly HashSet<string> _incomplete = new(StringComparer.Ordinal);
+    private bool _allIncomplete;
+    private const int MaxIncompleteRemembered = 65_536;
 
     protected internal override ValueTask PreStartAsync()
     {
@@ -73,7 +84,11 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 (_directories ??= new DirectoryMetadataLog(tree, transferId)).Add(d.Directory);
                 int fd = _lookups!.Get(d.Directory.Path);
                 if (fd < 0 && Libc.IsOutOfSpace(-fd)) throw new DestinationFullException(d.Directory.Path, -fd);
-                if (fd < 0) Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _directoriesFailed);
+                if (fd < 0)
+                {
+                    Problem(d.Directory.Path, DestinationTree.DescribeOpenFailure(d.Directory.Path, -fd), ref _directoriesFailed);
+                    MarkIncomplete(d.Directory.Path, itself: true);
+                }
                 break;
             case ReceiveEvent.DirectoryAttributes a:
                 SetDirectoryAttributes(a.Attributes);
@@ -91,7 +106,15 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 if (c.Type == EntryType.Symlink) _symlinks++;
                 else _specials++;
                 break;
+            case ReceiveEvent.SenderSkipped s:
+                _senderSkipped++;
+                string skipped = RelativePath.Printable(s.Entry.Path);
+                Context.Log.LogWarning("the sender could not send {Path}: {Reason}", skipped, s.Entry.Reason);
+                if (_notSent.Count < TransferSummary.MaxProblemsListed) _notSent.Add($"{skipped}: not sent: {s.Entry.Reason}");
+                MarkIncomplete(s.Entry.Path, itself: s.Entry.Directory);
+                break;
             case ReceiveEvent.EntryFailed f:
+                MarkIncomplete(f.Path, itself: false);
                 if (f.Type == EntryType.File) Problem(f.Path, f.Reason, ref _filesFailed);
                 else if (f.Type == EntryType.Symlink) Problem(f.Path, f.Reason, ref _symlinksFailed);
                 else Problem(f.Path, f.Reason, ref _specialsFailed);
@@ -166,12 +189,29 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         long failures = Failures;
         foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(false);
         // Files the sender announced and then dropped (their source changed) are not in DEST either.
-        long senderFailures = Math.Max(t.Failed, _filesAborted);
+        long senderFailures = Math.Max(t.Failed, Math.Max(_filesAborted, _senderSkipped));
         outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _linksMade, _specials, _bytes, failures, _upToDate, senderFailures,
-            [.. _problems], _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
+            [.. _problems, .. _notSent.Take(TransferSummary.MaxProblemsListed - _problems.Count)], _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
     }
 
     private long Failures => _filesFailed + _symlinksFailed + _specialsFailed + _directoriesFailed + _otherFailures;
+
+    /// <summary>The directories above <paramref name="path"/> (and it too, if it is a directory that is itself
+    /// incomplete) are not complete.</summary>
+    private void MarkIncomplete(string path, bool itself)
+    {
+        if (_allIncomplete) return;
+        for (string dir = itself ? path : RelativePath.Split(path).Parent; _incomplete.Add(dir); dir = RelativePath.Split(dir).Parent)
+        {
+            if (_incomplete.Count > MaxIncompleteRemembered)
+            {
+                _allIncomplete = true;
+                _incomplete.Clear();
+                return;
+            }
+            if (dir.Length == 0) return;
+        }
+    }
 
     private async ValueTask SendDoneAckAsync(ISecureChannel channel)
     {
@@ -232,6 +272,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 || (long)target.Size != link.TargetSize || target.Mtime.Sec != link.TargetMTime.Seconds || target.Mtime.Nsec != link.TargetMTime.Nanoseconds)
             {
                 Problem(link.Path, $"not linked: its first name \"{RelativePath.Printable(link.Target)}\" did not arrive as the sender has it", ref _otherFailures);
+                MarkIncomplete(link.Path, itself: false);
                 continue;
             }
             var (parent, name) = RelativePath.Split(link.Path);
@@ -262,9 +303,9 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     }
 
     /// <summary>
-    /// Owner, mode and mtime of every directory, deepest first. By name below a parent opened without following
-    /// symlinks, each call refusing a symlink in the directory's place: a directory swapped for a link meanwhile
-    /// changes nothing outside DEST.
+    /// Owner, mode and mtime of every directory, deepest first (the mtime only where the contents are complete).
+    /// By name below a parent opened without following symlinks, each call refusing a symlink in the directory's
+    /// place: a directory swapped for a link meanwhile changes nothing outside DEST.
     /// </summary>
     private void ApplyDirectoryMetadata()
     {
@@ -281,9 +322,10 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 Problem(d.Path, "not a directory any more; its mode and mtime were not set", ref _directoriesFailed);
                 continue;
             }
+            bool complete = !_allIncomplete && !_incomplete.Contains(d.Path);
             bool ok = (owners.For(d.Uid, d.Gid, st.Uid, st.Gid) is not { } owner || Libc.SetOwnerAt(fd, name, owner.Uid, owner.Gid) == 0)
                 && Libc.SetModeAt(fd, name, d.Mode & keep) == 0
-                && Libc.SetModificationTimeAt(fd, name, d.MTime.Seconds, d.MTime.Nanoseconds) == 0;
+                && (!complete || Libc.SetModificationTimeAt(fd, name, d.MTime.Seconds, d.MTime.Nanoseconds) == 0);
             if (!ok) Problem(d.Path, $"cannot set directory owner/mode/mtime: {Libc.Describe(Libc.LastErrno)}", ref _directoriesFailed);
         }
     }

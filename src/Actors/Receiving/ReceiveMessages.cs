@@ -48,6 +48,8 @@ internal abstract record ReceiveEvent
     /// <summary>Something about an entry that was written went wrong (an attribute, an owner): reported, the entry stays.</summary>
     public sealed record EntryIncomplete(string Path, string Reason) : ReceiveEvent;
     public sealed record FileAborted(ulong FileId, string Reason) : ReceiveEvent;
+    /// <summary>An entry the sender could not send (it says so in band, so the receiver can name it).</summary>
+    public sealed record SenderSkipped(SkippedFrame Entry) : ReceiveEvent;
     public sealed record StreamDone(int Stream, TransferTotals Totals) : ReceiveEvent;
     /// <summary>Offered files the destination already had; they will not be announced.</summary>
     public sealed record AlreadyThere(int Files) : ReceiveEvent;

@@ -39,6 +39,9 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 _used += FrameWriter.HardLink(_batch.AsSpan(_used), new HardLinkFrame(work.RelativePath, work.LinkTarget!, work.Size, work.MTime));
                 stats.AnnouncedHardLink();
                 break;
+            case EntryKind.Skipped:
+                await AppendSkippedAsync(work.RelativePath, work.LinkTarget!, directory: work.Mode == 1).ConfigureAwait(false);
+                break;
             case EntryKind.Special:
                 await EnsureSpaceAsync(FrameWriter.SpecialLength(work.RelativePath)).ConfigureAwait(false);
                 _used += FrameWriter.Special(_batch.AsSpan(_used), new SpecialFrame(work.RelativePath, work.Mode, work.Major, work.Minor, work.MTime, work.Uid, work.Gid));
@@ -252,10 +255,20 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         await ProblemAsync(work, reason).ConfigureAwait(false);
     }
 
-    private ValueTask ProblemAsync(ReadWork work, string reason)
+    private async ValueTask ProblemAsync(ReadWork work, string reason)
     {
         stats.EntryFailed();
-        return coordinator.TellAsync(new SendEvent.Problem(work.RelativePath, reason), abort);
+        await coordinator.TellAsync(new SendEvent.Problem(work.RelativePath, reason), abort).ConfigureAwait(false);
+        await AppendSkippedAsync(work.RelativePath, reason, directory: false).ConfigureAwait(false);
+    }
+
+    /// <summary>Tells the receiver, in band, which entry did not come and why (a path no receiver would accept is not sent).</summary>
+    private async ValueTask AppendSkippedAsync(string path, string reason, bool directory)
+    {
+        if (!RelativePath.IsValid(path, out _)) return;
+        var frame = new SkippedFrame(path, reason, directory);
+        await EnsureSpaceAsync(FrameWriter.SkippedLength(frame)).ConfigureAwait(false);
+        _used += FrameWriter.Skipped(_batch.AsSpan(_used), frame);
     }
 
     private void Append(byte[] frame)

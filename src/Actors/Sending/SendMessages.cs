@@ -14,7 +14,9 @@ internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, st
     long Start = 0, uint Uid = FrameLimits.KeepId, uint Gid = FrameLimits.KeepId, bool Sparse = false, uint Major = 0, uint Minor = 0,
     IReadOnlyList<(string Name, byte[] Value)>? Attributes = null);
 
-internal enum EntryKind : byte { Directory, File, Symlink, HardLink, Special }
+/// <summary>Skipped: not an entry but word of one that could not be sent (<see cref="ReadWork.LinkTarget"/> holds
+/// the reason; <see cref="ReadWork.Mode"/> 1 for a directory that could not be listed), passed to the receiver.</summary>
+internal enum EntryKind : byte { Directory, File, Symlink, HardLink, Special, Skipped }
 
 /// <summary>
 /// A pooled buffer full of encoded frames, on its way to a stream; the sender returns the buffer. With

@@ -172,9 +172,16 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
     private async ValueTask FileSentAsync(ISecureChannel? channel, Chunk chunk)
     {
         if (chunk.File is not { } file || !file.Sent() || file.Verdict() is not { } verdict) return;
-        if (verdict.Problem is { } problem) await ReportAbortAsync(file, problem).ConfigureAwait(false);
-        if (channel is null) State.Keep(default, verdict.Frame, verdict.Frame.Length);
-        else await SendKeptAsync(channel, default, verdict.Frame).ConfigureAwait(false);
+        await SendOrKeepAsync(channel, verdict.Frame).ConfigureAwait(false);
+        if (verdict.Problem is { } problem) await ReportAbortAsync(channel, file, problem).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a control frame, or on a lost connection keeps it for the rejoin to send in its place.</summary>
+    private ValueTask SendOrKeepAsync(ISecureChannel? channel, byte[] frame)
+    {
+        if (channel is not null) return SendKeptAsync(channel, default, frame);
+        State.Keep(default, frame, frame.Length);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Kept before it is sent: if the send fails half-way, the rejoin sends it (again) from the receiver's offset.</summary>
@@ -215,14 +222,19 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
     {
         if (!file.TryAbort()) return;
         await SendKeptAsync(channel, default, file.AbortFrame(reason)).ConfigureAwait(false);
-        await ReportAbortAsync(file, reason).ConfigureAwait(false);
+        await ReportAbortAsync(channel, file, reason).ConfigureAwait(false);
     }
 
-    private async ValueTask ReportAbortAsync(SourceFile file, string reason)
+    /// <summary>An aborted file, reported here and to the receiver (which then names it).</summary>
+    private async ValueTask ReportAbortAsync(ISecureChannel? channel, SourceFile file, string reason)
     {
         setup.Stats.EntryFailed();
         setup.Stats.AbortedFile();
         await setup.Coordinator.TellAsync(new SendEvent.Problem(file.RelativePath, reason), setup.Abort).ConfigureAwait(false);
+        var skipped = new SkippedFrame(file.RelativePath, reason, Directory: false);
+        byte[] frame = new byte[FrameWriter.SkippedLength(skipped)];
+        FrameWriter.Skipped(frame, skipped);
+        await SendOrKeepAsync(channel, frame).ConfigureAwait(false);
     }
 
     private async Task ReadRepliesAsync(ISecureChannel channel, FrameReader reader)

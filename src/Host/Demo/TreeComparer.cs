@@ -19,17 +19,15 @@ internal static class TreeComparer
     private const int MaxDifferences = 50;
 
     /// <param name="owners">Compare numeric owners and groups (default: when running as root, which can preserve them).</param>
-    /// <param name="subset">Only what <paramref name="actual"/> has must match: entries missing from it are fine
-    /// (an interrupted or failed copy must never hold a wrong one).</param>
-    public static Result Compare(string expected, string actual, bool compareRootMetadata = false, bool? owners = null, bool subset = false)
+    public static Result Compare(string expected, string actual, bool compareRootMetadata = false, bool? owners = null)
     {
-        var walk = new Walk(owners ?? Libc.IsRoot, subset);
+        var walk = new Walk(owners ?? Libc.IsRoot);
         int a = Libc.OpenDirectoryFollowing(expected), b = Libc.OpenDirectoryFollowing(actual);
         if (a < 0 || b < 0)
         {
             Libc.CloseQuietly(a);
             Libc.CloseQuietly(b);
-            if (!(subset && b < 0)) walk.Differences.Add($"cannot open {(a < 0 ? expected : actual)}");
+            walk.Differences.Add($"cannot open {(a < 0 ? expected : actual)}");
             return new Result(0, walk.Differences);
         }
         walk.Directory("", a, b);
@@ -89,7 +87,7 @@ internal static class TreeComparer
         }
     }
 
-    private sealed class Walk(bool owners, bool subset)
+    private sealed class Walk(bool owners)
     {
         public readonly List<string> Differences = [];
         public long Entries;
@@ -100,9 +98,8 @@ internal static class TreeComparer
         {
             var left = Names(a);
             var right = Names(b);
-            if (!subset) foreach (string name in left.Except(right)) Add($"missing: {Join(rel, name)}");
-            foreach (string name in right.Except(left))
-                if (!(rel.Length == 0 && name == RelativePath.ReservedTopLevel && subset)) Add($"unexpected: {Join(rel, name)}");
+            foreach (string name in left.Except(right)) Add($"missing: {Printable(Join(rel, name))}");
+            foreach (string name in right.Except(left)) Add($"unexpected: {Printable(Join(rel, name))}");
             foreach (string name in left.Intersect(right).Order(StringComparer.Ordinal))
             {
                 if (Differences.Count >= MaxDifferences) return;

@@ -94,6 +94,16 @@ public static class FrameParser
         return f;
     }
 
+    public static SkippedFrame Skipped(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        byte flags = r.U8();
+        if (flags > 1) ThrowHelper.ThrowProtocol($"unknown skipped flags 0x{flags:x2}");
+        var f = new SkippedFrame(Path: r.Name(FrameLimits.MaxPathBytes), Reason: r.String(FrameLimits.MaxMetadataBody), Directory: flags == 1);
+        r.End();
+        return f;
+    }
+
     public static ulong FileEnd(ReadOnlySpan<byte> body)
     {
         var r = new Reader(body);

@@ -129,7 +129,7 @@ public sealed class FrameReader(ISecureChannel channel)
             FrameType.FileEnd => length == 8,
             FrameType.Padding => length <= FrameLimits.MaxPaddingBody,
             FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort
-                or FrameType.Offer or FrameType.Need or FrameType.HardLink or FrameType.Special or FrameType.Attributes
+                or FrameType.Offer or FrameType.Need or FrameType.HardLink or FrameType.Special or FrameType.Attributes or FrameType.Skipped
                 => length <= FrameLimits.MaxMetadataBody,
             _ => throw new ProtocolException($"unknown frame type {(byte)type}"),
         };

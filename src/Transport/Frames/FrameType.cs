@@ -58,6 +58,10 @@ public enum FrameType : byte
     /// <summary>Filler the receiver reads and drops: it keeps a re-sent stream the same length as the original when a
     /// range can no longer be read (see the sender's rejoin).</summary>
     Padding = 20,
+    /// <summary>sender -> receiver: an entry the sender could not send (unreadable, vanished, changed while read):
+    /// flags u8 (1: a directory whose contents are missing), path, reason (UTF-8). The receiver names it, and
+    /// leaves the mtimes of the directories above it unset (their contents are not complete).</summary>
+    Skipped = 21,
 }
 
 /// <summary>FileHeader flags.</summary>
@@ -79,7 +83,7 @@ public static class FrameLimits
     public const uint RejoinFlag = 1;
     /// <summary>TransferHeader flag: make everything durable (syncfs) before answering DoneAck (--fsync).</summary>
     public const uint FsyncFlag = 2;
-    /// <summary>2: names as bytes, owners, hard links, holes, special files, attributes, FileEnd.</summary>
+    /// <summary>2: names as bytes, owners, hard links, holes, special files, attributes, FileEnd, Skipped.</summary>
     public const ushort ProtocolVersion = 2;
     /// <summary>An owner or group id that is not to be changed (chown's -1): --no-owner, --no-group.</summary>
     public const uint KeepId = uint.MaxValue;

@@ -245,6 +245,19 @@ public static class FrameWriter
     /// <summary>The largest an Error frame can be.</summary>
     public const int MaxErrorLength = FrameLimits.HeaderLength + 2 + 2 + 3 * MaxReasonChars;
 
+    public static int SkippedLength(in SkippedFrame f) => FrameLimits.HeaderLength + 1 + 2 + FileNames.GetByteCount(f.Path) + 2 + Encoding.UTF8.GetByteCount(Truncate(f.Reason));
+
+    public static int Skipped(Span<byte> dest, in SkippedFrame f)
+    {
+        string reason = Truncate(f.Reason);
+        int pathLen = FileNames.GetByteCount(f.Path), reasonLen = Encoding.UTF8.GetByteCount(reason);
+        int body = 1 + 2 + pathLen + 2 + reasonLen;
+        if (dest.Length < FrameLimits.HeaderLength + body || body > FrameLimits.MaxMetadataBody) return 0;
+        var w = Begin(dest, FrameType.Skipped, body);
+        w.U8(f.Directory ? (byte)1 : (byte)0); w.Name(f.Path, pathLen); w.Text(reason, reasonLen);
+        return w.Position;
+    }
+
     public static int FileAbortLength(string reason) => FrameLimits.HeaderLength + 8 + 2 + Encoding.UTF8.GetByteCount(Truncate(reason));
 
     private static int CodeAndText(Span<byte> dest, FrameType type, ushort? code, ulong? id, string text)

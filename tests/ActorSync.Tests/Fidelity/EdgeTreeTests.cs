@@ -67,4 +67,36 @@ public sealed class EdgeTreeTests(ITestOutputHelper output)
         var check = await TreeCheck.RunAsync(src, dst, owners: facts.Root, attributes: false);
         Assert.Contains("hard-link group differs", check.Differences);
     }
+
+    /// <summary>
+    /// A transfer that ends with exit 1 (here a directory at DEST is in the way of a file) still gives every
+    /// directory its owner and mode, deepest first, and its mtime where its contents are complete; the directory
+    /// holding the file that failed keeps a fresh mtime, so it does not look finished.
+    /// </summary>
+    [Fact]
+    public async Task Directories_get_their_metadata_when_the_transfer_ends_with_exit_1_and_their_mtime_only_when_complete()
+    {
+        using var scratch = new Scratch("dirmeta");
+        string src = scratch.Sub("src"), dst = scratch.Sub("dst");
+        foreach (string dir in new[] { "complete/deeper", "failed/inner" }) Directory.CreateDirectory(Path.Join(src, dir));
+        await File.WriteAllTextAsync(Path.Join(src, "complete/deeper/a"), "a");
+        await File.WriteAllTextAsync(Path.Join(src, "failed/inner/x"), "x");
+        await File.WriteAllTextAsync(Path.Join(src, "failed/y"), "y");
+        foreach (var (dir, mode) in new[] { ("complete/deeper", 0x1E8), ("complete", 0x1C0), ("failed/inner", 0x1E8), ("failed", 0x1ED) })
+        {
+            File.SetUnixFileMode(Path.Join(src, dir), (UnixFileMode)mode);
+            Libc.SetModificationTimeAt(Libc.AT_FDCWD, Path.Join(src, dir), 1_500_000_000, 123);
+        }
+        Directory.CreateDirectory(Path.Join(dst, "failed/inner/x/in-the-way"));
+        var (sent, received) = await Loopback.TransferAsync(src, dst);
+        Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
+        Assert.Equal(ExitCodes.TransferFailed, sent.ExitCode);
+        Assert.Contains(received.Problems, p => p.StartsWith("failed/inner/x: a directory of that name is in the way", StringComparison.Ordinal));
+        foreach (var (dir, mode, complete) in new[] { ("complete/deeper", 0x1E8, true), ("complete", 0x1C0, true), ("failed/inner", 0x1E8, false), ("failed", 0x1ED, false) })
+        {
+            Assert.Equal(0, Libc.StatNoFollow(Libc.AT_FDCWD, Path.Join(dst, dir), out var st));
+            Assert.Equal(mode, st.Mode & 0xFFF);
+            Assert.Equal(complete, st.Mtime.Sec == 1_500_000_000 && st.Mtime.Nsec == 123);
+        }
+    }
 }
