@@ -1,3 +1,4 @@
+using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
@@ -208,6 +209,20 @@ internal sealed class DestinationTree : IDisposable
         : $"cannot create directory \"{RelativePath.Printable(relative)}\": {Libc.Describe(errno)}";
 
     public static string TempName(Guid transfer, ulong fileId) => $"{transfer:N}-{fileId}";
+
+    /// <summary>A log of the transfer's own in .actorsync/tmp (removed with its temporaries): what it would otherwise
+    /// hold in memory, in a file the size of what was sent.</summary>
+    public FileStream CreateWorkLog(string name, string what)
+    {
+        int fd = Libc.CreateExclusive(TempFd, name);
+        if (fd < 0)
+        {
+            int errno = Libc.LastErrno;
+            if (Libc.IsOutOfSpace(errno)) throw new DestinationFullException(".actorsync/tmp", errno);
+            throw new IOException($"cannot create the {what} in .actorsync/tmp: {Libc.Describe(errno)}");
+        }
+        return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize: 64 << 10);
+    }
 
     /// <summary>Removes this transfer's leftovers; the work area goes with the lock, in Dispose.</summary>
     public void RemoveTemporaries(Guid transfer)

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using ActorSync.Engine;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
-using Microsoft.Win32.SafeHandles;
 
 namespace ActorSync.Receiving;
 
@@ -20,17 +19,7 @@ internal sealed class DirectoryMetadataLog : IDisposable
     private readonly byte[] _record = new byte[RecordHeader + FrameLimits.MaxPathBytes];
     private int _maxDepth;
 
-    public DirectoryMetadataLog(DestinationTree tree, Guid transferId)
-    {
-        int fd = Libc.CreateExclusive(tree.TempFd, $"{transferId:N}-dirs");
-        if (fd < 0)
-        {
-            int errno = Libc.LastErrno;
-            if (Libc.IsOutOfSpace(errno)) throw new DestinationFullException(".actorsync/tmp", errno);
-            throw new IOException($"cannot create the directory metadata log in .actorsync/tmp: {Libc.Describe(errno)}");
-        }
-        _file = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize: 64 << 10);
-    }
+    public DirectoryMetadataLog(DestinationTree tree, Guid transferId) => _file = tree.CreateWorkLog($"{transferId:N}-dirs", "directory metadata log");
 
     public long Count { get; private set; }
 

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using ActorSync.Engine;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
-using Microsoft.Win32.SafeHandles;
 
 namespace ActorSync.Receiving;
 
@@ -18,17 +17,7 @@ internal sealed class HardLinkLog : IDisposable
     private readonly FileStream _file;
     private readonly byte[] _record = new byte[RecordHeader + 2 * FrameLimits.MaxPathBytes];
 
-    public HardLinkLog(DestinationTree tree, Guid transferId)
-    {
-        int fd = Libc.CreateExclusive(tree.TempFd, $"{transferId:N}-links");
-        if (fd < 0)
-        {
-            int errno = Libc.LastErrno;
-            if (Libc.IsOutOfSpace(errno)) throw new DestinationFullException(".actorsync/tmp", errno);
-            throw new IOException($"cannot create the hard link log in .actorsync/tmp: {Libc.Describe(errno)}");
-        }
-        _file = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize: 64 << 10);
-    }
+    public HardLinkLog(DestinationTree tree, Guid transferId) => _file = tree.CreateWorkLog($"{transferId:N}-links", "hard link log");
 
     public long Count { get; private set; }
 

@@ -17,21 +17,13 @@ public sealed class RangeTruncationTests
 {
     private static TransferOptions Options(int streams) => Loopback.Options(streams) with { FileRangesForTests = true, BufferMemory = 8 << 20, MinBackoff = TimeSpan.FromMilliseconds(50) };
 
-    private static void Write(string path, long bytes, int seed)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var data = new byte[bytes];
-        new Random(seed).NextBytes(data);
-        File.WriteAllBytes(path, data);
-    }
-
     [Fact]
     public async Task A_file_truncated_while_its_ranges_are_in_flight_is_aborted_once_and_reported()
     {
         using var scratch = new Scratch("truncate");
         string src = scratch.Sub("src"), dst = scratch.Sub("dst");
         TreeGenerator.Generate(src, new TreeSpec { SmallFiles = 200, EmptyFiles = 5, LargeFileBytes = 0, Oddities = false });
-        Write(Path.Join(src, "big/shard.bin"), 64 << 20, 1);
+        RandomFile.Write(Path.Join(src, "big/shard.bin"), 64 << 20, 1);
         var options = Options(streams: 4);
         var engine = new ActorSyncEngine(options, FileLoggerProvider.FromEnvironment());
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
@@ -67,8 +59,8 @@ public sealed class RangeTruncationTests
     {
         using var scratch = new Scratch("resend-cut");
         string src = scratch.Sub("src"), dst = scratch.Sub("dst");
-        Write(Path.Join(src, "a.txt"), 1000, 2);
-        Write(Path.Join(src, "big.bin"), 32 << 20, 3);
+        RandomFile.Write(Path.Join(src, "a.txt"), 1000, 2);
+        RandomFile.Write(Path.Join(src, "big.bin"), 32 << 20, 3);
         var options = Options(streams: 1);
         var engine = new ActorSyncEngine(options, FileLoggerProvider.FromEnvironment());
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);

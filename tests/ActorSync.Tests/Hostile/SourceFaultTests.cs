@@ -13,24 +13,16 @@ namespace ActorSync.Tests.Hostile;
 /// </summary>
 public sealed class SourceFaultTests
 {
-    private static void Write(string path, int bytes, int seed)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var data = new byte[bytes];
-        new Random(seed).NextBytes(data);
-        File.WriteAllBytes(path, data);
-    }
-
     [Fact]
     public async Task Files_vanishing_growing_or_rewritten_after_the_walk_are_reported_by_name_not_copied_and_the_rest_is()
     {
         using var scratch = new Scratch("srcfault");
         string src = scratch.Sub("src"), dst = scratch.Sub("dst");
         TreeGenerator.Generate(src, new TreeSpec { SmallFiles = 1500, LargeFileBytes = 0, Oddities = false });
-        Write(Path.Join(src, "vanish/gone.bin"), 10_000, 1);
-        Write(Path.Join(src, "grow/train.log"), 5_000, 2);
-        Write(Path.Join(src, "grow/shard.bin"), 3 << 20, 3);          // several ranges: the large-file path
-        Write(Path.Join(src, "edit/labels.csv"), 20_000, 4);
+        RandomFile.Write(Path.Join(src, "vanish/gone.bin"), 10_000, 1);
+        RandomFile.Write(Path.Join(src, "grow/train.log"), 5_000, 2);
+        RandomFile.Write(Path.Join(src, "grow/shard.bin"), 3 << 20, 3);          // several ranges: the large-file path
+        RandomFile.Write(Path.Join(src, "edit/labels.csv"), 20_000, 4);
 
         var engine = new ActorSyncEngine(Loopback.Options(), FileLoggerProvider.FromEnvironment());
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
@@ -49,7 +41,7 @@ public sealed class SourceFaultTests
         File.Delete(Path.Join(src, "vanish/gone.bin"));
         await File.AppendAllTextAsync(Path.Join(src, "grow/train.log"), "epoch 2 loss 0.31\n", cts.Token);
         await using (var shard = new FileStream(Path.Join(src, "grow/shard.bin"), FileMode.Append)) shard.Write(new byte[4096]);
-        Write(Path.Join(src, "edit/labels.csv"), 20_000, 5);
+        RandomFile.Write(Path.Join(src, "edit/labels.csv"), 20_000, 5);
         relay.ReleaseReplies();
 
         var sent = await sending;

@@ -30,6 +30,18 @@ public static class Loopback
     }
 }
 
+/// <summary>Files of seeded random bytes, for tests that need a few of exact sizes.</summary>
+public static class RandomFile
+{
+    public static void Write(string path, long bytes, int seed)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        var data = new byte[bytes];
+        new Random(seed).NextBytes(data);
+        File.WriteAllBytes(path, data);
+    }
+}
+
 /// <summary>A scratch directory on tmpfs when there is one (fast, and the disk here has no journal).</summary>
 public sealed class Scratch : IDisposable
 {
