@@ -22,6 +22,7 @@ KEEP=0
 SKIP_BUILD=0
 CLEAN=0
 ACTORSYNC=${ACTORSYNC_BIN:-$REPO_ROOT/out/actorsync}
+BASELINE=${ACTORSYNC_BASELINE_BIN:-}     # another actorsync build, timed in the same run (before/after)
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-3600}   # seconds, per single copy run
 HEADROOM=$((1024 * 1024 * 1024))         # RAM kept free when filling a tmpfs
 
@@ -47,6 +48,9 @@ Options:
   --src-root DIR     where datasets are generated and kept for reuse
                      (default $SRC_ROOT)
   --keep             keep the last destination trees and the work dir (logs, JSON)
+  --baseline BIN     also time this actorsync binary (e.g. a build of an earlier
+                     commit) in the same run, alternating with the others, and
+                     report actorsync's speed-up over it (before/after a change)
   --skip-build       do not run 'dotnet publish'; use the existing out/actorsync
   --clean            delete the generated datasets under --src-root (they are kept
                      for reuse, and on tmpfs they hold RAM) and exit
@@ -54,6 +58,7 @@ Options:
 
 Environment:
   ACTORSYNC_BIN      benchmark this binary instead of out/actorsync (implies --skip-build)
+  ACTORSYNC_BASELINE_BIN  the same as --baseline
   BENCH_RUN_TIMEOUT  seconds before a single copy run is killed (default $RUN_TIMEOUT)
 
 Needs root for 'apt-get install' of missing tools (rsync, openssh-server,
@@ -90,6 +95,7 @@ parse_args() {
             --dest-root) DEST_ROOT=${2:?--dest-root needs a value}; shift ;;
             --src-root) SRC_ROOT=${2:?--src-root needs a value}; shift ;;
             --keep) KEEP=1 ;;
+            --baseline) BASELINE=${2:?--baseline needs a binary}; shift ;;
             --skip-build) SKIP_BUILD=1 ;;
             --clean) CLEAN=1 ;;
             *) usage >&2; die "unknown argument: $1" ;;
@@ -154,6 +160,7 @@ build_actorsync() {
         log "built in $(elapsed "$t0" "$(now)") s"
     fi
     [ -x "$ACTORSYNC" ] || die "$ACTORSYNC not found or not executable (build it, or drop --skip-build)"
+    [ -z "$BASELINE" ] || [ -x "$BASELINE" ] || die "baseline $BASELINE not found or not executable"
 }
 
 # ---- free space ---------------------------------------------------------------
@@ -383,15 +390,16 @@ EOF
 }
 last_line() { [ -s "$1" ] && tail -n 1 "$1" || echo 0; }
 
-# run_actorsync NAME DEST REP: sets RUN_T RUN_OK RUN_SEND_RSS RUN_RECV_RSS RUN_CRYPTO
+# run_actorsync NAME DEST REP [BIN LABEL]: sets RUN_T RUN_OK RUN_SEND_RSS RUN_RECV_RSS RUN_CRYPTO
 run_actorsync() {
     local name=$1 dst=$2 rep=$3 port t0 t1 send_rc=0 recv_rc=0 st i
-    local r=$WORK/$name.r$rep.actorsync
+    local ACTORSYNC=${4:-$ACTORSYNC} tool=${5:-actorsync}
+    local r=$WORK/$name.r$rep.$tool
     mkdir -p "$r"
     drop_dest "$dst"
     port=$(free_port "$NEXT_PORT")
     NEXT_PORT=$((port + 1))
-    log "$name: actorsync run $rep (port $port, $STREAMS streams) ..."
+    log "$name: $tool run $rep (port $port, $STREAMS streams) ..."
     RUN_OK=0 RUN_T="" RUN_SEND_RSS=0 RUN_RECV_RSS=0 RUN_CRYPTO=""
     timeout -k 10 "$RUN_TIMEOUT" /usr/bin/time -f %M -o "$r/recv.rss" \
         "$ACTORSYNC" recv "$dst" --listen "127.0.0.1:$port" --secret-file "$KEY" --json \
@@ -404,7 +412,7 @@ run_actorsync() {
         RECV_PID=""
         log "!!! $name: receiver $([ $st = 1 ] && echo 'not listening after 10 s' || echo "exited early (exit $recv_rc)"):"
         tail -n 10 "$r/recv.err" >&2
-        RUNS+=("$name actorsync rep=$rep FAILED receiver-start")
+        RUNS+=("$name $tool rep=$rep FAILED receiver-start")
         return
     fi
     t0=$(now)
@@ -429,10 +437,10 @@ run_actorsync() {
     local extra
     extra="elapsed_s=$(json_get "$r/send.json" elapsed_s) payload_bytes_sent=$(json_get "$r/send.json" payload_bytes_sent) files_skipped=$(json_get "$r/send.json" files_skipped)"
     if [ $send_rc != 0 ] || [ $recv_rc != 0 ]; then
-        log "!!! $name: actorsync FAILED (send exit $send_rc, recv exit $recv_rc)"
+        log "!!! $name: $tool FAILED (send exit $send_rc, recv exit $recv_rc)"
         echo "--- send stderr:" >&2; tail -n 10 "$r/send.err" >&2
         echo "--- recv stderr:" >&2; tail -n 10 "$r/recv.err" >&2
-        RUNS+=("$name actorsync rep=$rep FAILED send_exit=$send_rc recv_exit=$recv_rc ${RUN_T}s")
+        RUNS+=("$name $tool rep=$rep FAILED send_exit=$send_rc recv_exit=$recv_rc ${RUN_T}s")
         return
     fi
     local jfiles
@@ -441,30 +449,45 @@ run_actorsync() {
         || log "!!! $name: send.json reports files=$jfiles, source has $DS_FILES"
     RUN_VERIFY=$(verify_copy "$name" "$dst")
     [ "$RUN_VERIFY" = ok ] && RUN_OK=1
-    log "$name: actorsync $RUN_T s (send RSS $((RUN_SEND_RSS / 1024)) MiB, recv RSS $((RUN_RECV_RSS / 1024)) MiB, crypto ${RUN_CRYPTO:-?}), verify $RUN_VERIFY"
-    RUNS+=("$name actorsync rep=$rep ${RUN_T}s verify=$RUN_VERIFY send_rss_kib=$RUN_SEND_RSS recv_rss_kib=$RUN_RECV_RSS crypto=${RUN_CRYPTO:-?} $extra")
+    log "$name: $tool $RUN_T s (send RSS $((RUN_SEND_RSS / 1024)) MiB, recv RSS $((RUN_RECV_RSS / 1024)) MiB, crypto ${RUN_CRYPTO:-?}), verify $RUN_VERIFY"
+    RUNS+=("$name $tool rep=$rep ${RUN_T}s verify=$RUN_VERIFY send_rss_kib=$RUN_SEND_RSS recv_rss_kib=$RUN_RECV_RSS crypto=${RUN_CRYPTO:-?} $extra")
 }
 
 # ---- per dataset ---------------------------------------------------------------
 bench_dataset() {
-    local name=$1 dst=$DEST_ROOT/$1 rep rs_t=() as_t=() s_rss=() r_rss=() status=ok
+    local name=$1 dst=$DEST_ROOT/$1 rep rs_t=() as_t=() bl_t=() s_rss=() r_rss=() status=ok
     ensure_dataset "$name"
     if [ "$DS_OK" = 0 ]; then
         R_STATUS[$name]="SKIPPED (not enough space)"
         return
     fi
     R_FILES[$name]=$DS_FILES R_BYTES[$name]=$DS_BYTES
+    local tools=(rsync actorsync) tool i
+    [ -z "$BASELINE" ] || tools+=(baseline)
     for ((rep = 1; rep <= REPS; rep++)); do
-        RUN_VERIFY=""; run_rsync "$name" "$dst" "$rep"
-        if [ "$RUN_OK" = 1 ]; then rs_t+=("$RUN_T"); else status="rsync ${RUN_VERIFY:-FAILED}"; fi
-        RUN_VERIFY=""; run_actorsync "$name" "$dst" "$rep"
-        if [ "$RUN_OK" = 1 ]; then
-            as_t+=("$RUN_T") s_rss+=("$RUN_SEND_RSS") r_rss+=("$RUN_RECV_RSS")
-            R_CRYPTO[$name]=$RUN_CRYPTO
-        else
-            status="actorsync ${RUN_VERIFY:-FAILED}"
-        fi
+        # Each rep starts with the next tool: no tool always runs right after another one's cleanup.
+        for ((i = 0; i < ${#tools[@]}; i++)); do
+            tool=${tools[$(( (i + rep - 1) % ${#tools[@]} ))]}
+            RUN_VERIFY=""
+            case $tool in
+                rsync)
+                    run_rsync "$name" "$dst" "$rep"
+                    if [ "$RUN_OK" = 1 ]; then rs_t+=("$RUN_T"); else status="rsync ${RUN_VERIFY:-FAILED}"; fi ;;
+                actorsync)
+                    run_actorsync "$name" "$dst" "$rep"
+                    if [ "$RUN_OK" = 1 ]; then
+                        as_t+=("$RUN_T") s_rss+=("$RUN_SEND_RSS") r_rss+=("$RUN_RECV_RSS")
+                        R_CRYPTO[$name]=$RUN_CRYPTO
+                    else
+                        status="actorsync ${RUN_VERIFY:-FAILED}"
+                    fi ;;
+                baseline)
+                    run_actorsync "$name" "$dst" "$rep" "$BASELINE" baseline
+                    if [ "$RUN_OK" = 1 ]; then bl_t+=("$RUN_T"); else status="baseline ${RUN_VERIFY:-FAILED}"; fi ;;
+            esac
+        done
     done
+    [ ${#bl_t[@]} = 0 ] || R_BASE[$name]=$(median "${bl_t[@]}")
     [ ${#rs_t[@]} = 0 ] || R_RSYNC[$name]=$(median "${rs_t[@]}")
     [ ${#as_t[@]} = 0 ] || {
         R_AS[$name]=$(median "${as_t[@]}")
@@ -489,6 +512,7 @@ report() {
     echo "dest:    $DEST_ROOT ($label)   src: $SRC_ROOT ($(fs_type "$SRC_ROOT"))"
     echo "rsync:   $(rsync --version | head -n 1 | awk '{ print $1, $3 }') -a over $(ssh -V 2>&1 | cut -d, -f1) cipher=${SSH_CIPHER:-?} (sshd on 127.0.0.1)"
     echo "actorsync: $ACTORSYNC (repo $rev)"
+    [ -z "$BASELINE" ] || echo "baseline:  $BASELINE"
     echo
     printf '%-10s %8s %10s %9s %12s %9s %8s %9s %9s  %-14s %s\n' \
         dataset files size "rsync s" "actorsync s" speed-up "MiB/s" "send MiB" "recv MiB" crypto status
@@ -509,6 +533,17 @@ report() {
             "$srss" "$rrss" "${R_CRYPTO[$name]:--}" "${R_STATUS[$name]}"
     done
     echo
+    if [ -n "$BASELINE" ]; then
+        echo "against the baseline (same run, alternating):"
+        for name in "${DATASET_LIST[@]}"; do
+            local b=${R_BASE[$name]:-} a=${R_AS[$name]:-}
+            [ -n "$b" ] && [ -n "$a" ] || { printf '  %-10s baseline %s\n' "$name" "${b:-FAIL}"; continue; }
+            printf '  %-10s baseline %9s s  actorsync %9s s  actorsync is %s the baseline'"'"'s speed  (rsync/baseline %s)\n' "$name" "$b" "$a" \
+                "$(awk -v b="$b" -v a="$a" 'BEGIN { printf "%.2fx", b / a }')" \
+                "$([ -n "${R_RSYNC[$name]:-}" ] && awk -v r="${R_RSYNC[$name]}" -v b="$b" 'BEGIN { printf "%.2fx", r / b }' || echo -)"
+        done
+        echo
+    fi
     echo "speed-up = rsync s / actorsync s; MiB/s = dataset size / actorsync s;"
     echo "send/recv MiB = ActorSync peak RSS (max over reps); times are wall clock of the client process."
     echo
@@ -551,7 +586,7 @@ main() {
     if [ $CLEAN = 1 ]; then clean_sources; exit 0; fi
     WORK=$(mktemp -d /tmp/actorsync-bench.XXXXXX)
     SSHD_PID="" RECV_PID="" CHILD_PID="" FAILED=0 RUNS=()
-    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
+    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     STAMP=$(date +%Y%m%d-%H%M%S)

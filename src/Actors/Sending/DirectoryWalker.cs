@@ -41,6 +41,10 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
     private readonly Dictionary<(uint, uint, ulong), FirstName> _linked = [];
     private ulong _nextFileId = 1;
 
+    /// <summary>Levels that keep their listing buffer (32 KiB) while the walk is deeper: the usual tree is shallower,
+    /// and parking copies what is left of a listing. Deeper levels park, so memory stays bounded by depth.</summary>
+    private const int ParkBeyond = 8;
+
     /// <summary>Deepest the walk went (levels held at once): what its memory follows. For tests.</summary>
     internal int MaxLevels { get; private set; }
 
@@ -84,7 +88,7 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
                 string rel = level.Relative.Length == 0 ? name : level.Relative + "/" + name;
                 if (await VisitAsync(level, rel, name).ConfigureAwait(false) is { } child)
                 {
-                    level.Listing.Park();
+                    if (levels.Count >= ParkBeyond) level.Listing.Park();
                     levels.Push(child);
                 }
             }
