@@ -8,30 +8,35 @@ namespace ActorSync.Transport;
 /// <summary>Opens authenticated channels: TCP connect/accept, handshake, then the record layer.</summary>
 public static class SecureConnection
 {
-    /// <summary>Socket buffers big enough for a full bandwidth-delay product on fast LANs; the kernel caps them anyway.</summary>
-    private const int SocketBufferBytes = 4 << 20;
+    /// <summary>
+    /// Socket buffers (SO_SNDBUF/SO_RCVBUF; the kernel doubles them and caps them at net.core.[rw]mem_max) when the
+    /// caller gives none: a bandwidth-delay product per stream for a LAN (1 MiB x 2 x 8 streams: 10 Gb/s at 13 ms).
+    /// Bigger buys nothing here, and what sits in them is lost when a process dies: with 4 MiB a kill -9 cost
+    /// 24-45 MB of re-sending in the kill tests, with 1 MiB about 8. High-latency paths raise transfer.socket-buffer.
+    /// </summary>
+    public const int DefaultSocketBuffer = 1 << 20;
 
     public static async Task<ISecureChannel> ConnectAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct,
-        TimeSpan? connectTimeout = null, TlsMode tls = TlsMode.Auto)
+        TimeSpan? connectTimeout = null, TlsMode tls = TlsMode.Auto, int socketBuffer = DefaultSocketBuffer)
     {
         try
         {
-            return await ConnectOnceAsync(endpoint, secret, suite, handshakeTimeout, ct, connectTimeout, tls).ConfigureAwait(false);
+            return await ConnectOnceAsync(endpoint, secret, suite, handshakeTimeout, ct, connectTimeout, tls, socketBuffer).ConfigureAwait(false);
         }
         catch (KernelTlsFallbackException) when (tls == TlsMode.Auto)
         {
             // The kernel took the ULP but refused a key: that socket is gone; redo the connection in userspace.
-            return await ConnectOnceAsync(endpoint, secret, suite, handshakeTimeout, ct, connectTimeout, TlsMode.User).ConfigureAwait(false);
+            return await ConnectOnceAsync(endpoint, secret, suite, handshakeTimeout, ct, connectTimeout, TlsMode.User, socketBuffer).ConfigureAwait(false);
         }
     }
 
     private static async Task<ISecureChannel> ConnectOnceAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct,
-        TimeSpan? connectTimeout, TlsMode tls)
+        TimeSpan? connectTimeout, TlsMode tls, int socketBuffer)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            Tune(socket);
+            Tune(socket, socketBuffer);
             using (var connecting = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 if (connectTimeout is { } limit) connecting.CancelAfter(limit);
@@ -64,11 +69,11 @@ public static class SecureConnection
     /// <summary>Runs the server side of the handshake on an accepted socket; the socket is disposed on failure.</summary>
     /// <param name="accept">Which ciphers this receiver takes (recv --cipher); any when null.</param>
     public static async Task<ISecureChannel> AcceptAsync(Socket socket, SharedSecret secret, TimeSpan handshakeTimeout, CancellationToken ct, TlsMode tls = TlsMode.Auto,
-        Func<CipherSuite, bool>? accept = null)
+        Func<CipherSuite, bool>? accept = null, int socketBuffer = DefaultSocketBuffer)
     {
         try
         {
-            Tune(socket);
+            Tune(socket, socketBuffer);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(handshakeTimeout);
             try
@@ -113,11 +118,11 @@ public static class SecureConnection
     /// <summary>Whether connections made with <paramref name="tls"/> would use the kernel (null) or why not.</summary>
     public static string? KernelTlsUnavailability(CipherSuite suite) => Kernel.KernelTls.Unavailability(suite);
 
-    private static void Tune(Socket socket)
+    private static void Tune(Socket socket, int buffer)
     {
         socket.NoDelay = true;
-        socket.SendBufferSize = SocketBufferBytes;
-        socket.ReceiveBufferSize = SocketBufferBytes;
+        socket.SendBufferSize = buffer;
+        socket.ReceiveBufferSize = buffer;
     }
 
     /// <summary>Parses "HOST:PORT", "[v6]:PORT" or, when <paramref name="allowBarePort"/>, "PORT".</summary>

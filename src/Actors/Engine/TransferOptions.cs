@@ -35,6 +35,8 @@ public sealed record TransferOptions
     public bool PreserveAttributes { get; init; }
     /// <summary>The receiver makes everything durable (one syncfs) before it confirms the transfer (--fsync).</summary>
     public bool Fsync { get; init; }
+    /// <summary>SO_SNDBUF/SO_RCVBUF per stream (see <see cref="SecureConnection.DefaultSocketBuffer"/>).</summary>
+    public int SocketBuffer { get; init; } = SecureConnection.DefaultSocketBuffer;
     /// <summary>Plaintext per pooled buffer: one read() of a large file, or one batch of small files.</summary>
     public int ChunkSize { get; init; } = 256 << 10;
     /// <summary>Sender and receiver each cap the memory of their chunk buffers at this.</summary>
@@ -61,8 +63,9 @@ public sealed record TransferOptions
     public int AckBatch { get; init; } = 256;
     /// <summary>Keep setuid/setgid/sticky bits (off by default: a received file must not gain privileges).</summary>
     public bool PreserveSpecialBits { get; init; }
-    /// <summary>Files at least this big are received resumably (a journal of their durable prefix).</summary>
-    public long ResumeThreshold { get; init; } = 16L << 20;
+    /// <summary>Files at least this big are received resumably (into .actorsync/partial, with a journal); smaller ones
+    /// into a temporary, which an interruption keeps only once it is finished.</summary>
+    public long ResumeThreshold { get; init; } = 1L << 20;
     /// <summary>A resumable file's prefix is made durable (fsync + journal record) each time it grows by this much.</summary>
     public long CheckpointEvery { get; init; } = 64L << 20;
     /// <summary>How long a new transfer waits for another one to let go of DEST before it is refused; infinite waits until it does.</summary>
@@ -104,6 +107,7 @@ public sealed record TransferOptions
             PreserveAttributes = Bool(s, "transfer:xattrs", d.PreserveAttributes),
             Fsync = Bool(s, "transfer:fsync", d.Fsync),
             ChunkSize = (int)Size(s, "transfer:chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
+            SocketBuffer = (int)Size(s, "transfer:socket-buffer", d.SocketBuffer, 64 << 10, 256 << 20),
             BufferMemory = Size(s, "memory:buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
             Readers = Int(s, "pipeline:readers", d.Readers, 1, 64),
             Writers = Int(s, "pipeline:writers", d.Writers, 1, 64),

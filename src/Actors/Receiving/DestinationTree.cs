@@ -25,9 +25,11 @@ internal sealed class DestinationTree : IDisposable
     private readonly int _lockFd;
     private readonly bool _root = Libc.IsRoot;
 
-    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd, int partialFd, uint createdGid)
+    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd, int partialFd, int keptFd, HashSet<string> kept, uint createdGid)
     {
         PartialFd = partialFd;
+        KeptFd = keptFd;
+        _kept = kept;
         Root = root;
         RootFd = rootFd;
         WorkFd = workFd;
@@ -46,9 +48,38 @@ internal sealed class DestinationTree : IDisposable
     public uint CreatedGid { get; }
 
     /// <summary>
+    /// DEST/.actorsync/kept: temporaries an interrupted run had finished (bytes, mode and mtime) but not renamed
+    /// yet. A re-run offered such a file has the sender verify it by hash, and commits it instead of receiving it.
+    /// </summary>
+    public int KeptFd { get; }
+
+    public const string KeptDirectory = "kept";
+
+    private readonly HashSet<string> _kept;
+
+    /// <summary>
+    /// The temporary a file of <paramref name="path"/> is written to, and found under after an interruption: a
+    /// 64-bit FNV-1a of the name, cheap enough for every small file. Two names of one transfer that collide get a
+    /// unique temporary instead (and lose only this shortcut); a kept one is used only after the sender verified
+    /// its bytes, so a collision across runs can never commit wrong content.
+    /// </summary>
+    public static string TemporaryOf(string path)
+    {
+        ulong h = 14695981039346656037;
+        foreach (char c in path) h = (h ^ c) * 1099511628211;
+        return $"s-{h:x16}";
+    }
+
+    /// <summary>Whether the kept area holds anything at all (the usual answer, no).</summary>
+    public bool AnyKept => _kept.Count > 0;
+
+    /// <summary>Whether the kept area holds a temporary of that name.</summary>
+    public bool HasKept(string name) => _kept.Contains(name);
+
+    /// <summary>
     /// Opens DEST (creating it and its work area as needed) and takes DEST's lock: one transfer writes into a
     /// DEST at a time, across processes too (flock on DEST/.actorsync/lock, released when the process dies).
-    /// Holding the lock, whatever is left in the temporary area belongs to an interrupted run: it is removed.
+    /// Holding the lock, whatever is left in the temporary area belongs to an interrupted run (see <see cref="KeptFd"/>).
     /// A transfer that just finished may still be letting go of DEST: the lock is retried for
     /// <paramref name="lockWait"/> (infinite: until it is free), asynchronously, holding no thread.
     /// </summary>
@@ -73,7 +104,7 @@ internal sealed class DestinationTree : IDisposable
     {
         int rootFd = Libc.OpenDirectoryFollowing(root);
         if (rootFd < 0) throw new DestinationUnavailableException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
-        int workFd = -1, tempFd = -1, lockFd = -1, partialFd = -1;
+        int workFd = -1, tempFd = -1, lockFd = -1, partialFd = -1, keptFd = -1;
         try
         {
             while (true)
@@ -95,13 +126,19 @@ internal sealed class DestinationTree : IDisposable
                 lockFd = workFd = -1;
             }
             tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
-            RemoveAll(tempFd);
             partialFd = OpenOrCreate(workFd, PartialFiles.Directory, 0x1C0, Path.Join(root, WorkDirectory));
+            keptFd = OpenOrCreate(workFd, KeptDirectory, 0x1C0, Path.Join(root, WorkDirectory));
+            // Whatever is left in the temporary area belongs to an interrupted run: files' temporaries move to the kept
+            // area (a finished one may be committed by this run), the rest goes.
+            foreach (string name in Names(tempFd))
+                if (!name.StartsWith("s-", StringComparison.Ordinal) || Libc.Rename(tempFd, name, keptFd, name) != 0) Libc.Unlink(tempFd, name);
+            var kept = new HashSet<string>(Names(keptFd), StringComparer.Ordinal);
             uint createdGid = Libc.StatOpen(tempFd, out var st) == 0 && (st.Mode & 0x400 /* S_ISGID */) != 0 ? st.Gid : Libc.EffectiveGroup;
-            return (new DestinationTree(root, rootFd, workFd, tempFd, lockFd, partialFd, createdGid), 0);
+            return (new DestinationTree(root, rootFd, workFd, tempFd, lockFd, partialFd, keptFd, kept, createdGid), 0);
         }
         catch
         {
+            Libc.CloseQuietly(keptFd);
             Libc.CloseQuietly(partialFd);
             Libc.CloseQuietly(tempFd);
             Libc.CloseQuietly(lockFd);
@@ -127,16 +164,21 @@ internal sealed class DestinationTree : IDisposable
     /// <summary>Empties a directory of the work area (its entries are plain files the receiver made).</summary>
     private static void RemoveAll(int dirFd)
     {
-        int fd = Libc.OpenDirectoryToList(dirFd, ".");
-        if (fd < 0) return;
-        using var listing = new DirectoryListing(fd);
+        foreach (string name in Names(dirFd)) Libc.Unlink(dirFd, name);
+    }
+
+    private static List<string> Names(int dirFd)
+    {
         var names = new List<string>();
+        int fd = Libc.OpenDirectoryToList(dirFd, ".");
+        if (fd < 0) return names;
+        using var listing = new DirectoryListing(fd);
         try
         {
             while (listing.Next(out string name, out _)) names.Add(name);
         }
         catch (IOException) { }
-        foreach (string name in names) Libc.Unlink(dirFd, name);
+        return names;
     }
 
     private static int OpenOrCreate(int parentFd, string name, int mode, string where)
@@ -224,26 +266,22 @@ internal sealed class DestinationTree : IDisposable
         return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize: 64 << 10);
     }
 
-    /// <summary>Removes this transfer's leftovers; the work area goes with the lock, in Dispose.</summary>
+    /// <summary>Removes this transfer's leftovers; the work area goes with the lock, in Dispose. Files' own
+    /// temporaries are removed by their writers, so only the transfer's logs and links are left here.</summary>
     public void RemoveTemporaries(Guid transfer)
     {
         string prefix = $"{transfer:N}-";
-        int fd = Libc.OpenDirectoryToList(TempFd, ".");
-        if (fd < 0) return;
-        var names = new List<string>();
-        using (var listing = new DirectoryListing(fd))
-        {
-            try
-            {
-                while (listing.Next(out string name, out _)) if (name.StartsWith(prefix, StringComparison.Ordinal)) names.Add(name);
-            }
-            catch (IOException) { }
-        }
-        foreach (string name in names) Libc.Unlink(TempFd, name);
+        foreach (string name in Names(TempFd))
+            if (name.StartsWith(prefix, StringComparison.Ordinal)) Libc.Unlink(TempFd, name);
     }
 
-    /// <summary>After a complete transfer no partial file is needed any more (each was finished or its file is gone).</summary>
-    public void RemovePartials() => RemoveAll(PartialFd);
+    /// <summary>After a complete transfer nothing of an interrupted run is needed any more: partials, kept temporaries.</summary>
+    public void RemoveResumeState()
+    {
+        RemoveAll(PartialFd);
+        RemoveAll(KeptFd);
+        RemoveAll(TempFd);
+    }
 
     /// <summary>--fsync: everything written to DEST's filesystem reaches the disk (one syncfs for the whole transfer).</summary>
     public int SyncAll() => Libc.SyncFileSystem(RootFd) == 0 ? 0 : Libc.LastErrno;
@@ -251,12 +289,15 @@ internal sealed class DestinationTree : IDisposable
     /// <summary>Leaves DEST as a plain copy when nothing is left in the work area, then releases the lock.</summary>
     public void Dispose()
     {
-        if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0 && Libc.RemoveDirectory(WorkFd, PartialFiles.Directory) == 0)
+        Libc.RemoveDirectory(WorkFd, KeptDirectory);
+        if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0 && Libc.RemoveDirectory(WorkFd, PartialFiles.Directory) == 0
+            && Libc.StatNoFollow(WorkFd, KeptDirectory, out _) != 0)
         {
             Libc.Unlink(WorkFd, LockFile);
             Libc.RemoveDirectory(RootFd, WorkDirectory);
         }
         Libc.CloseQuietly(_lockFd);
+        Libc.CloseQuietly(KeptFd);
         Libc.CloseQuietly(PartialFd);
         Libc.CloseQuietly(TempFd);
         Libc.CloseQuietly(WorkFd);

@@ -32,11 +32,13 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         public long Length;
         public bool EndSeen;
         public IReadOnlyList<(string Name, byte[] Value)>? Attributes;
-        // Resumable files only: the journal, and the hash over the prefix made durable so far.
+        /// <summary>What this receiver held of the file from an interrupted run, and reported: the sender's Kept
+        /// frames may keep those bytes, and no others.</summary>
+        public HeldFile? Held;
+        // Resumable files only: the journal, and how far its block hashes reach (a durable, contiguous prefix).
+        public bool Resumable;
         public int JournalFd = -1;
         public long JournalLength, Checkpointed;
-        public System.Security.Cryptography.IncrementalHash? Hash;
-        public bool Resumable => Hash is not null;
 
         public bool Complete => Ranges.Covered == Header.Size
             && (EndSeen || (Header.Flags & FileFlags.AwaitsEnd) == 0)
@@ -72,6 +74,7 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
                 try { return OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, (int)command.Length), command.Retransmit); }
                 finally { session.Pool.Return(command.Buffer!); }
             case WriteKind.Hole: return OnHole(command.FileId, command.Offset, command.Length, command.Retransmit);
+            case WriteKind.Kept: return OnKept(command.FileId, command.Offset, command.Length, command.Retransmit);
             case WriteKind.End: return OnEnd(command.FileId, command.Retransmit);
             case WriteKind.Attributes: return OnAttributes((AttributesFrame)command.Extra!, command.Retransmit);
             case WriteKind.Symlink: return OnSymlink((SymlinkFrame)command.Extra!);
@@ -96,18 +99,28 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
     }
 
+    /// <summary>A file of one chunk (or a few): a temporary named after its path, so that one an interruption
+    /// leaves finished is found again (in the kept area) and, verified by the sender, committed instead of re-sent.</summary>
     private Incoming OpenTemporary(in FileHeaderFrame header)
     {
-        string temp = DestinationTree.TempName(session.TransferId, header.FileId);
+        string temp = DestinationTree.TemporaryOf(header.Path);
+        if (session.Tree.AnyKept && session.Resumes.TryRemove(header.Path, out var held) && held.InKeptArea && Libc.OpenExisting(session.Tree.KeptFd, temp) is int kept and >= 0)
+            return new Incoming(header, kept, temp, session.Tree.KeptFd) { Held = held, Length = header.Size };
         int fd = Libc.CreateExclusive(session.Tree.TempFd, temp);
+        if (fd < 0 && Libc.LastErrno == Libc.EEXIST)
+        {
+            temp = DestinationTree.TempName(session.TransferId, header.FileId);   // another name of this transfer has that temporary
+            fd = Libc.CreateExclusive(session.Tree.TempFd, temp);
+        }
         var file = new Incoming(header, fd, temp, session.Tree.TempFd);
         if (fd < 0) file.Failure = $"cannot create temporary file: {Describe(header.Path, Libc.LastErrno)}";
         return file;
     }
 
     /// <summary>
-    /// A large file goes to .actorsync/partial with a journal, so an interrupted run can resume it. If the Offer
-    /// found a verified prefix of it, writing carries on after that prefix; otherwise it starts afresh.
+    /// A larger file goes to .actorsync/partial with a journal (see <see cref="PartialFiles"/>), so an interrupted run
+    /// can resume it. If the Offer found bytes of it there, it carries on in that partial (the sender's Kept frames
+    /// say which bytes stay); otherwise it starts afresh.
     /// </summary>
     private Incoming OpenResumable(in FileHeaderFrame header)
     {
@@ -115,21 +128,21 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         string key = PartialFiles.Key(header.Path);
         string journal = PartialFiles.JournalName(key);
         Incoming file;
-        if (session.Resumes.TryRemove(header.Path, out var resume) && Libc.OpenExisting(dir, key) is int kept and >= 0)
+        if (session.Resumes.TryRemove(header.Path, out var held) && !held.InKeptArea
+            && Libc.OpenExisting(dir, key) is int kept and >= 0)
         {
-            file = new Incoming(header, kept, key, dir) { Hash = resume.Hash, Checkpointed = resume.Offset };
-            file.Ranges.TryAdd(0, resume.Offset);
-            file.Length = Libc.StatOpen(kept, out var data) == 0 ? (long)data.Size : resume.Offset;
+            file = new Incoming(header, kept, key, dir) { Held = held, Resumable = true, Checkpointed = held.DurablePrefix / PartialFiles.BlockSize * PartialFiles.BlockSize };
+            file.Length = Libc.StatOpen(kept, out var data) == 0 ? (long)data.Size : 0;
             file.JournalFd = Libc.OpenExisting(dir, journal);
-            file.JournalLength = file.JournalFd >= 0 && Libc.StatNoFollow(dir, journal, out var st) == 0 ? (long)st.Size : 0;
-            Context.Log.LogInformation("resuming {Path} after {Bytes} bytes kept from an interrupted run", RelativePath.Printable(header.Path), resume.Offset);
+            file.JournalLength = file.JournalFd >= 0 && Libc.StatOpen(file.JournalFd, out var st) == 0 ? (long)st.Size : 0;
+            Context.Log.LogInformation("resuming {Path}: holding {Blocks} blocks from an interrupted run", RelativePath.Printable(header.Path), held.Blocks.Length);
         }
         else
         {
             PartialFiles.Remove(dir, key);
             int fd = Libc.CreateExclusive(dir, key);
             int errno = Libc.LastErrno;
-            file = new Incoming(header, fd, key, dir) { Hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256) };
+            file = new Incoming(header, fd, key, dir) { Resumable = true };
             if (fd < 0) { file.Failure = $"cannot create partial file: {Describe(header.Path, errno)}"; return file; }
             file.JournalFd = Libc.CreateExclusive(dir, journal);
             byte[] line = System.Text.Encoding.UTF8.GetBytes(PartialFiles.Header(header));
@@ -140,27 +153,43 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
     }
 
     /// <summary>
-    /// Once the contiguous prefix has grown by checkpoint-every: hash the new part (read back from the page cache),
-    /// fsync the data, then append "offset hash" to the journal and fdatasync it. One fsync per checkpoint per
-    /// file, in this writer only: the other writers and the network carry on meanwhile.
+    /// Once the contiguous prefix has grown by checkpoint-every: hash its new whole blocks (read back from the page
+    /// cache), fsync the data, then append their B lines and a C line to the journal and fdatasync it. One fsync per
+    /// checkpoint per file, in this writer only: the other writers and the network carry on meanwhile.
     /// </summary>
     private void CheckpointIfDue(Incoming file)
     {
-        long prefix = file.Ranges.Prefix;
-        if (!file.Resumable || file.Failure is not null || prefix == file.Header.Size || prefix - file.Checkpointed < session.Options.CheckpointEvery) return;
-        if (!PartialFiles.Append(file.Hash!, file.Fd, file.Checkpointed, prefix) || Libc.Sync(file.Fd) != 0)
+        long size = file.Header.Size, prefix = file.Ranges.Prefix;
+        if (!file.Resumable || file.Failure is not null || prefix == size || prefix - file.Checkpointed < session.Options.CheckpointEvery) return;
+        long durable = prefix / PartialFiles.BlockSize * PartialFiles.BlockSize;
+        if (durable <= file.Checkpointed) return;
+        var hashes = new List<byte[]>();
+        long first = file.Checkpointed / PartialFiles.BlockSize;
+        if (!PartialFiles.HashBlocks(file.Fd, first, (durable - file.Checkpointed) / PartialFiles.BlockSize, size, hashes) || Libc.Sync(file.Fd) != 0)
         {
             Fail(file, $"cannot make the received prefix durable: {Describe(file.Header.Path, Libc.LastErrno)}");
             return;
         }
-        byte[] line = System.Text.Encoding.ASCII.GetBytes(PartialFiles.Checkpoint(prefix, file.Hash!.GetCurrentHash()));
-        if (Libc.WriteFully(file.JournalFd, line, file.JournalLength) != 0 || Libc.SyncData(file.JournalFd) != 0)
+        var text = new System.Text.StringBuilder();
+        for (int i = 0; i < hashes.Count; i++) text.Append(PartialFiles.Block(first + i, hashes[i]));
+        text.Append(PartialFiles.Durable(durable));
+        byte[] lines = System.Text.Encoding.ASCII.GetBytes(text.ToString());
+        if (Libc.WriteFully(file.JournalFd, lines, file.JournalLength) != 0 || Libc.SyncData(file.JournalFd) != 0)
         {
             Fail(file, $"cannot write the resume journal: {Describe(file.Header.Path, Libc.LastErrno)}");
             return;
         }
-        file.JournalLength += line.Length;
-        file.Checkpointed = prefix;
+        file.JournalLength += lines.Length;
+        file.Checkpointed = durable;
+    }
+
+    /// <summary>Notes in the journal that these bytes were written (not synced: a hint the next run verifies).</summary>
+    private static void NoteWritten(Incoming file, long offset, long length)
+    {
+        if (!file.Resumable || file.JournalFd < 0) return;
+        Span<byte> line = stackalloc byte[64];
+        if (!System.Text.Unicode.Utf8.TryWrite(line, $"R {offset} {length}\n", out int n)) return;
+        if (Libc.WriteFully(file.JournalFd, line[..n], file.JournalLength) == 0) file.JournalLength += n;
     }
 
     /// <summary>The file in progress a range (or hole, end, attributes) belongs to; null when it is to be dropped.</summary>
@@ -193,6 +222,7 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
             else
             {
                 file.Length = Math.Max(file.Length, offset + data.Length);
+                NoteWritten(file, offset, data.Length);
                 CheckpointIfDue(file);
             }
         }
@@ -208,8 +238,21 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         {
             if (Libc.Truncate(file.Fd, offset + length) != 0) Fail(file, $"cannot extend the file over a hole: {Describe(file.Header.Path, Libc.LastErrno)}");
             else file.Length = offset + length;
-            CheckpointIfDue(file);
         }
+        if (file.Failure is null) NoteWritten(file, offset, length);
+        CheckpointIfDue(file);
+        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+    }
+
+    /// <summary>Bytes this receiver held and the sender verified: kept as they are, not written again.</summary>
+    private ValueTask OnKept(ulong id, long offset, long length, bool retransmit)
+    {
+        if (Lookup(id, retransmit, "kept bytes") is not { } file) return ValueTask.CompletedTask;
+        if (file.Held is not { } held || !held.Reported(offset, length))
+            ThrowHelper.ThrowProtocol($"kept bytes {offset}+{length} of \"{RelativePath.Printable(file.Header.Path)}\", which this receiver did not report holding");
+        AddRange(file, offset, length, retransmit);
+        session.Stats.Resumed(length);
+        CheckpointIfDue(file);
         return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
     }
 
@@ -243,7 +286,8 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         }
         session.Stats.Done(1, file.Header.Size);
         await session.Coordinator.TellAsync(new ReceiveEvent.FileCommitted(file.Header.FileId, file.Header.Size)).ConfigureAwait(false);
-        foreach (string reason in incomplete ?? [])
+        if (incomplete is null) return;
+        foreach (string reason in incomplete)
             await session.Coordinator.TellAsync(new ReceiveEvent.EntryIncomplete(file.Header.Path, reason)).ConfigureAwait(false);
     }
 
@@ -303,8 +347,6 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         if (file.JournalFd >= 0) Libc.Close(file.JournalFd);
         file.JournalFd = -1;
         if (remove && file.Resumable) Libc.Unlink(file.DirectoryFd, PartialFiles.JournalName(file.TempName));
-        file.Hash?.Dispose();
-        file.Hash = null;
     }
 
     private ValueTask OnSymlink(SymlinkFrame link)

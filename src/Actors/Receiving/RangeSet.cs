@@ -20,6 +20,20 @@ internal sealed class RangeSet
 
     public long Covered { get; private set; }
 
+    /// <summary>The merged ranges, in order, as [Start, End).</summary>
+    public IReadOnlyList<(long Start, long End)> Segments => _ranges;
+
+    /// <summary>Whether all of [start, start+length) is in the set.</summary>
+    public bool Covers(long start, long length)
+    {
+        foreach (var (s, e) in _ranges)
+        {
+            if (e <= start) continue;   // merged and in order: the first that reaches past start is the only candidate
+            return s <= start && e >= start + length;
+        }
+        return false;
+    }
+
     /// <summary>End of the contiguous run of bytes from offset 0 (0 if byte 0 has not arrived).</summary>
     public long Prefix => _ranges.Count > 0 && _ranges[0].Start == 0 ? _ranges[0].End : 0;
 

@@ -183,7 +183,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         _directories?.Dispose();
         _links?.Dispose();
         tree.RemoveTemporaries(transferId);
-        tree.RemovePartials();
+        tree.RemoveResumeState();
         if (fsync && tree.SyncAll() is int errno and not 0)
             throw new IOException($"cannot make the received files durable (syncfs): {Libc.Describe(errno)}");
         long failures = Failures;

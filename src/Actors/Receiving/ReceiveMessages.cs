@@ -4,7 +4,7 @@ using ActorSync.Transport.Frames;
 
 namespace ActorSync.Receiving;
 
-internal enum WriteKind : byte { Header, Data, Hole, End, Attributes, Symlink, Special, Abort }
+internal enum WriteKind : byte { Header, Data, Hole, Kept, End, Attributes, Symlink, Special, Abort }
 
 /// <summary>
 /// What a connection hands a FileWriter. Data carries a pooled buffer the writer returns. The hot kinds (header,
@@ -17,6 +17,7 @@ internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Hea
     public static WriteCommand ForHeader(in FileHeaderFrame h) => new(WriteKind.Header, h, h.FileId, 0, null, 0, null);
     public static WriteCommand ForData(ulong id, long offset, byte[] buffer, int length, bool retransmit) => new(WriteKind.Data, default, id, offset, buffer, length, null, retransmit);
     public static WriteCommand ForHole(in HoleFrame h, bool retransmit) => new(WriteKind.Hole, default, h.FileId, h.Offset, null, h.Length, null, retransmit);
+    public static WriteCommand ForKept(in HoleFrame k, bool retransmit) => new(WriteKind.Kept, default, k.FileId, k.Offset, null, k.Length, null, retransmit);
     public static WriteCommand ForEnd(ulong id, bool retransmit) => new(WriteKind.End, default, id, 0, null, 0, null, retransmit);
     public static WriteCommand ForAttributes(AttributesFrame a, bool retransmit) => new(WriteKind.Attributes, default, a.FileId, 0, null, 0, a, retransmit);
     public static WriteCommand ForSymlink(in SymlinkFrame s) => new(WriteKind.Symlink, default, 0, 0, null, 0, s);

@@ -91,7 +91,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         bool joined = false;
         try
         {
-            channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls, AcceptCipher).ConfigureAwait(false);
+            channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls, AcceptCipher, options.SocketBuffer).ConfigureAwait(false);
             var reader = new FrameReader(channel);
             var header = await ReadTransferHeaderAsync(reader, ct).ConfigureAwait(false);
             transferId = header.TransferId;

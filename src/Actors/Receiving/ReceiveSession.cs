@@ -14,8 +14,9 @@ internal sealed record ReceiveSession(
     IActorRef<ReceiveEvent> Coordinator,
     CancellationToken Abort)
 {
-    /// <summary>Verified prefixes of kept partial files, by path: found when answering an Offer, taken by the writer.</summary>
-    public System.Collections.Concurrent.ConcurrentDictionary<string, (long Offset, System.Security.Cryptography.IncrementalHash Hash)> Resumes { get; } = new(StringComparer.Ordinal);
+    /// <summary>What this receiver holds of files of an interrupted run, by path: found when answering an Offer (and
+    /// reported to the sender), taken by the writer when the file's header comes.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, HeldFile> Resumes { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Files announced and not yet complete, over all writers. A sender has a file in progress only while some
@@ -34,4 +35,29 @@ internal sealed record ReceiveSession(
     }
 
     public void EndFile() => Interlocked.Decrement(ref _filesInProgress);
+}
+
+/// <summary>
+/// Bytes of a file this receiver holds from an interrupted run and reported in Blocks: in a partial (with its
+/// journal), or a finished temporary in the kept area. The sender says in Kept frames which of them to keep; only
+/// bytes reported here may be kept.
+/// </summary>
+internal sealed class HeldFile(Transport.Frames.HeldBlock[] blocks, long durablePrefix, bool inKeptArea)
+{
+    public Transport.Frames.HeldBlock[] Blocks { get; } = blocks;
+    /// <summary>Where the partial's verified prefix ends: its checkpoints carry on from there.</summary>
+    public long DurablePrefix { get; } = durablePrefix;
+    public bool InKeptArea { get; } = inKeptArea;
+
+    private RangeSet? _reported;
+
+    public bool Reported(long offset, long length)
+    {
+        if (_reported is null)
+        {
+            _reported = new RangeSet();
+            foreach (var b in Blocks) _reported.AddAllowingOverlap(b.Offset, b.Length);
+        }
+        return _reported.Covers(offset, length);
+    }
 }

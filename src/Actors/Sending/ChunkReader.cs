@@ -1,7 +1,9 @@
 using ActorSync.Actors;
 using ActorSync.Engine;
+using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
+using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
 
@@ -84,13 +86,84 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
             if (read is null) await ProblemAsync(work, $"cannot read extended attributes: {Libc.Describe(attributeErrno)}").ConfigureAwait(false);
             attributeFrame = await AttributeFrameAsync(work, work.FileId, SendableAttributes.Of(read), directory: false).ConfigureAwait(false);
         }
+        List<(long Start, long End)>? kept = null;
+        if (work.Held is { } held)
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            kept = VerifyHeld(fd, work, held, out long keptBytes);
+            stats.Resumed(keptBytes);
+            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            long hashed = held.Where(b => b.Hash is not null).Sum(b => (long)b.Length);
+            Context.Log.LogDebug("{Path}: the receiver holds {Held} blocks; hashed {MiB:F1} MiB of them here in {Ms:F0} ms ({Rate:F0} MB/s); {Kept:F1} MiB kept",
+                RelativePath.Printable(work.RelativePath), held.Length, hashed / 1048576.0, took.TotalMilliseconds, hashed / 1e6 / Math.Max(took.TotalSeconds, 1e-6), keptBytes / 1048576.0);
+        }
         int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.DataHeaderLength;
-        if (work.Start == 0 && work.Size + overhead <= pool.BufferSize)
+        if (kept is null && work.Size + overhead <= pool.BufferSize)
             await ReadSmallAsync(work, fd, overhead, attributeFrame).ConfigureAwait(false);
-        else if (work.Start >= work.Size)
-            await HeaderOnlyAsync(work, fd, attributeFrame).ConfigureAwait(false);
+        else if (kept is not null && kept.Count == 1 && kept[0] == (0, work.Size))
+            await AllKeptAsync(work, fd, attributeFrame).ConfigureAwait(false);
         else
-            await SendLargeAsync(work, fd, attributeFrame).ConfigureAwait(false);
+            await SendLargeAsync(work, fd, attributeFrame, kept ?? []).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What the receiver holds of a file, checked against the source: blocks it verified itself (against its journal)
+    /// are kept; blocks it hashed are kept where the source's bytes hash the same. A local read, far cheaper than
+    /// sending them. Returns the kept ranges, merged and in order.
+    /// </summary>
+    private static List<(long Start, long End)> VerifyHeld(int fd, in ReadWork work, HeldBlock[] held, out long keptBytes)
+    {
+        var kept = new List<(long Start, long End)>(held.Length);
+        byte[]? buffer = null;
+        try
+        {
+            foreach (var block in held)
+            {
+                if (block.Offset < 0 || block.Offset > work.Size - block.Length)
+                    ThrowHelper.ThrowProtocol($"the receiver holds {block.Offset}+{block.Length} of \"{RelativePath.Printable(work.RelativePath)}\" ({work.Size} bytes)");
+                if (block.Hash is not null)
+                {
+                    if (buffer is null || buffer.Length < block.Length)
+                    {
+                        if (buffer is not null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(block.Length);
+                    }
+                    int n = Libc.ReadFully(fd, buffer.AsSpan(0, block.Length), block.Offset);
+                    if (n != block.Length || !System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, n)).AsSpan().SequenceEqual(block.Hash)) continue;
+                }
+                kept.Add((block.Offset, block.Offset + block.Length));
+            }
+        }
+        finally
+        {
+            if (buffer is not null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        kept.Sort();
+        var merged = new List<(long Start, long End)>(kept.Count);
+        foreach (var (start, end) in kept)
+        {
+            if (merged.Count > 0 && start <= merged[^1].End) merged[^1] = (merged[^1].Start, Math.Max(merged[^1].End, end));
+            else merged.Add((start, end));
+        }
+        keptBytes = merged.Sum(r => r.End - r.Start);
+        return merged;
+    }
+
+    /// <summary>The receiver already holds the whole file, verified: its header and a Kept frame let it commit.</summary>
+    private async ValueTask AllKeptAsync(ReadWork work, int fd, byte[]? attributeFrame)
+    {
+        string? changed = SourceChecks.ChangedSinceWalk(fd, work.Size, work.MTime);
+        Libc.Close(fd);
+        if (changed is not null)
+        {
+            await ProblemAsync(work, changed).ConfigureAwait(false);
+            return;
+        }
+        await EnsureSpaceAsync(FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.KeptLength).ConfigureAwait(false);
+        _used += FrameWriter.FileHeader(_batch.AsSpan(_used), Header(work, Flags(attributeFrame, awaitsEnd: false)));
+        if (attributeFrame is not null) Append(attributeFrame);
+        _used += FrameWriter.Kept(_batch.AsSpan(_used), work.FileId, 0, work.Size);
+        stats.AnnouncedFile();
     }
 
     private static FileFlags Flags(byte[]? attributeFrame, bool awaitsEnd) =>
@@ -130,16 +203,6 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         stats.AnnouncedFile();
     }
 
-    /// <summary>A file the receiver already holds whole in a verified partial: its header alone lets it commit.</summary>
-    private async ValueTask HeaderOnlyAsync(ReadWork work, int fd, byte[]? attributeFrame)
-    {
-        Libc.Close(fd);
-        await EnsureSpaceAsync(FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0)).ConfigureAwait(false);
-        _used += FrameWriter.FileHeader(_batch.AsSpan(_used), Header(work, Flags(attributeFrame, awaitsEnd: false)));
-        if (attributeFrame is not null) Append(attributeFrame);
-        stats.AnnouncedFile();
-    }
-
     /// <summary>
     /// A file in ranges of a buffer each: read here into the buffer behind its headers (userspace streams), or on
     /// kernel-TLS streams sent by reference, the stream's sendfile(2) taking the bytes straight from the page
@@ -153,7 +216,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
     /// stays (config transfer.sendfile = false turns it off). The seed's splice() stalled on ACKs; sendfile
     /// into kTLS did not.
     /// </summary>
-    private async ValueTask SendLargeAsync(ReadWork work, int fd, byte[]? attributeFrame)
+    private async ValueTask SendLargeAsync(ReadWork work, int fd, byte[]? attributeFrame, List<(long Start, long End)> kept)
     {
         // By reference, the bytes are read when a stream sends them, so the file is judged then (see SourceFile).
         var file = fileRanges ? new SourceFile(fd, work.RelativePath, work.FileId, work.Size, work.MTime) : null;
@@ -161,57 +224,67 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         bool first = true, readerHolds = true;
         try
         {
-            for (long offset = work.Start; offset < work.Size && file?.Aborted != true;)
+            // What the receiver keeps first, in frames behind the header; then the gaps between, in ranges.
+            for (int k = 0; k < kept.Count;)
             {
-                var (dataStart, dataEnd) = work.Sparse ? Libc.NextData(fd, offset, work.Size) ?? (work.Size, work.Size) : (offset, work.Size);
                 byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
-                int used = FrameWriter.FileHeader(buffer, header);
-                if (first && attributeFrame is not null)
+                int used = StartChunk(buffer, header, first ? attributeFrame : null);
+                for (; k < kept.Count && pool.BufferSize - used >= FrameWriter.KeptLength; k++)
+                    used += FrameWriter.Kept(buffer.AsSpan(used), work.FileId, kept[k].Start, kept[k].End - kept[k].Start);
+                file?.Queued();
+                first = await QueueAsync(new Chunk(buffer, used, 0, file?.AddReference()), first).ConfigureAwait(false);
+            }
+            var gaps = Gaps(kept, work.Size);
+            for (int g = 0; g < gaps.Count && file?.Aborted != true; g++)
+            {
+                var (gapStart, gapEnd) = gaps[g];
+                for (long offset = gapStart; offset < gapEnd && file?.Aborted != true;)
                 {
-                    attributeFrame.CopyTo(buffer.AsSpan(used));
-                    used += attributeFrame.Length;
-                }
-                if (dataStart > offset)
-                {
-                    used += FrameWriter.Hole(buffer.AsSpan(used), new HoleFrame(work.FileId, offset, dataStart - offset));
-                    offset = dataStart;
-                }
-                int n = (int)Math.Min(pool.BufferSize - used - FrameWriter.DataHeaderLength, dataEnd - offset);   // 0: a trailing hole
-                bool last = offset + n == work.Size;
-                Chunk chunk;
-                if (file is not null)
-                {
-                    if (n > 0) used += FrameWriter.DataHeader(buffer.AsSpan(used), work.FileId, offset, n);
-                    chunk = new Chunk(buffer, used, n, file.AddReference(), offset, n);
-                    file.Queued();
-                    if (last)
+                    var (dataStart, dataEnd) = work.Sparse ? Libc.NextData(fd, offset, work.Size) ?? (gapEnd, gapEnd) : (offset, gapEnd);
+                    dataStart = Math.Min(dataStart, gapEnd);
+                    dataEnd = Math.Min(dataEnd, gapEnd);
+                    byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
+                    int used = StartChunk(buffer, header, first ? attributeFrame : null);
+                    if (dataStart > offset)
                     {
-                        // Let go before the last range: the verdict then always comes from a stream, behind a
-                        // range of this file on that same stream, so the receiver knows the file when it reads it.
-                        readerHolds = false;
-                        file.Sent();
+                        used += FrameWriter.Hole(buffer.AsSpan(used), new HoleFrame(work.FileId, offset, dataStart - offset));
+                        offset = dataStart;
                     }
-                }
-                else
-                {
-                    int read = n == 0 ? 0 : Libc.ReadFully(fd, buffer.AsSpan(used + FrameWriter.DataHeaderLength, n), offset);
-                    string? failure = read < 0 ? Libc.Describe(-read)
-                        : read != n ? $"{SourceChecks.ChangedWhileRead}: shrank to {offset + read} bytes"
-                        : last ? SourceChecks.ChangedSinceWalk(fd, work.Size, work.MTime)   // after the last read: the copy is consistent
-                        : null;
-                    if (failure is not null)
+                    int n = (int)Math.Min(pool.BufferSize - used - FrameWriter.DataHeaderLength, dataEnd - offset);   // 0: a hole to the gap's end
+                    bool last = g == gaps.Count - 1 && offset + n == gapEnd;
+                    Chunk chunk;
+                    if (file is not null)
                     {
-                        pool.Return(buffer);
-                        await AbortFileAsync(work, failure, announced: !first).ConfigureAwait(false);
-                        return;
+                        if (n > 0) used += FrameWriter.DataHeader(buffer.AsSpan(used), work.FileId, offset, n);
+                        chunk = new Chunk(buffer, used, n, file.AddReference(), offset, n);
+                        file.Queued();
+                        if (last)
+                        {
+                            // Let go before the last range: the verdict then always comes from a stream, behind a
+                            // range of this file on that same stream, so the receiver knows the file when it reads it.
+                            readerHolds = false;
+                            file.Sent();
+                        }
                     }
-                    if (n > 0) used += FrameWriter.DataHeader(buffer.AsSpan(used), work.FileId, offset, n) + n;
-                    chunk = new Chunk(buffer, used, n);
+                    else
+                    {
+                        int read = n == 0 ? 0 : Libc.ReadFully(fd, buffer.AsSpan(used + FrameWriter.DataHeaderLength, n), offset);
+                        string? failure = read < 0 ? Libc.Describe(-read)
+                            : read != n ? $"{SourceChecks.ChangedWhileRead}: shrank to {offset + read} bytes"
+                            : last ? SourceChecks.ChangedSinceWalk(fd, work.Size, work.MTime)   // after the last read: the copy is consistent
+                            : null;
+                        if (failure is not null)
+                        {
+                            pool.Return(buffer);
+                            await AbortFileAsync(work, failure, announced: !first).ConfigureAwait(false);
+                            return;
+                        }
+                        if (n > 0) used += FrameWriter.DataHeader(buffer.AsSpan(used), work.FileId, offset, n) + n;
+                        chunk = new Chunk(buffer, used, n);
+                    }
+                    first = await QueueAsync(chunk, first).ConfigureAwait(false);
+                    offset += n;
                 }
-                if (first) stats.AnnouncedFile();
-                first = false;
-                await streams.TellAsync(SenderCommand.Send(chunk), abort).ConfigureAwait(false);
-                offset += n;
             }
         }
         finally
@@ -223,6 +296,36 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 file.Release();
             }
         }
+    }
+
+    /// <summary>A range chunk begins with the file's header (and, in its first chunk, its attributes).</summary>
+    private static int StartChunk(byte[] buffer, in FileHeaderFrame header, byte[]? attributeFrame)
+    {
+        int used = FrameWriter.FileHeader(buffer, header);
+        attributeFrame?.CopyTo(buffer.AsSpan(used));
+        return used + (attributeFrame?.Length ?? 0);
+    }
+
+    /// <summary>Hands a chunk of a file to the streams; the first one announces the file. Returns "still first": false.</summary>
+    private async ValueTask<bool> QueueAsync(Chunk chunk, bool first)
+    {
+        if (first) stats.AnnouncedFile();
+        await streams.TellAsync(SenderCommand.Send(chunk), abort).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>[0, size) less the kept ranges (merged, in order).</summary>
+    private static List<(long Start, long End)> Gaps(List<(long Start, long End)> kept, long size)
+    {
+        var gaps = new List<(long, long)>(kept.Count + 1);
+        long cursor = 0;
+        foreach (var (start, end) in kept)
+        {
+            if (start > cursor) gaps.Add((cursor, start));
+            cursor = Math.Max(cursor, end);
+        }
+        if (cursor < size) gaps.Add((cursor, size));
+        return gaps;
     }
 
     private static string OpenFailure(int errno) => errno == Libc.ENOENT ? "vanished since the directory walk" : Libc.Describe(errno);

@@ -35,24 +35,23 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
                 await OfferAsync(o.Work).ConfigureAwait(false);
                 break;
             case ManifestMessage.Answer a:
-                foreach (var need in a.Entries)
+                for (int i = 0; i < a.Entries.Length; i++)
                 {
+                    var need = a.Entries[i];
                     // After a rejoin offers may be answered twice: the first answer counts.
                     if (!_pending.Remove(need.FileId, out var offered)) continue;
                     var work = offered.Work;
                     window.Release();
-                    if (need.Status == NeedStatus.Send)
-                    {
-                        if (need.Offset < 0 || need.Offset > work.Size) ThrowHelper.ThrowProtocol($"resume offset {need.Offset} outside file {need.FileId} ({work.Size} bytes)");
-                        if (need.Offset > 0) stats.Resumed(need.Offset);
-                        await readers.TellAsync(work with { Start = need.Offset }, abort).ConfigureAwait(false);
-                    }
-                    else
+                    if (need.Status == NeedStatus.UpToDate)
                     {
                         _upToDate++;
                         _upToDateBytes += work.Size;
                         stats.UpToDate(work.Size);
+                        continue;
                     }
+                    if (need.Offset != 0) ThrowHelper.ThrowProtocol($"need for file {need.FileId} at offset {need.Offset}: resumes are said with Blocks");
+                    // Resume: the reader verifies what the receiver holds against the source and sends the rest.
+                    await readers.TellAsync(need.Status == NeedStatus.Resume ? work with { Held = a.Held![i] } : work, abort).ConfigureAwait(false);
                 }
                 break;
             case ManifestMessage.Flush:
@@ -130,7 +129,8 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
 internal abstract record ManifestMessage
 {
     public sealed record Offer(ReadWork Work) : ManifestMessage;
-    public sealed record Answer(NeedEntry[] Entries) : ManifestMessage;
+    /// <summary>The receiver's answers to an Offer; <paramref name="Held"/>[i] is what it holds of entry i when that one says Resume.</summary>
+    public sealed record Answer(NeedEntry[] Entries, HeldBlock[]?[]? Held) : ManifestMessage;
     public sealed record Flush : ManifestMessage;
     public sealed record Reoffer : ManifestMessage;
     public sealed record WhenDrained(IReplyTo<(long Files, long Bytes)> ReplyTo) : ManifestMessage;

@@ -3,16 +3,16 @@ using ActorSync.Transport.Frames;
 namespace ActorSync.Sending;
 
 /// <summary>
-/// What the walker hands on: one entry of the source tree. <paramref name="Start"/>: the receiver already holds
-/// the file's bytes before it (a verified partial from an interrupted run). <paramref name="LinkTarget"/>: a
+/// What the walker hands on: one entry of the source tree. <paramref name="Held"/>: what the receiver holds of the
+/// file from an interrupted run (answered Resume), for the reader to verify against the source. <paramref name="LinkTarget"/>: a
 /// symlink's target, or for a hard link the path of the name sent as the file (of size <paramref name="Size"/>,
 /// mtime <paramref name="MTime"/>). <paramref name="Sparse"/>: the file has fewer blocks than bytes, so its holes
 /// are worth looking for. <paramref name="Major"/>/<paramref name="Minor"/>: a device's numbers.
 /// <paramref name="Attributes"/>: a directory's extended attributes (-X; a file's are read when it is opened).
 /// </summary>
 internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, string FullPath, long Size, uint Mode, FileTime MTime, ulong FileId, string? LinkTarget,
-    long Start = 0, uint Uid = FrameLimits.KeepId, uint Gid = FrameLimits.KeepId, bool Sparse = false, uint Major = 0, uint Minor = 0,
-    IReadOnlyList<(string Name, byte[] Value)>? Attributes = null);
+    uint Uid = FrameLimits.KeepId, uint Gid = FrameLimits.KeepId, bool Sparse = false, uint Major = 0, uint Minor = 0,
+    IReadOnlyList<(string Name, byte[] Value)>? Attributes = null, HeldBlock[]? Held = null);
 
 /// <summary>Skipped: not an entry but word of one that could not be sent (<see cref="ReadWork.LinkTarget"/> holds
 /// the reason; <see cref="ReadWork.Mode"/> 1 for a directory that could not be listed), passed to the receiver.</summary>

@@ -28,7 +28,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
     protected internal override async ValueTask PreStartAsync()
     {
         var channel = await SecureConnection.ConnectAsync(setup.Endpoint, setup.Secret, setup.Options.Cipher, setup.Options.HandshakeTimeout, setup.Abort,
-            setup.Options.ConnectTimeout, setup.Options.Tls).ConfigureAwait(false);
+            setup.Options.ConnectTimeout, setup.Options.Tls, setup.Options.SocketBuffer).ConfigureAwait(false);
         try
         {
             bool rejoin = State.EverConnected;
@@ -259,7 +259,9 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
                         break;
                     case FrameType.Need:
                         int n = FrameParser.Need(body.Span, needs);
-                        await setup.Manifest.Value!.TellAsync(new ManifestMessage.Answer(needs[..n]), setup.Abort).ConfigureAwait(false);
+                        var entries = needs[..n];
+                        var held = await HeldBlocksAsync(reader, entries).ConfigureAwait(false);
+                        await setup.Manifest.Value!.TellAsync(new ManifestMessage.Answer(entries, held), setup.Abort).ConfigureAwait(false);
                         break;
                     case FrameType.DoneAck:
                         await setup.Coordinator.TellAsync(new SendEvent.StreamFinished(index, FrameParser.DoneAck(body.Span)), setup.Abort).ConfigureAwait(false);
@@ -286,6 +288,33 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         {
             setup.Coordinator.TryTell(new SendEvent.StreamFailed(index, e));
         }
+    }
+
+    /// <summary>
+    /// For each entry of a Need answered Resume, in order, the Blocks frames that follow it on this stream: what the
+    /// receiver holds of that file. Bounded by the receiver's per-file cap, checked here too.
+    /// </summary>
+    private async ValueTask<HeldBlock[]?[]?> HeldBlocksAsync(FrameReader reader, NeedEntry[] entries)
+    {
+        HeldBlock[]?[]? held = null;
+        var blocks = new List<HeldBlock>();
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (entries[i].Status != NeedStatus.Resume) continue;
+            blocks.Clear();
+            bool last;
+            do
+            {
+                if (!await reader.ReadNextAsync(setup.Abort).ConfigureAwait(false) || reader.Type != FrameType.Blocks)
+                    throw new ProtocolException($"the receiver answered resume for file {entries[i].FileId} without saying what it holds");
+                (ulong id, last) = FrameParser.Blocks((await reader.ReadBodyAsync(setup.Abort).ConfigureAwait(false)).Span, blocks);
+                if (id != entries[i].FileId || blocks.Count > FrameLimits.MaxBlocksPerFile)
+                    throw new ProtocolException($"blocks for file {id} where those of file {entries[i].FileId} were due, or too many");
+            }
+            while (!last);
+            (held ??= new HeldBlock[]?[entries.Length])[i] = [.. blocks];
+        }
+        return held;
     }
 
     /// <summary>Marks the stream lost and wakes the actor, which then fails and is restarted by its supervisor.</summary>

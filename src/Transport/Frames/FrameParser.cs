@@ -104,6 +104,31 @@ public static class FrameParser
         return f;
     }
 
+    /// <summary>A Kept frame: the same checks as a hole.</summary>
+    public static HoleFrame Kept(ReadOnlySpan<byte> body) => Hole(body);
+
+    /// <summary>Decodes a Blocks frame's entries onto <paramref name="into"/>; returns the file id and whether it was the last.</summary>
+    public static (ulong FileId, bool Last) Blocks(ReadOnlySpan<byte> body, List<HeldBlock> into)
+    {
+        var r = new Reader(body);
+        ulong id = r.U64();
+        byte flags = r.U8();
+        if (flags > 1) ThrowHelper.ThrowProtocol($"unknown blocks flags 0x{flags:x2}");
+        int count = r.U16();
+        if (count > body.Length / 13) ThrowHelper.ThrowProtocol($"blocks frame claims {count} entries in {body.Length} bytes");
+        for (int i = 0; i < count; i++)
+        {
+            byte kind = r.U8();
+            if (kind > 1) ThrowHelper.ThrowProtocol($"block kind {kind}");
+            long offset = r.Count();
+            uint length = r.U32();
+            if (length == 0 || length > int.MaxValue || offset > long.MaxValue - length) ThrowHelper.ThrowProtocol($"block at {offset}+{length} out of range");
+            into.Add(new HeldBlock(offset, (int)length, kind == 1 ? r.Bytes(32).ToArray() : null));
+        }
+        r.End();
+        return (id, flags == 1);
+    }
+
     public static ulong FileEnd(ReadOnlySpan<byte> body)
     {
         var r = new Reader(body);
@@ -203,7 +228,7 @@ public static class FrameParser
         {
             ulong id = r.U64();
             byte status = r.U8();
-            if (status > 1) ThrowHelper.ThrowProtocol($"need status {status}");
+            if (status > 2) ThrowHelper.ThrowProtocol($"need status {status}");
             into[i] = new NeedEntry(id, (NeedStatus)status, r.Count());
         }
         return (int)count;

@@ -125,11 +125,11 @@ public sealed class FrameReader(ISecureChannel channel)
             FrameType.DoneAck => length is >= FrameParser.DoneAckMinBody and <= FrameLimits.MaxMetadataBody,
             FrameType.StreamAck or FrameType.Resume => length == 8,
             FrameType.Data => length is >= FrameLimits.DataPrefixLength and <= FrameLimits.DataPrefixLength + FrameLimits.MaxDataBody,
-            FrameType.Hole => length == 24,
+            FrameType.Hole or FrameType.Kept => length == 24,
             FrameType.FileEnd => length == 8,
             FrameType.Padding => length <= FrameLimits.MaxPaddingBody,
             FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort
-                or FrameType.Offer or FrameType.Need or FrameType.HardLink or FrameType.Special or FrameType.Attributes or FrameType.Skipped
+                or FrameType.Offer or FrameType.Need or FrameType.HardLink or FrameType.Special or FrameType.Attributes or FrameType.Skipped or FrameType.Blocks
                 => length <= FrameLimits.MaxMetadataBody,
             _ => throw new ProtocolException($"unknown frame type {(byte)type}"),
         };

@@ -62,6 +62,14 @@ public enum FrameType : byte
     /// flags u8 (1: a directory whose contents are missing), path, reason (UTF-8). The receiver names it, and
     /// leaves the mtimes of the directories above it unset (their contents are not complete).</summary>
     Skipped = 21,
+    /// <summary>receiver -> sender, right after a Need, once per entry answered Resume, in the same order: what the
+    /// receiver holds of the file (a partial or a finished temporary of an interrupted run). file id u64, flags u8
+    /// (1: the last Blocks frame for this file), count u16, then per block kind u8 (0: verified here against the
+    /// journal, 1: to be verified by the sender), offset u64, length u32, and for kind 1 SHA-256 of the bytes [32].</summary>
+    Blocks = 22,
+    /// <summary>sender -> receiver: keep bytes [offset, offset+length) of what you hold of this file (verified):
+    /// file id u64, offset u64, length u64. Follows the file's header, like its data.</summary>
+    Kept = 23,
 }
 
 /// <summary>FileHeader flags.</summary>
@@ -101,6 +109,8 @@ public static class FrameLimits
     public const int DataPrefixLength = 16;
     /// <summary>Entries per Offer frame: bounded by the metadata body size in any case; this keeps a Need small.</summary>
     public const int MaxOfferEntries = 256;
+    /// <summary>Blocks a receiver may report for one file; its block size grows with the file to stay under this.</summary>
+    public const int MaxBlocksPerFile = 4096;
     /// <summary>Largest Padding body: the largest frame a re-sent range can stand in for.</summary>
     public const int MaxPaddingBody = DataPrefixLength + MaxDataBody;
 }

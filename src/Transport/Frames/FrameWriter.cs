@@ -71,6 +71,38 @@ public static class FrameWriter
         return w.Position;
     }
 
+    public const int KeptLength = FrameLimits.HeaderLength + 24;
+
+    /// <summary>Kept: the receiver keeps these bytes of what it holds (the same layout as a Hole).</summary>
+    public static int Kept(Span<byte> dest, ulong fileId, long offset, long length)
+    {
+        if (dest.Length < KeptLength) return 0;
+        var w = Begin(dest, FrameType.Kept, 24);
+        w.U64(fileId); w.U64((ulong)offset); w.U64((ulong)length);
+        return w.Position;
+    }
+
+    /// <summary>Encoded size of one held block.</summary>
+    public static int HeldBlockLength(in HeldBlock b) => 1 + 8 + 4 + (b.Hash is null ? 0 : 32);
+
+    /// <summary>A Blocks frame with as many of <paramref name="blocks"/> as fit one metadata body; returns the bytes
+    /// written and how many blocks went in (the rest go in the next frame; <paramref name="last"/> is set when none remain).</summary>
+    public static int Blocks(Span<byte> dest, ulong fileId, ReadOnlySpan<HeldBlock> blocks, out int taken)
+    {
+        int body = 8 + 1 + 2;
+        taken = 0;
+        while (taken < blocks.Length && body + HeldBlockLength(blocks[taken]) <= FrameLimits.MaxMetadataBody && taken < ushort.MaxValue) body += HeldBlockLength(blocks[taken++]);
+        if (dest.Length < FrameLimits.HeaderLength + body) { taken = 0; return 0; }
+        var w = Begin(dest, FrameType.Blocks, body);
+        w.U64(fileId); w.U8(taken == blocks.Length ? (byte)1 : (byte)0); w.U16((ushort)taken);
+        foreach (var b in blocks[..taken])
+        {
+            w.U8(b.Hash is null ? (byte)0 : (byte)1); w.U64((ulong)b.Offset); w.U32((uint)b.Length);
+            if (b.Hash is not null) w.Bytes(b.Hash);
+        }
+        return w.Position;
+    }
+
     public const int FileEndLength = FrameLimits.HeaderLength + 8;
 
     public static int FileEnd(Span<byte> dest, ulong fileId)

@@ -42,6 +42,11 @@ public readonly record struct SkippedFrame(string Path, string Reason, bool Dire
 /// <summary>A file the sender has; <paramref name="Hash"/> (SHA-256 of the content) only with --checksum.</summary>
 public sealed record OfferEntry(ulong FileId, string Path, long Size, FileTime MTime, uint Mode, byte[]? Hash, uint Uid = FrameLimits.KeepId, uint Gid = FrameLimits.KeepId);
 
-public enum NeedStatus : byte { UpToDate = 0, Send = 1 }
+/// <summary>Resume: the receiver holds part of the file (Blocks frames follow); the sender keeps what checks out.</summary>
+public enum NeedStatus : byte { UpToDate = 0, Send = 1, Resume = 2 }
+
+/// <summary>A block of a file the receiver holds: <paramref name="Hash"/> null when the receiver verified it itself
+/// (against its journal), else SHA-256 of its bytes there, for the sender to compare with the source.</summary>
+public readonly record struct HeldBlock(long Offset, int Length, byte[]? Hash);
 
 public readonly record struct NeedEntry(ulong FileId, NeedStatus Status, long Offset);

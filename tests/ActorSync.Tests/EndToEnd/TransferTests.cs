@@ -123,8 +123,14 @@ public sealed class TransferTests
         var engine = new ActorSyncEngine(options);
         int port;
         using (var probe = ActorSyncEngine.Listen(IPAddress.Loopback, 0)) port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        var sending = engine.SendAsync(scratch.Sub("src"), "127.0.0.1", port, Loopback.Secret, options);
-        await Task.Delay(400);
+        Task<TransferSummary> sending;
+        // Until the sender has tried twice, the port is held by a listener that drops every connection at once.
+        using (var refuser = ActorSyncEngine.Listen(IPAddress.Loopback, port))
+        {
+            var sending0 = engine.SendAsync(scratch.Sub("src"), "127.0.0.1", port, Loopback.Secret, options);
+            for (int attempts = 0; attempts < 2; attempts++) (await refuser.AcceptAsync().WaitAsync(TimeSpan.FromMinutes(1))).Dispose();
+            sending = sending0;
+        }
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, port);
         var received = await engine.ReceiveAsync(scratch.Sub("dst"), listener, Loopback.Secret, serve: false, options);
         var sent = await sending;

@@ -183,7 +183,7 @@ public sealed class HostilePeerTests
             var accepting = Task.Run(async () => await SecureConnection.AcceptAsync(await first.AcceptAsync(), Loopback.Secret, TimeSpan.FromSeconds(10), CancellationToken.None, TlsMode.User));
             await using (var client = await SecureConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, relay.Port), Loopback.Secret, CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(10), CancellationToken.None, tls: TlsMode.User))
             await using (await accepting) { }
-            await Task.Delay(100);
+            while (relay.ClientByteCount < 72) await Task.Delay(10);
             capture = relay.ClientBytes;
         }
         // Replay the client's bytes (hello and proof) to a receiver, which chose a fresh nonce of its own.

@@ -30,7 +30,7 @@ public sealed class MetadataSafetyTests
         var (received, _) = await AttackAsync(dst, first, midway: async () =>
         {
             // The definite point: d/x is committed, the directory's mode is not set yet (that waits for Done).
-            for (int i = 0; i < 500 && !File.Exists(Path.Join(dst, "d", "x")); i++) await Task.Delay(10);
+            for (int i = 0; i < 3000 && !File.Exists(Path.Join(dst, "d", "x")); i++) await Task.Delay(10);
             Assert.True(File.Exists(Path.Join(dst, "d", "x")));
             Directory.Move(Path.Join(dst, "d"), Path.Join(dst, "d-moved"));
             File.CreateSymbolicLink(Path.Join(dst, "d"), outside);

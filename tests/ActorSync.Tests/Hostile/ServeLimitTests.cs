@@ -19,7 +19,7 @@ public sealed class ServeLimitTests
     {
         using var scratch = new Scratch("conncap");
         TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 20, LargeFileBytes = 0, Oddities = false });
-        var options = Loopback.Options(streams: 2) with { MaxConnections = 2, HandshakeTimeout = TimeSpan.FromSeconds(1) };
+        var options = Loopback.Options(streams: 2) with { MaxConnections = 2, HandshakeTimeout = TimeSpan.FromSeconds(5) };
         var engine = new ActorSyncEngine(options);
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
         var endpoint = (IPEndPoint)listener.LocalEndPoint!;
@@ -32,18 +32,18 @@ public sealed class ServeLimitTests
             var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await s.ConnectAsync(endpoint);
             silent.Add(s);
-            await Task.Delay(100);
         }
         var buffer = new byte[1];
-        // The third is over the cap: closed without a word, long before any handshake timeout.
+        // The third is over the cap (accepts go in order): closed without a word, while the first two hold their
+        // slots until the handshake timeout (5 s) drops them.
         var third = silent[2].ReceiveAsync(buffer.AsMemory(), SocketFlags.None).AsTask();
-        Assert.Same(third, await Task.WhenAny(third, Task.Delay(800)));
+        var first = silent[0].ReceiveAsync(new byte[1].AsMemory(), SocketFlags.None).AsTask();
+        Assert.Same(third, await Task.WhenAny(third, first).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, await third);
-        // The first two hold their slots until the handshake timeout drops them.
-        var first = silent[0].ReceiveAsync(buffer.AsMemory(), SocketFlags.None).AsTask();
-        Assert.Same(first, await Task.WhenAny(first, Task.Delay(5000)));
+        Assert.False(first.IsCompleted, "a slot holder was dropped before its handshake timeout");
+        Assert.Equal(0, await first.WaitAsync(TimeSpan.FromSeconds(30)));
         foreach (var s in silent) s.Dispose();
-        await Task.Delay(200);
+        // Whether or not the server has let go of the second yet, the sender's streams get in (one may retry).
 
         var sent = await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", endpoint.Port, Loopback.Secret, options);
         Assert.True(sent.ExitCode == 0, sent.Error);
@@ -76,7 +76,7 @@ public sealed class ServeLimitTests
             dropped = loris.Poll(0, SelectMode.SelectRead) && loris.Available == 0;   // readable with nothing to read: closed
         }
         Assert.True(dropped, "the trickling peer was never dropped");
-        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(3));
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
         Assert.False(Directory.Exists(scratch.Sub("dst")));
 
         // Then garbage, then a truncated hello: refused, nothing created, and the server still serves.
@@ -117,14 +117,15 @@ public sealed class ServeLimitTests
         var header = new byte[64];
         int n = FrameWriter.TransferHeader(header, new TransferHeaderFrame(Guid.NewGuid(), 0, 2, 0x1301, 0));
         await holder.SendAsync(header.AsMemory(0, n));
-        await Task.Delay(300);
+        // The held transfer has started once it holds DEST's lock.
+        while (!File.Exists(Path.Join(scratch.Sub("other"), ".actorsync", "lock"))) await Task.Delay(10);
 
         var refused = await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", endpoint.Port, Loopback.Secret, options);
         Assert.Equal(ExitCodes.TransferFailed, refused.ExitCode);
         Assert.Contains("max-transfers", refused.Error);
 
         holder.Abort();   // the held transfer loses its stream and fails after the rejoin grace
-        for (int i = 0; i < 100 && done.IsEmpty; i++) await Task.Delay(50);
+        for (int i = 0; i < 600 && done.IsEmpty; i++) await Task.Delay(50);
         Assert.Single(done);
         var sent = await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", endpoint.Port, Loopback.Secret, options);
         Assert.True(sent.ExitCode == 0, sent.Error);

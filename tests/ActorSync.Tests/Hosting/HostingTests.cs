@@ -73,7 +73,7 @@ public sealed class HostingTests
         await File.WriteAllTextAsync(Path.Join(scratch.Sub("src"), "added-later"), "second transfer");
         Assert.Equal(0, (await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", port, Loopback.Secret, options)).ExitCode);
 
-        for (int i = 0; i < 100 && done.Count < 2; i++) await Task.Delay(50);
+        for (int i = 0; i < 600 && done.Count < 2; i++) await Task.Delay(50);
         Assert.Equal(2, done.Count);
         Assert.All(done, s => Assert.Equal(0, s.ExitCode));
         Assert.False(serving.IsCompleted);

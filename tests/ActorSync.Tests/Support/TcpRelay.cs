@@ -20,6 +20,9 @@ public sealed class TcpRelay : IAsyncDisposable
     public TcpRelay(IPEndPoint target)
     {
         _target = target;
+        // Small buffers, like one more hop on a network: the bytes counted here are not much ahead of the receiver
+        // (an autotuned loopback socket would hold tens of MiB between the count and the receiver).
+        _listener.ReceiveBufferSize = _listener.SendBufferSize = HopBuffer;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(64);
         _loop = AcceptLoop();
@@ -92,9 +95,11 @@ public sealed class TcpRelay : IAsyncDisposable
         catch (Exception) when (_stop.IsCancellationRequested) { }
     }
 
+    private const int HopBuffer = 256 << 10;
+
     private async Task Pipe(Socket client, int index)
     {
-        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = HopBuffer, SendBufferSize = HopBuffer };
         using (client)
         {
             try { await server.ConnectAsync(_target); }
