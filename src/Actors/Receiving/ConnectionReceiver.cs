@@ -127,7 +127,11 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                     await session.Coordinator.TellAsync(new ReceiveEvent.HardLinkSeen(hardLink), ct).ConfigureAwait(false);
                     break;
                 case FrameType.Offer:
+                    // Hashing what it holds (a resume, --checksum) can take longer than the idle timeout: the sender is
+                    // not silent then, this side is busy.
+                    idle.CancelAfter(Timeout.InfiniteTimeSpan);
                     await AnswerOfferAsync(body, ct).ConfigureAwait(false);
+                    idle.CancelAfter(session.Options.IdleTimeout);
                     break;
                 case FrameType.Skipped:
                     var skipped = FrameParser.Skipped(body.Span);

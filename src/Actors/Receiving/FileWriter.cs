@@ -234,6 +234,12 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
     {
         if (Lookup(id, retransmit, "a hole") is not { } file) return ValueTask.CompletedTask;
         AddRange(file, offset, length, retransmit);
+        if (file.Failure is null && file.Held is not null && offset < file.Length)
+        {
+            // Reused from an interrupted run: what it holds there is not this version's hole.
+            int errno = Libc.ZeroRange(file.Fd, offset, Math.Min(length, file.Length - offset));
+            if (errno != 0) Fail(file, $"cannot clear a hole: {Describe(file.Header.Path, errno)}");
+        }
         if (file.Failure is null && offset + length > file.Length)
         {
             if (Libc.Truncate(file.Fd, offset + length) != 0) Fail(file, $"cannot extend the file over a hole: {Describe(file.Header.Path, Libc.LastErrno)}");
@@ -299,6 +305,12 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
     {
         var h = file.Header;
         List<string>? incomplete = null;
+        // A reused partial may reach past this version's end (something grew it between the runs).
+        if (file.Length > h.Size && Libc.Truncate(file.Fd, h.Size) != 0)
+        {
+            Fail(file, $"cannot cut the file to its size: {Describe(h.Path, Libc.LastErrno)}");
+            return null;
+        }
         if (session.Owners.ForCreated(h.Uid, h.Gid) is { } owner && Libc.SetOwner(file.Fd, owner.Uid, owner.Gid) != 0)
             (incomplete ??= []).Add($"cannot set owner {h.Uid}:{h.Gid}: {Libc.Describe(Libc.LastErrno)}");
         foreach (var (name, value) in file.Attributes ?? [])

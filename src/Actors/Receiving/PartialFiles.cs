@@ -27,7 +27,7 @@ internal static class PartialFiles
 
     /// <summary>Blocks the journal hashes as a file's prefix becomes durable: a block changed on disk costs this much
     /// again; a B line per 4 MiB keeps a journal small (70 bytes per 4 MiB) even for a file of terabytes.</summary>
-    public const int BlockSize = 4 << 20;
+    public const int BlockSize = FrameLimits.MaxHashedBlock;
 
     /// <summary>Blocks past the verified ones are hashed in pieces of this size for the sender to check: a piece
     /// written only in part is what one interruption costs at most per gap. Grown for huge regions to keep the
@@ -62,15 +62,20 @@ internal static class PartialFiles
         {
             using var journal = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(journalFd, ownsHandle: true), FileAccess.Read, 1 << 16), Encoding.ASCII);
             var header = new FileHeaderFrame(entry.FileId, entry.Path, entry.Size, entry.Mode, entry.MTime);
-            if (dataFd < 0 || journal.ReadLine() + "\n" != Header(header))
+            string? first = journal.ReadLine();
+            if (first is null || first.Length == 0) return null;   // a journal being started: a writer of this run has it
+            if (dataFd < 0 || first + "\n" != Header(header))
             {
                 Remove(partialFd, key);
                 return null;
             }
+            // --checksum trusts no size and mtime, so not the journal's header either: every byte held is hashed
+            // for the sender to compare with its source.
+            bool checksum = entry.Hash is not null;
             long onDisk = Libc.StatOpen(dataFd, out var st) == 0 ? Math.Min((long)st.Size, entry.Size) : 0;
             var verified = new RangeSet();
             var written = new RangeSet();
-            var rejected = new HashSet<long>();
+            var looked = new HashSet<string>();   // B lines checked once each: a stale one does not hide a later right one
             byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
             try
             {
@@ -80,8 +85,11 @@ internal static class PartialFiles
                     // A torn last line (killed mid-write) does not parse, and is skipped like any unknown one.
                     if (parts.Length == 3 && parts[0] == "R" && Long(parts[1]) is { } offset && Long(parts[2]) is { } length && length > 0 && offset <= entry.Size - length)
                         AddTolerant(written, offset, length);
-                    else if (parts.Length == 3 && parts[0] == "B" && Long(parts[1]) is { } index && parts[2].Length == 64 && !rejected.Contains(index))
-                        VerifyBlock(dataFd, index, parts[2], onDisk, entry.Size, verified, rejected, buffer);
+                    else if (parts.Length == 3 && parts[0] == "B" && Long(parts[1]) is { } index && parts[2].Length == 64 && index >= 0 && index < (entry.Size + BlockSize - 1) / BlockSize)
+                    {
+                        if (checksum) AddTolerant(written, index * (long)BlockSize, Math.Min(BlockSize, entry.Size - index * (long)BlockSize));
+                        else if (looked.Add(line)) VerifyBlock(dataFd, index, parts[2], onDisk, entry.Size, verified, buffer);
+                    }
                 }
                 var blocks = new List<HeldBlock>();
                 foreach (var (start, end) in verified.Segments)
@@ -111,16 +119,13 @@ internal static class PartialFiles
         catch (Transport.ProtocolException) { }
     }
 
-    private static void VerifyBlock(int fd, long index, string expected, long onDisk, long size, RangeSet verified, HashSet<long> rejected, byte[] buffer)
+    private static void VerifyBlock(int fd, long index, string expected, long onDisk, long size, RangeSet verified, byte[] buffer)
     {
         long start = index * (long)BlockSize;
-        if (index < 0 || start >= size) return;
         int length = (int)Math.Min(BlockSize, size - start);
-        if (start + length > onDisk) { rejected.Add(index); return; }
-        if (verified.Covers(start, length)) return;
+        if (start + length > onDisk || verified.Covers(start, length)) return;
         int n = Libc.ReadFully(fd, buffer.AsSpan(0, length), start);
         if (n == length && Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length))) == expected) AddTolerant(verified, start, length);
-        else rejected.Add(index);
     }
 
     /// <summary>The written ranges not verified here, clipped to what the partial holds.</summary>

@@ -106,6 +106,9 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 if (c.Type == EntryType.Symlink) _symlinks++;
                 else _specials++;
                 break;
+            case ReceiveEvent.SenderSkipped s when s.Entry.SentIncomplete:
+                Problem(s.Entry.Path, $"sent incomplete: {s.Entry.Reason}", ref _otherFailures);
+                break;
             case ReceiveEvent.SenderSkipped s:
                 _senderSkipped++;
                 string skipped = RelativePath.Printable(s.Entry.Path);
@@ -271,13 +274,12 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             if (targetDir < 0 || Libc.StatNoFollow(targetDir, targetName, out var target) != 0 || (target.Mode & Libc.S_IFMT) != Libc.S_IFREG
                 || (long)target.Size != link.TargetSize || target.Mtime.Sec != link.TargetMTime.Seconds || target.Mtime.Nsec != link.TargetMTime.Nanoseconds)
             {
-                Problem(link.Path, $"not linked: its first name \"{RelativePath.Printable(link.Target)}\" did not arrive as the sender has it", ref _otherFailures);
-                MarkIncomplete(link.Path, itself: false);
+                NotLinked(link.Path, $"not linked: its first name \"{RelativePath.Printable(link.Target)}\" did not arrive as the sender has it");
                 continue;
             }
             var (parent, name) = RelativePath.Split(link.Path);
             int dir = parents.Get(parent);
-            if (dir < 0) { Problem(link.Path, DestinationTree.DescribeOpenFailure(parent, -dir), ref _otherFailures); continue; }
+            if (dir < 0) { NotLinked(link.Path, DestinationTree.DescribeOpenFailure(parent, -dir)); continue; }
             if (Libc.StatNoFollow(dir, name, out var existing) == 0 && existing.Ino == target.Ino && existing.DevMajor == target.DevMajor && existing.DevMinor == target.DevMinor)
             {
                 _linksMade++;
@@ -288,18 +290,25 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             {
                 int e = Libc.LastErrno;
                 if (Libc.IsOutOfSpace(e)) throw new DestinationFullException(link.Path, e);
-                Problem(link.Path, $"cannot link to \"{RelativePath.Printable(link.Target)}\": {Libc.Describe(e)}", ref _otherFailures);
+                NotLinked(link.Path, $"cannot link to \"{RelativePath.Printable(link.Target)}\": {Libc.Describe(e)}");
                 continue;
             }
             if (Libc.Rename(tree.TempFd, temp, dir, name) != 0)
             {
                 int e = Libc.LastErrno;
                 Libc.Unlink(tree.TempFd, temp);
-                Problem(link.Path, e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST ? "a directory of that name is in the way" : $"cannot move into place: {Libc.Describe(e)}", ref _otherFailures);
+                NotLinked(link.Path, e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST ? "a directory of that name is in the way" : $"cannot move into place: {Libc.Describe(e)}");
                 continue;
             }
             _linksMade++;
         }
+    }
+
+    /// <summary>A hard link not made: a problem, and its directories are not complete (their mtimes stay unset).</summary>
+    private void NotLinked(string path, string reason)
+    {
+        Problem(path, reason, ref _otherFailures);
+        MarkIncomplete(path, itself: false);
     }
 
     /// <summary>

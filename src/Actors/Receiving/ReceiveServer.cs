@@ -28,6 +28,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
     /// <summary>How long a stopping server waits for connections still being handled.</summary>
     private static readonly TimeSpan HandlerDrain = TimeSpan.FromSeconds(15);
     private int _started, _connections;
+    private Guid _oneShot;
     private bool _serve;
 
     public async Task<TransferSummary?> RunAsync(Socket listener, bool serve, CancellationToken ct)
@@ -103,11 +104,13 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
                     ct.ThrowIfCancellationRequested();
                     // The rest of a transfer already refused (DEST busy) is refused at once, not after its own wait.
                     if (_refused.TryGetValue(header.TransferId, out var refusal)) throw refusal;
+                    // A one-shot receiver refuses further transfers as busy (the sender stops, told why); only the refusal
+                    // of its own transfer (DEST locked by another process) ends it.
+                    if (!_serve && _started > 0) throw new DestinationBusyException("busy: this receiver takes one transfer and is running one (recv --serve takes several)");
                     if (_transfers.Count >= options.MaxTransfers)
                         throw new DestinationBusyException($"busy: {options.MaxTransfers} transfers are running (receive.max-transfers); try again later");
                     if ((header.Flags & FrameLimits.RejoinFlag) != 0) throw new ProtocolException($"stream {header.StreamIndex} rejoins transfer {header.TransferId}, which is not running here");
-                    if (!_serve && _started > 0) throw new ProtocolException("busy: this receiver takes one transfer and has already begun another");
-                    Interlocked.Increment(ref _started);
+                    if (Interlocked.Increment(ref _started) == 1) _oneShot = header.TransferId;
                     // Opening DEST may wait for another transfer's lock: that happens outside the gate, so accepts,
                     // handshakes and rejoins of other transfers go on meanwhile. Every stream of this transfer awaits
                     // the same start, and shares its outcome (a refusal too).
@@ -132,7 +135,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
             _log.LogWarning("refused a transfer from {Peer}: {Reason}", peer, e.Message);
             var code = e is DestinationBusyException ? ErrorCode.Busy : ErrorCode.Failed;
             if (channel is not null) await PeerNotice.SendErrorAsync([channel], code, e.Message, close: true).ConfigureAwait(false);
-            if (!_serve) _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = ExitCodes.TransferFailed, Error = e.Message, Streams = 0 });
+            if (!_serve && transferId == _oneShot) _first.TrySetResult(new TransferSummary { Role = "recv", ExitCode = ExitCodes.TransferFailed, Error = e.Message, Streams = 0 });
         }
         catch (Exception e) when (e is AuthenticationException or ProtocolException or IncompatiblePeerException or KernelTlsUnavailableException)
         {

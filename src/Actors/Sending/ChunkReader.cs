@@ -42,7 +42,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 stats.AnnouncedHardLink();
                 break;
             case EntryKind.Skipped:
-                await AppendSkippedAsync(work.RelativePath, work.LinkTarget!, directory: work.Mode == 1).ConfigureAwait(false);
+                await AppendSkippedAsync(work.RelativePath, work.LinkTarget!, directory: work.Mode == SkipMode.UnlistedDirectory, sentIncomplete: work.Mode == SkipMode.SentIncomplete).ConfigureAwait(false);
                 break;
             case EntryKind.Special:
                 await EnsureSpaceAsync(FrameWriter.SpecialLength(work.RelativePath)).ConfigureAwait(false);
@@ -79,31 +79,41 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
             await ProblemAsync(work, OpenFailure(errno)).ConfigureAwait(false);
             return;
         }
-        byte[]? attributeFrame = null;
-        if (attributes)
+        // The descriptor is this method's until one of the senders below takes it (each closes it).
+        bool handedOn = false;
+        try
         {
-            var read = Libc.ReadAttributes(fd, out int attributeErrno);
-            if (read is null) await ProblemAsync(work, $"cannot read extended attributes: {Libc.Describe(attributeErrno)}").ConfigureAwait(false);
-            attributeFrame = await AttributeFrameAsync(work, work.FileId, SendableAttributes.Of(read), directory: false).ConfigureAwait(false);
+            byte[]? attributeFrame = null;
+            if (attributes)
+            {
+                var read = Libc.ReadAttributes(fd, out int attributeErrno);
+                if (read is null) await ProblemAsync(work, $"cannot read extended attributes: {Libc.Describe(attributeErrno)}", sentIncomplete: true).ConfigureAwait(false);
+                attributeFrame = await AttributeFrameAsync(work, work.FileId, SendableAttributes.Of(read), directory: false).ConfigureAwait(false);
+            }
+            List<(long Start, long End)>? kept = null;
+            if (work.Held is { } held)
+            {
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                kept = VerifyHeld(fd, work, held, out long keptBytes);
+                stats.Resumed(keptBytes);
+                var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                long hashed = held.Where(b => b.Hash is not null).Sum(b => (long)b.Length);
+                Context.Log.LogDebug("{Path}: the receiver holds {Held} blocks; hashed {MiB:F1} MiB of them here in {Ms:F0} ms ({Rate:F0} MB/s); {Kept:F1} MiB kept",
+                    RelativePath.Printable(work.RelativePath), held.Length, hashed / 1048576.0, took.TotalMilliseconds, hashed / 1e6 / Math.Max(took.TotalSeconds, 1e-6), keptBytes / 1048576.0);
+            }
+            handedOn = true;
+            int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.DataHeaderLength;
+            if (kept is null && work.Size + overhead <= pool.BufferSize)
+                await ReadSmallAsync(work, fd, overhead, attributeFrame).ConfigureAwait(false);
+            else if (kept is not null && kept.Count == 1 && kept[0] == (0, work.Size))
+                await AllKeptAsync(work, fd, attributeFrame).ConfigureAwait(false);
+            else
+                await SendLargeAsync(work, fd, attributeFrame, kept ?? []).ConfigureAwait(false);
         }
-        List<(long Start, long End)>? kept = null;
-        if (work.Held is { } held)
+        finally
         {
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
-            kept = VerifyHeld(fd, work, held, out long keptBytes);
-            stats.Resumed(keptBytes);
-            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            long hashed = held.Where(b => b.Hash is not null).Sum(b => (long)b.Length);
-            Context.Log.LogDebug("{Path}: the receiver holds {Held} blocks; hashed {MiB:F1} MiB of them here in {Ms:F0} ms ({Rate:F0} MB/s); {Kept:F1} MiB kept",
-                RelativePath.Printable(work.RelativePath), held.Length, hashed / 1048576.0, took.TotalMilliseconds, hashed / 1e6 / Math.Max(took.TotalSeconds, 1e-6), keptBytes / 1048576.0);
+            if (!handedOn) Libc.Close(fd);
         }
-        int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.DataHeaderLength;
-        if (kept is null && work.Size + overhead <= pool.BufferSize)
-            await ReadSmallAsync(work, fd, overhead, attributeFrame).ConfigureAwait(false);
-        else if (kept is not null && kept.Count == 1 && kept[0] == (0, work.Size))
-            await AllKeptAsync(work, fd, attributeFrame).ConfigureAwait(false);
-        else
-            await SendLargeAsync(work, fd, attributeFrame, kept ?? []).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -115,19 +125,19 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
     {
         var kept = new List<(long Start, long End)>(held.Length);
         byte[]? buffer = null;
+        long previousEnd = 0;
         try
         {
-            foreach (var block in held)
+            // Disjoint (and hashed pieces are small, see FrameLimits.MaxHashedBlock): what a hostile receiver can make
+            // this side read is then at most the file, once.
+            foreach (var block in held.OrderBy(b => b.Offset))
             {
-                if (block.Offset < 0 || block.Offset > work.Size - block.Length)
-                    ThrowHelper.ThrowProtocol($"the receiver holds {block.Offset}+{block.Length} of \"{RelativePath.Printable(work.RelativePath)}\" ({work.Size} bytes)");
+                if (block.Offset < previousEnd || block.Length <= 0 || block.Offset > work.Size - block.Length)
+                    ThrowHelper.ThrowProtocol($"the receiver holds {block.Offset}+{block.Length} of \"{RelativePath.Printable(work.RelativePath)}\" ({work.Size} bytes), overlapping or out of bounds");
+                previousEnd = block.Offset + block.Length;
                 if (block.Hash is not null)
                 {
-                    if (buffer is null || buffer.Length < block.Length)
-                    {
-                        if (buffer is not null) System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(block.Length);
-                    }
+                    buffer ??= System.Buffers.ArrayPool<byte>.Shared.Rent(FrameLimits.MaxHashedBlock);
                     int n = Libc.ReadFully(fd, buffer.AsSpan(0, block.Length), block.Offset);
                     if (n != block.Length || !System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, n)).AsSpan().SequenceEqual(block.Hash)) continue;
                 }
@@ -339,7 +349,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         byte[] bytes = new byte[length];
         if (FrameWriter.Attributes(bytes, frame) == 0)
         {
-            await ProblemAsync(work, $"extended attributes not copied: {length} bytes of them, at most {FrameLimits.MaxMetadataBody} per entry").ConfigureAwait(false);
+            await ProblemAsync(work, $"extended attributes not copied: {length} bytes of them, at most {FrameLimits.MaxMetadataBody} per entry", sentIncomplete: true).ConfigureAwait(false);
             return null;
         }
         return bytes;
@@ -358,18 +368,21 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         await ProblemAsync(work, reason).ConfigureAwait(false);
     }
 
-    private async ValueTask ProblemAsync(ReadWork work, string reason)
+    /// <summary>An entry not sent, or (<paramref name="sentIncomplete"/>) sent without part of its metadata: a failure
+    /// either way, reported here and to the receiver.</summary>
+    private async ValueTask ProblemAsync(ReadWork work, string reason, bool sentIncomplete = false)
     {
         stats.EntryFailed();
         await coordinator.TellAsync(new SendEvent.Problem(work.RelativePath, reason), abort).ConfigureAwait(false);
-        await AppendSkippedAsync(work.RelativePath, reason, directory: false).ConfigureAwait(false);
+        await AppendSkippedAsync(work.RelativePath, reason, directory: false, sentIncomplete).ConfigureAwait(false);
     }
 
-    /// <summary>Tells the receiver, in band, which entry did not come and why (a path no receiver would accept is not sent).</summary>
-    private async ValueTask AppendSkippedAsync(string path, string reason, bool directory)
+    /// <summary>Tells the receiver, in band, which entry did not come (or came incomplete) and why (a path no receiver
+    /// would accept is not sent).</summary>
+    private async ValueTask AppendSkippedAsync(string path, string reason, bool directory, bool sentIncomplete = false)
     {
         if (!RelativePath.IsValid(path, out _)) return;
-        var frame = new SkippedFrame(path, reason, directory);
+        var frame = new SkippedFrame(path, reason, directory, sentIncomplete);
         await EnsureSpaceAsync(FrameWriter.SkippedLength(frame)).ConfigureAwait(false);
         _used += FrameWriter.Skipped(_batch.AsSpan(_used), frame);
     }

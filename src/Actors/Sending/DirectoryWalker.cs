@@ -71,7 +71,7 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
                 try { more = level.Listing.Next(out name, out _); }
                 catch (IOException e)
                 {
-                    await ReportAsync(level.Relative.Length == 0 ? "." : level.Relative, $"cannot list directory: {e.Message}", unlistedDirectory: level.Relative.Length > 0).ConfigureAwait(false);
+                    await ReportAsync(level.Relative.Length == 0 ? "." : level.Relative, $"cannot list directory: {e.Message}", level.Relative.Length > 0 ? SkipMode.UnlistedDirectory : SkipMode.NotSent).ConfigureAwait(false);
                     more = false;
                     name = "";
                 }
@@ -129,7 +129,7 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
                 await readers.TellAsync(new ReadWork(EntryKind.Directory, rel, full, 0, mode, mtime, 0, null, Uid: uid, Gid: gid, Attributes: attributes), abort).ConfigureAwait(false);
                 if (fd < 0)
                 {
-                    await ReportAsync(rel, $"cannot list directory: {Libc.Describe(openErrno)}", unlistedDirectory: true).ConfigureAwait(false);
+                    await ReportAsync(rel, $"cannot list directory: {Libc.Describe(openErrno)}", SkipMode.UnlistedDirectory).ConfigureAwait(false);
                     return null;
                 }
                 return new Level(new DirectoryListing(fd), rel, full);
@@ -184,16 +184,16 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
     private async ValueTask<IReadOnlyList<(string, byte[])>?> AttributesOfAsync(int fd, string rel)
     {
         var attributes = Libc.ReadAttributes(fd, out int errno);
-        if (attributes is null) await ReportAsync(rel, $"cannot read extended attributes: {Libc.Describe(errno)}").ConfigureAwait(false);
+        if (attributes is null) await ReportAsync(rel, $"cannot read extended attributes: {Libc.Describe(errno)}", SkipMode.SentIncomplete).ConfigureAwait(false);
         return SendableAttributes.Of(attributes);
     }
 
     /// <summary>A problem with an entry: counted, told to the coordinator (for the sender's report) and, through a
     /// reader, to the receiver, which then knows the directories above it are not complete.</summary>
-    private async ValueTask ReportAsync(string rel, string reason, bool unlistedDirectory = false)
+    private async ValueTask ReportAsync(string rel, string reason, uint skipMode = SkipMode.NotSent)
     {
         stats.EntryFailed();
         await coordinator.TellAsync(new SendEvent.Problem(rel, reason), abort).ConfigureAwait(false);
-        await readers.TellAsync(new ReadWork(EntryKind.Skipped, rel, "", 0, unlistedDirectory ? 1u : 0u, default, 0, reason), abort).ConfigureAwait(false);
+        await readers.TellAsync(new ReadWork(EntryKind.Skipped, rel, "", 0, skipMode, default, 0, reason), abort).ConfigureAwait(false);
     }
 }

@@ -57,12 +57,13 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
             case ManifestMessage.Flush:
                 await SendBatchAsync().ConfigureAwait(false);
                 break;
-            case ManifestMessage.Reoffer:
-                // A stream was re-established: an answer may have died with the old connection, so everything
-                // still unanswered is offered again (at most the window's worth).
-                foreach (var (_, entry) in _pending.Values.ToArray())
+            case ManifestMessage.Reoffer r:
+                // A stream was re-established: these answers may have died with the old connection. Only they are
+                // offered again (not everything unanswered: an answer in flight on another stream would come twice).
+                foreach (ulong id in r.FileIds)
                 {
-                    if (_batch.Contains(entry)) continue;
+                    if (!_pending.TryGetValue(id, out var pending) || _batch.Contains(pending.Entry)) continue;
+                    var entry = pending.Entry;
                     int length = FrameWriter.OfferEntryLength(entry);
                     if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
                     _batch.Add(entry);
@@ -132,6 +133,6 @@ internal abstract record ManifestMessage
     /// <summary>The receiver's answers to an Offer; <paramref name="Held"/>[i] is what it holds of entry i when that one says Resume.</summary>
     public sealed record Answer(NeedEntry[] Entries, HeldBlock[]?[]? Held) : ManifestMessage;
     public sealed record Flush : ManifestMessage;
-    public sealed record Reoffer : ManifestMessage;
+    public sealed record Reoffer(ulong[] FileIds) : ManifestMessage;
     public sealed record WhenDrained(IReplyTo<(long Files, long Bytes)> ReplyTo) : ManifestMessage;
 }

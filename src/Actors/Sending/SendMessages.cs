@@ -15,8 +15,14 @@ internal readonly record struct ReadWork(EntryKind Kind, string RelativePath, st
     IReadOnlyList<(string Name, byte[] Value)>? Attributes = null, HeldBlock[]? Held = null);
 
 /// <summary>Skipped: not an entry but word of one that could not be sent (<see cref="ReadWork.LinkTarget"/> holds
-/// the reason; <see cref="ReadWork.Mode"/> 1 for a directory that could not be listed), passed to the receiver.</summary>
+/// the reason; <see cref="ReadWork.Mode"/> a <see cref="SkipMode"/>), passed to the receiver.</summary>
 internal enum EntryKind : byte { Directory, File, Symlink, HardLink, Special, Skipped }
+
+/// <summary>What a Skipped work item says: not sent, a directory not listed, or sent without part of its metadata.</summary>
+internal static class SkipMode
+{
+    public const uint NotSent = 0, UnlistedDirectory = 1, SentIncomplete = 2;
+}
 
 /// <summary>
 /// A pooled buffer full of encoded frames, on its way to a stream; the sender returns the buffer. With

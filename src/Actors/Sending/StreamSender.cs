@@ -5,6 +5,7 @@ using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Handshake;
+using ActorSync.Transport.Interop;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
@@ -51,7 +52,13 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         if (Context.RestartCount > 0) Context.Log.LogInformation("stream {Index} (re)connected after {Restarts} restarts", index, Context.RestartCount);
     }
 
-    /// <summary>Rejoin: the receiver says where it stopped; everything kept from there on goes again.</summary>
+    /// <summary>
+    /// Rejoin: the receiver says where it stopped; everything kept from there on goes again. A range that was sent
+    /// by reference is read again here, into a buffer, and goes only if the source still is as the walk saw it
+    /// after that read; otherwise filler of the same length keeps the stream's offsets, and the file's FileAbort
+    /// reaches the receiver before anything that could let it commit the file: this stream's FileEnd for it and its
+    /// Done are replaced by filler, the Done going again behind the aborts.
+    /// </summary>
     private async ValueTask ResumeAsync(ISecureChannel channel, FrameReader reader)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(setup.Abort);
@@ -61,53 +68,98 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         long resume = FrameParser.StreamOffset((await reader.ReadBodyAsync(timeout.Token).ConfigureAwait(false)).Span);
         if (resume < State.Acked || resume > State.Position)
             ThrowHelper.ThrowProtocol($"stream {index}: Resume at {resume}, outside what was sent ({State.Acked}..{State.Position})");
+        var answersLost = OffersTakenBefore(resume);
         State.Acknowledge(resume);
         State.ReleaseAcknowledged(setup.Pool);
         long resent = 0;
-        List<SourceFile>? aborted = null;
+        List<SourceFile>? changed = null;
+        byte[]? done = null;
+        byte[]? reread = null;
+        try
+        {
+            foreach (var kept in State.Unacknowledged)
+            {
+                int skip = (int)Math.Max(0, resume - kept.Start);
+                if (kept.Control is { } control)
+                {
+                    if (skip == 0 && changed is not null && HeldBack(control, changed))
+                    {
+                        if ((FrameType)control[0] == FrameType.Done) done = control;
+                        await SendFillerAsync(channel, control.Length).ConfigureAwait(false);
+                    }
+                    else await channel.SendAsync(control.AsMemory(skip), setup.Abort).ConfigureAwait(false);
+                    continue;
+                }
+                var chunk = kept.Chunk;
+                if (chunk.File is { } file && chunk.FileCount > 0)
+                {
+                    // The buffer holds the file's header (and hole) frames, then the data frame's header.
+                    int dataFrame = chunk.Length - FrameWriter.DataHeaderLength;
+                    if (skip > dataFrame) ThrowHelper.ThrowProtocol($"stream {index}: Resume at {resume} falls inside a data frame");
+                    reread ??= System.Buffers.ArrayPool<byte>.Shared.Rent(setup.Pool.BufferSize);
+                    int n = Libc.ReadFully(file.Fd, reread.AsSpan(0, chunk.FileCount), chunk.FileOffset);
+                    if (n == chunk.FileCount && file.ChangedSinceWalk() is null)
+                    {
+                        await channel.SendAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), setup.Abort).ConfigureAwait(false);
+                        await channel.SendAsync(reread.AsMemory(0, n), setup.Abort).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        if (dataFrame > skip) await channel.SendAsync(chunk.Buffer.AsMemory(skip, dataFrame - skip), setup.Abort).ConfigureAwait(false);
+                        await SendFillerAsync(channel, FrameWriter.DataHeaderLength + chunk.FileCount).ConfigureAwait(false);
+                        if (changed?.Contains(file) != true) (changed ??= []).Add(file);
+                    }
+                }
+                else if (chunk.Length > skip)
+                    await channel.SendAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), setup.Abort).ConfigureAwait(false);
+                setup.Stats.Sent(chunk.PayloadBytes, kept.Length - skip);
+                resent += kept.Length - skip;
+            }
+        }
+        finally
+        {
+            if (reread is not null) System.Buffers.ArrayPool<byte>.Shared.Return(reread);
+        }
+        foreach (var file in changed ?? [])
+            await AbortFileAsync(channel, file, $"{SourceChecks.ChangedWhileRead}: changed before a lost stream re-sent it").ConfigureAwait(false);
+        if (done is not null) await SendKeptAsync(channel, default, done).ConfigureAwait(false);
+        Context.Log.LogInformation("stream {Index} rejoined at offset {Offset}; re-sent {Bytes} bytes that were in flight", index, resume, resent);
+        if (answersLost is not null) setup.Manifest.Value?.TryTell(new ManifestMessage.Reoffer(answersLost));
+    }
+
+    /// <summary>A FileEnd of a file found changed, or the Done: they wait until its FileAbort went.</summary>
+    private static bool HeldBack(byte[] control, List<SourceFile> changed) => (FrameType)control[0] switch
+    {
+        FrameType.Done => true,
+        FrameType.FileEnd => changed.Exists(f => f.FileId == FrameParser.FileEnd(control.AsSpan(FrameLimits.HeaderLength))),
+        _ => false,
+    };
+
+    private async ValueTask SendFillerAsync(ISecureChannel channel, int length)
+    {
+        byte[] filler = new byte[length];
+        FrameWriter.Padding(filler, length);
+        await channel.SendAsync(filler, setup.Abort).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The files of Offers the receiver took in on the lost connection but whose acknowledgement did not come back:
+    /// their answers (sent before the acknowledgement) may have died with it, so they are offered again. Offers past
+    /// the receiver's offset go again with the rest; acknowledged ones were answered.
+    /// </summary>
+    private ulong[]? OffersTakenBefore(long resume)
+    {
+        List<ulong>? ids = null;
+        var entries = new List<OfferEntry>();
         foreach (var kept in State.Unacknowledged)
         {
-            int skip = (int)Math.Max(0, resume - kept.Start);
-            if (kept.Control is not null)
-            {
-                await channel.SendAsync(kept.Control.AsMemory(skip), setup.Abort).ConfigureAwait(false);
-                continue;
-            }
-            var chunk = kept.Chunk;
-            if (skip > chunk.Length) ThrowHelper.ThrowProtocol($"stream {index}: Resume at {resume} falls inside a data payload");
-            if (chunk.File is { } file && chunk.FileCount > 0)
-            {
-                // The source is read again now: if it no longer has these bytes as the walk saw them, the range must
-                // not reach the receiver (it might complete the file). Filler of the same length keeps the stream's
-                // offsets; the file's FileAbort follows at the end.
-                if (!file.StillCovers(chunk.FileOffset + chunk.FileCount))
-                {
-                    byte[] filler = new byte[chunk.Length - skip + chunk.FileCount];
-                    FrameWriter.Padding(filler, filler.Length);
-                    await channel.SendAsync(filler, setup.Abort).ConfigureAwait(false);
-                    (aborted ??= []).Add(file);
-                }
-                else
-                {
-                    try
-                    {
-                        await channel.SendFileRangeAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), file.Fd, chunk.FileOffset, chunk.FileCount, setup.Abort).ConfigureAwait(false);
-                    }
-                    catch (SourceTruncatedException)
-                    {
-                        (aborted ??= []).Add(file);   // cut between the check and the read: zeros went, the abort follows
-                    }
-                }
-            }
-            else
-                await channel.SendAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), setup.Abort).ConfigureAwait(false);
-            setup.Stats.Sent(chunk.PayloadBytes, kept.Length - skip);
-            resent += kept.Length - skip;
+            if (kept.End > resume) break;
+            if (kept.Control is not null || kept.Chunk.Length <= FrameLimits.HeaderLength || (FrameType)kept.Chunk.Buffer[0] != FrameType.Offer) continue;
+            entries.Clear();
+            FrameParser.Offer(kept.Chunk.Buffer.AsSpan(FrameLimits.HeaderLength, kept.Chunk.Length - FrameLimits.HeaderLength), entries);
+            foreach (var entry in entries) (ids ??= []).Add(entry.FileId);
         }
-        foreach (var file in aborted ?? [])
-            await AbortFileAsync(channel, file, $"{SourceChecks.ChangedWhileRead}: changed before a lost stream re-sent it").ConfigureAwait(false);
-        Context.Log.LogInformation("stream {Index} rejoined at offset {Offset}; re-sent {Bytes} bytes that were in flight", index, resume, resent);
-        if (setup.Manifest.Value is { } manifest) manifest.TryTell(new ManifestMessage.Reoffer());
+        return ids?.ToArray();
     }
 
     protected internal override async ValueTask ReceiveAsync(SenderCommand command)

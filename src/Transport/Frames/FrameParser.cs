@@ -98,8 +98,8 @@ public static class FrameParser
     {
         var r = new Reader(body);
         byte flags = r.U8();
-        if (flags > 1) ThrowHelper.ThrowProtocol($"unknown skipped flags 0x{flags:x2}");
-        var f = new SkippedFrame(Path: r.Name(FrameLimits.MaxPathBytes), Reason: r.String(FrameLimits.MaxMetadataBody), Directory: flags == 1);
+        if (flags > 3) ThrowHelper.ThrowProtocol($"unknown skipped flags 0x{flags:x2}");
+        var f = new SkippedFrame(Path: r.Name(FrameLimits.MaxPathBytes), Reason: r.String(FrameLimits.MaxMetadataBody), Directory: (flags & 1) != 0, SentIncomplete: (flags & 2) != 0);
         r.End();
         return f;
     }
@@ -122,7 +122,8 @@ public static class FrameParser
             if (kind > 1) ThrowHelper.ThrowProtocol($"block kind {kind}");
             long offset = r.Count();
             uint length = r.U32();
-            if (length == 0 || length > int.MaxValue || offset > long.MaxValue - length) ThrowHelper.ThrowProtocol($"block at {offset}+{length} out of range");
+            if (length == 0 || length > (kind == 1 ? FrameLimits.MaxHashedBlock : int.MaxValue) || offset > long.MaxValue - length)
+                ThrowHelper.ThrowProtocol($"block at {offset}+{length} out of range");
             into.Add(new HeldBlock(offset, (int)length, kind == 1 ? r.Bytes(32).ToArray() : null));
         }
         r.End();

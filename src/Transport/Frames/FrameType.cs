@@ -111,6 +111,9 @@ public static class FrameLimits
     public const int MaxOfferEntries = 256;
     /// <summary>Blocks a receiver may report for one file; its block size grows with the file to stay under this.</summary>
     public const int MaxBlocksPerFile = 4096;
+    /// <summary>Largest block a receiver may ask the sender to hash: its journal's block, so what a receiver can make
+    /// a sender read is bounded by the file, not by 4096 claims of 2 GiB.</summary>
+    public const int MaxHashedBlock = 4 << 20;
     /// <summary>Largest Padding body: the largest frame a re-sent range can stand in for.</summary>
     public const int MaxPaddingBody = DataPrefixLength + MaxDataBody;
 }

@@ -286,7 +286,7 @@ public static class FrameWriter
         int body = 1 + 2 + pathLen + 2 + reasonLen;
         if (dest.Length < FrameLimits.HeaderLength + body || body > FrameLimits.MaxMetadataBody) return 0;
         var w = Begin(dest, FrameType.Skipped, body);
-        w.U8(f.Directory ? (byte)1 : (byte)0); w.Name(f.Path, pathLen); w.Text(reason, reasonLen);
+        w.U8((byte)((f.Directory ? 1 : 0) | (f.SentIncomplete ? 2 : 0))); w.Name(f.Path, pathLen); w.Text(reason, reasonLen);
         return w.Position;
     }
 

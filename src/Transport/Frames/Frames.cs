@@ -36,8 +36,9 @@ public readonly record struct ErrorFrame(ErrorCode Code, string Message);
 
 public readonly record struct FileAbortFrame(ulong FileId, string Reason);
 
-/// <summary>An entry the sender could not send; <paramref name="Directory"/>: it is a directory the sender could not list.</summary>
-public readonly record struct SkippedFrame(string Path, string Reason, bool Directory);
+/// <summary>An entry the sender could not send; <paramref name="Directory"/>: it is a directory the sender could not list;
+/// <paramref name="SentIncomplete"/>: it was sent, but without what <paramref name="Reason"/> names (its extended attributes).</summary>
+public readonly record struct SkippedFrame(string Path, string Reason, bool Directory, bool SentIncomplete = false);
 
 /// <summary>A file the sender has; <paramref name="Hash"/> (SHA-256 of the content) only with --checksum.</summary>
 public sealed record OfferEntry(ulong FileId, string Path, long Size, FileTime MTime, uint Mode, byte[]? Hash, uint Uid = FrameLimits.KeepId, uint Gid = FrameLimits.KeepId);

@@ -9,7 +9,7 @@ internal static unsafe partial class Libc
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
-        O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_NOATIME = 0x40000;
+        O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000, O_NOATIME = 0x40000, O_NONBLOCK = 0x800;
     public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000, S_IFCHR = 0x2000, S_IFBLK = 0x6000, S_IFIFO = 0x1000, S_IFSOCK = 0xC000;
     public const uint STATX_BASIC_STATS = 0x7ff;
     /// <summary>utimensat: leave this timestamp alone.</summary>
@@ -135,11 +135,57 @@ internal static unsafe partial class Libc
     public static int SetMode(int fd, uint mode) => fchmod(fd, mode);
 
     /// <summary>
-    /// chmod of a directory entry itself, never through a symlink: glibc (2.32+) opens it with O_PATH|O_NOFOLLOW,
-    /// refuses a symlink with EOPNOTSUPP, and changes the inode it opened, so swapping the entry for a link
-    /// between a check and this call cannot redirect it.
+    /// chmod of a directory entry itself, never through a symlink (a symlink fails with EOPNOTSUPP). glibc 2.32+
+    /// does it through O_PATH|O_NOFOLLOW and /proc; older glibc (RHEL 8's 2.28), or a host without /proc, refuses
+    /// every entry with EOPNOTSUPP, so then the kernel's fchmodat2 (Linux 6.6) is asked, and failing that the
+    /// entry is opened without following and changed through its descriptor.
     /// </summary>
-    public static int SetModeAt(int dirfd, string name, uint mode) => fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
+    public static int SetModeAt(int dirfd, string name, uint mode)
+    {
+        if (fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+        if (LastErrno != EOPNOTSUPP) return -1;
+        if (syscall(SYS_fchmodat2, dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+        return LastErrno == ENOSYS ? SetModeThroughDescriptor(dirfd, name, mode) : -1;
+    }
+
+    // The same number on every architecture: syscalls from 403 on share one table.
+    private const long SYS_fchmodat2 = 452;
+
+    [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
+    private static partial long syscall(long number, int dirfd, string path, uint mode, int flags);
+
+    /// <summary>The last resort of <see cref="SetModeAt"/>; internal for the tests, as this host never needs it.</summary>
+    internal static int SetModeThroughDescriptor(int dirfd, string name, uint mode)
+    {
+        int path = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+        if (path < 0) return -1;
+        int fd = -1, result;
+        if (StatOpen(path, out var seen) != 0) result = -1;
+        else if ((seen.Mode & S_IFMT) == S_IFLNK) result = Fail(EOPNOTSUPP);
+        else if ((seen.Mode & S_IFMT) is not (S_IFDIR or S_IFREG))
+        {
+            // Opening a device or FIFO could block or act on it. Callers change those only under a private
+            // temporary name (.actorsync/tmp), where no link can be swapped in, so following is safe there.
+            result = fchmodat(dirfd, name, mode, 0);
+        }
+        else if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | ((seen.Mode & S_IFMT) == S_IFDIR ? O_DIRECTORY : 0), 0)) < 0)
+            result = -1;
+        else if (StatOpen(fd, out var opened) != 0) result = -1;
+        else if (opened.Ino != seen.Ino || opened.DevMajor != seen.DevMajor || opened.DevMinor != seen.DevMinor)
+            result = Fail(ENOENT);   // opened by name a second time: it must still be the inode looked at
+        else result = fchmod(fd, mode);
+        int errno = LastErrno;
+        if (fd >= 0) close(fd);
+        close(path);
+        Marshal.SetLastPInvokeError(errno);
+        return result;
+    }
+
+    private static int Fail(int errno)
+    {
+        Marshal.SetLastPInvokeError(errno);
+        return -1;
+    }
 
     public static int SetModificationTime(int fd, long sec, long nsec)
     {
@@ -202,6 +248,27 @@ internal static unsafe partial class Libc
     }
 
     public static int Truncate(int fd, long length) => ftruncate(fd, length);
+
+    [LibraryImport(LibraryName, EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int fallocate(int fd, int mode, long offset, long length);
+
+    private const int FALLOC_FL_KEEP_SIZE = 0x01, FALLOC_FL_PUNCH_HOLE = 0x02;
+
+    /// <summary>Makes [offset, offset+length) of an existing file read as zeros: a hole punched where the filesystem
+    /// can, zeros written where it cannot. Returns 0 or an errno.</summary>
+    public static int ZeroRange(int fd, long offset, long length)
+    {
+        if (length <= 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) == 0) return 0;
+        int e = LastErrno;
+        if (e != EOPNOTSUPP && e != ENOSYS) return e;
+        byte[] zeros = new byte[(int)Math.Min(length, 1 << 20)];
+        for (long at = offset; at < offset + length; at += zeros.Length)
+        {
+            int errno = WriteFully(fd, zeros.AsSpan(0, (int)Math.Min(zeros.Length, offset + length - at)), at);
+            if (errno != 0) return errno;
+        }
+        return 0;
+    }
 
     public static int Sync(int fd) => fsync(fd);
 

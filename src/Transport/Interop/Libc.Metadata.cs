@@ -149,7 +149,7 @@ internal static unsafe partial class Libc
                     length = fgetxattr(fd, pn, pv, (nuint)value.Length);
                 if (length >= 0)
                 {
-                    result.Add((System.Text.Encoding.UTF8.GetString(name[..^1]), value.AsSpan(0, (int)length).ToArray()));
+                    result.Add((Frames.FileNames.Decode(name[..^1]), value.AsSpan(0, (int)length).ToArray()));   // names are bytes, like paths
                     break;
                 }
                 if (LastErrno == ERANGE && value.Length < 1 << 20) { value = new byte[value.Length * 4]; continue; }
@@ -165,8 +165,8 @@ internal static unsafe partial class Libc
     /// <summary>Sets one extended attribute on an open file or directory: 0 or the errno.</summary>
     public static int WriteAttribute(int fd, string name, ReadOnlySpan<byte> value)
     {
-        byte[] nameBytes = new byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
-        System.Text.Encoding.UTF8.GetBytes(name, nameBytes);
+        byte[] nameBytes = new byte[Frames.FileNames.GetByteCount(name) + 1];
+        Frames.FileNames.Encode(name, nameBytes);
         fixed (byte* pn = nameBytes)
         fixed (byte* pv = value)
             return fsetxattr(fd, pn, pv, (nuint)value.Length, 0) == 0 ? 0 : LastErrno;

@@ -14,7 +14,7 @@ internal static unsafe partial class Libc
     public const int SOL_TLS = 282, TLS_TX = 1, TLS_RX = 2, TLS_RX_EXPECT_NO_PAD = 4;
     public const int TLS_SET_RECORD_TYPE = 1, TLS_GET_RECORD_TYPE = 2;
     public const int MSG_CTRUNC = 0x8, MSG_EOR = 0x80, MSG_NOSIGNAL = 0x4000, MSG_MORE = 0x8000;
-    private const int F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0x800;
+    private const int F_GETFL = 3, F_SETFL = 4;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVec { public void* Base; public nuint Length; }

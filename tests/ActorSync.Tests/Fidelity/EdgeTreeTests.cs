@@ -99,4 +99,35 @@ public sealed class EdgeTreeTests(ITestOutputHelper output)
             Assert.Equal(complete, st.Mtime.Sec == 1_500_000_000 && st.Mtime.Nsec == 123);
         }
     }
+
+    /// <summary>
+    /// -X with attributes too large for one frame: the file is sent without them, both sides say so (exit 1), and
+    /// the receiver counts it as copied incomplete, not as not sent: its directory is complete and gets its mtime.
+    /// </summary>
+    [Fact]
+    public async Task A_file_sent_without_its_attributes_is_copied_reported_and_its_directory_complete()
+    {
+        using var scratch = new Scratch("xattr-big");
+        string src = scratch.Sub("src"), dst = scratch.Sub("dst");
+        Directory.CreateDirectory(Path.Join(src, "d"));
+        await File.WriteAllTextAsync(Path.Join(src, "d/f"), "content");
+        int fd = Libc.OpenForRead(Path.Join(src, "d/f"));
+        int errno = Libc.WriteAttribute(fd, "user.big", new byte[10_000]);
+        Libc.Close(fd);
+        Assert.True(errno == 0, $"this filesystem refuses a 10 kB user xattr: {Libc.Describe(errno)}");
+        Libc.SetModificationTimeAt(Libc.AT_FDCWD, Path.Join(src, "d"), 1_500_000_000, 456);
+
+        var (sent, received) = await Loopback.TransferAsync(src, dst, Loopback.Options() with { PreserveAttributes = true });
+        Assert.Equal(ExitCodes.TransferFailed, sent.ExitCode);
+        Assert.Equal(ExitCodes.TransferFailed, received.ExitCode);
+        // The sender's own word, and the receiver's, which it passes on.
+        Assert.Equal(2, sent.Problems.Count);
+        Assert.StartsWith("d/f: extended attributes not copied: ", sent.Problems[0]);
+        Assert.StartsWith("receiver: d/f: sent incomplete: ", sent.Problems[1]);
+        Assert.StartsWith("d/f: sent incomplete: extended attributes not copied: ", Assert.Single(received.Problems));
+        Assert.Equal(1, received.Files);
+        Assert.Equal("content", await File.ReadAllTextAsync(Path.Join(dst, "d/f")));
+        Assert.Equal(0, Libc.StatNoFollow(Libc.AT_FDCWD, Path.Join(dst, "d"), out var st));
+        Assert.True(st.Mtime.Sec == 1_500_000_000 && st.Mtime.Nsec == 456, "the directory was taken for incomplete");
+    }
 }

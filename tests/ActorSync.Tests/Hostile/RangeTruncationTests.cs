@@ -88,4 +88,43 @@ public sealed class RangeTruncationTests
         var whole = TreeComparer.WholeFiles(src, dst);
         Assert.True(whole.Identical && whole.Entries == 1, string.Join("\n", whole.Differences));
     }
+
+    /// <summary>
+    /// The whole of a small large-file is sent, its FileEnd and the Done behind it, and none of it reaches the
+    /// receiver before the stream is lost; the source is then rewritten in place. The rejoin reads the ranges again,
+    /// finds the change, and the FileAbort must come before the FileEnd and the Done it had already sent once
+    /// (before: "FileAbort frame after Done", exit 4, or, had the bytes been read unchecked, the new content
+    /// committed under the old verdict).
+    /// </summary>
+    [Fact]
+    public async Task A_file_rewritten_before_a_lost_stream_re_sends_it_is_aborted_ahead_of_its_end_and_the_done()
+    {
+        using var scratch = new Scratch("resend-rewrite");
+        string src = scratch.Sub("src"), dst = scratch.Sub("dst");
+        RandomFile.Write(Path.Join(src, "a.txt"), 200_000, 4);
+        RandomFile.Write(Path.Join(src, "big.bin"), 1 << 20, 5);
+        var options = Options(streams: 1);
+        var engine = new ActorSyncEngine(options, FileLoggerProvider.FromEnvironment());
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        // Held 64 KiB in: past the handshake and the one Offer (answered), inside a.txt. The rest (a.txt's tail, the
+        // four ranges of big.bin, its FileEnd, the Done) fits in the kernel's buffers, so the sender has sent it all
+        // when the relay reports the stream held.
+        await using var relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndPoint!).Port)) { HoldFirstClientAfter = 64 << 10, Record = false };
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var receiving = engine.ReceiveAsync(dst, listener, Loopback.Secret, serve: false, options, cancellationToken: cts.Token);
+        var sending = engine.SendAsync(src, "127.0.0.1", relay.Port, Loopback.Secret, options, cancellationToken: cts.Token);
+        await relay.FirstHeldWithBytesWaiting.WaitAsync(cts.Token);
+        RandomFile.Write(Path.Join(src, "big.bin"), 1 << 20, 6);   // same size, other bytes, new mtime
+        relay.ResetFirst();
+
+        var sent = await sending;
+        var received = (await receiving)!;
+        Assert.True(sent.ExitCode == ExitCodes.TransferFailed, sent.Error);
+        Assert.True(received.ExitCode == ExitCodes.TransferFailed, received.Error);
+        Assert.Equal("big.bin: changed while being read, not copied (a re-run copies it): changed before a lost stream re-sent it", Assert.Single(sent.Problems));
+        Assert.False(File.Exists(Path.Join(dst, "big.bin")), "a file changed before its re-send was committed");
+        Assert.Equal(2, relay.Connections);
+        var whole = TreeComparer.WholeFiles(src, dst);
+        Assert.True(whole.Identical && whole.Entries == 1, string.Join("\n", whole.Differences));
+    }
 }

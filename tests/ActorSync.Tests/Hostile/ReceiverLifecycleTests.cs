@@ -62,6 +62,41 @@ public sealed class ReceiverLifecycleTests
         Assert.Equal(["unexpected: bee"], TreeComparer.Compare(scratch.Sub("srcA"), scratch.Sub("dst")).Differences);
     }
 
+    /// <summary>
+    /// A one-shot receiver running its transfer refuses a second sender as busy, and its own transfer goes on. Was:
+    /// with receive.max-transfers = 1 the refusal was the max-transfers one, which ended the one-shot receiver with
+    /// it, aborting the transfer it was running.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public async Task A_second_sender_is_refused_as_busy_and_the_one_shot_transfer_completes(int maxTransfers)
+    {
+        using var scratch = new Scratch("oneshot-busy");
+        TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 500, LargeFileBytes = 4 << 20, Oddities = false, Seed = 3 });
+        var options = Loopback.Options(streams: 2) with { MaxTransfers = maxTransfers };
+        var engine = new ActorSyncEngine(options, FileLoggerProvider.FromEnvironment());
+        using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var receiving = engine.ReceiveAsync(scratch.Sub("dst"), listener, Loopback.Secret, serve: false, options, cancellationToken: stop.Token);
+        // The first transfer is held half way: its answers wait at the relay, so it is running when the second comes.
+        await using var relay = new TcpRelay(endpoint) { HoldRepliesAfterClientBytes = 64 << 10, Record = false };
+        var first = engine.SendAsync(scratch.Sub("src"), "127.0.0.1", relay.Port, Loopback.Secret, options, cancellationToken: stop.Token);
+        while (relay.ClientByteCount < 64 << 10) await Task.Delay(20, stop.Token);
+
+        var second = await engine.SendAsync(scratch.Sub("src"), "127.0.0.1", endpoint.Port, Loopback.Secret, options, cancellationToken: stop.Token);
+        Assert.Equal(ExitCodes.TransferFailed, second.ExitCode);
+        Assert.Contains("busy: this receiver takes one transfer", second.Error);
+        relay.ReleaseReplies();
+        var sent = await first;
+        var received = (await receiving)!;
+        Assert.True(sent.ExitCode == 0, sent.Error);
+        Assert.True(received.ExitCode == 0, received.Error);
+        var copy = TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("dst"));
+        Assert.True(copy.Identical, string.Join("\n", copy.Differences));
+    }
+
     /// <summary>Was stalled: the lock wait slept while holding the server's gate, which the accept loop, every
     /// handshake that joins a transfer and every rejoin take too.</summary>
     [Fact]

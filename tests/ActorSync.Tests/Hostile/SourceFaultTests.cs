@@ -28,7 +28,10 @@ public sealed class SourceFaultTests
         using var listener = ActorSyncEngine.Listen(IPAddress.Loopback, 0);
         await using var relay = new TcpRelay(new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndPoint!).Port))
         {
-            HoldRepliesAfterClientBytes = 32 << 10,
+            // Past the four handshakes (127 client bytes each) and inside the first Offer (256 entries, ~15 kB): no
+            // answer reaches the sender, so no file is read before the faults below. (At 32 KiB the first Offer's
+            // answer could come back before the rest of the offers were out, and its files were read too early.)
+            HoldRepliesAfterClientBytes = 4 << 10,
             Record = false,
         };
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -134,7 +134,10 @@ public static class EdgeTree
 
         bool attributes = SetAttribute(Path.Join(names, "colon:x"), "user.checksum", "sha256:abc"u8)
                           && SetAttribute(Path.Join(root, "links"), "user.origin", "scraper-7"u8)
-                          && SetAttribute(Path.Join(a, "large-shared.bin"), "user.empty", []);
+                          && SetAttribute(Path.Join(a, "large-shared.bin"), "user.empty", [])
+                          // Names are bytes too: two that UTF-8 decoding would fold into one "user.\uFFFD".
+                          && SetRawAttribute(Path.Join(names, "colon:x"), [.. "user.raw-"u8, 0xFF], "ff"u8.ToArray())
+                          && SetRawAttribute(Path.Join(names, "colon:x"), [.. "user.raw-"u8, 0xFE], "fe"u8.ToArray());
 
         // Nanosecond mtimes on everything, directories last and deepest first (their contents are complete).
         SetTimes(root, rng);
@@ -185,6 +188,13 @@ public static class EdgeTree
         }
         return 4096L * dataAt.Length;
     }
+
+    /// <summary>setxattr(2) with the name as given bytes: independent of the product's name codec.</summary>
+    private static bool SetRawAttribute(string path, byte[] name, byte[] value) =>
+        setxattr(Encoding.UTF8.GetBytes(path + "\0"), [.. name, 0], value, (nuint)value.Length, 0) == 0;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int setxattr(byte[] path, byte[] name, byte[] value, nuint size, int flags);
 
     private static bool SetAttribute(string path, string name, ReadOnlySpan<byte> value)
     {

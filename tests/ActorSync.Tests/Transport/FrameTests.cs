@@ -55,6 +55,9 @@ public sealed class FrameTests
                 FrameType.Offer => Offer(body),
                 FrameType.Need => FrameParser.Need(body, needs),
                 FrameType.StreamAck or FrameType.Resume => FrameParser.StreamOffset(body),
+                FrameType.Skipped => FrameParser.Skipped(body),
+                FrameType.Blocks => FrameParser.Blocks(body, []),
+                FrameType.Kept => FrameParser.Kept(body),
                 _ => throw new InvalidOperationException("reader let an unknown type through"),
             });
         }
@@ -163,6 +166,24 @@ public sealed class FrameTests
         Assert.False(string.IsNullOrWhiteSpace(e.Message), what);
     }
 
+    /// <summary>A receiver may ask the sender to hash pieces of at most a journal block: larger claims (a hostile
+    /// receiver making the sender rent 2 GiB and read terabytes) are refused as the frame is parsed.</summary>
+    [Theory]
+    [InlineData(FrameLimits.MaxHashedBlock, true, true)]
+    [InlineData(FrameLimits.MaxHashedBlock + 1, true, false)]
+    [InlineData(int.MaxValue, true, false)]
+    [InlineData(int.MaxValue, false, true)]   // unhashed: verified by the receiver, the sender reads nothing
+    public void Hashed_blocks_are_at_most_a_journal_block(int length, bool hashed, bool accepted)
+    {
+        var frame = new byte[256];
+        int n = FrameWriter.Blocks(frame, 7, [new HeldBlock(4096, length, hashed ? new byte[32] : null)], out int taken);
+        Assert.Equal(1, taken);
+        var into = new List<HeldBlock>();
+        var body = frame.AsMemory(FrameLimits.HeaderLength, n - FrameLimits.HeaderLength);
+        if (accepted) Assert.Equal((7UL, true), FrameParser.Blocks(body.Span, into));
+        else Assert.Throws<ProtocolException>(() => FrameParser.Blocks(body.Span, into));
+    }
+
     /// <summary>Any input yields frames or a ProtocolException: never another exception, never a hang.</summary>
     [Fact]
     public void Property_arbitrary_bytes_decode_or_fail_with_protocol_error_only()
@@ -196,7 +217,7 @@ public sealed class FrameTests
         Prop.ForAll<uint, byte[], int[]>((claimed, body, segments) =>
         {
             byte[] input = new byte[FrameLimits.HeaderLength + body.Length];
-            input[0] = (byte)((claimed ^ (claimed >> 20)) % 24);   // every frame type, and some unknown ones
+            input[0] = (byte)((claimed ^ (claimed >> 20)) % 26);   // every frame type, and some unknown ones
             // A third each: small claims, claims anywhere up to a data frame's 16 MiB limit, and huge ones.
             uint length = (claimed % 3) switch { 0 => claimed, 1 => claimed * 2654435761u % (17u << 20), _ => claimed | 0x8000_0000u };
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(input.AsSpan(1), length);
