@@ -45,7 +45,7 @@ public sealed record TransferOptions
     public int Writers { get; init; } = 4;
     public int ReaderMailbox { get; init; } = 256;
     public int SenderMailbox { get; init; } = 4;
-    public int WriterMailbox { get; init; } = 64;
+    public int WriterMailbox { get; init; } = 16;
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(120);
