@@ -1,8 +1,8 @@
-using ActorSync.Configuration;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Records;
-using Microsoft.Extensions.Configuration;
+using System.Globalization;
+using Akka.Configuration;
 
 namespace ActorSync.Engine;
 
@@ -12,8 +12,6 @@ namespace ActorSync.Engine;
 /// </summary>
 public sealed record TransferOptions
 {
-    public const string SectionName = "actorsync";
-
     public int Streams { get; init; } = 8;
     public CipherSuite Cipher { get; init; } = CipherSuite.Aes128Gcm;
     /// <summary>Receiver: the only cipher it accepts (recv --cipher); null accepts either.</summary>
@@ -85,52 +83,57 @@ public sealed record TransferOptions
     public uint ModeMask => PreserveSpecialBits ? 0xFFFu : 0x1FFu;
 
     /// <summary>
-    /// Binds the "actorsync" section; sizes and durations in HOCON notation ("256KiB", "10s"). Every value is
-    /// checked alone and against the others it depends on; a bad one is a <see cref="FormatException"/> naming
-    /// its key (exit 2), never a crash later.
+    /// Binds the "actorsync" section of <paramref name="config"/> (see <see cref="ActorSyncConfig"/>): sizes and
+    /// durations as Akka's HOCON reads them ("256KiB", "10s", "infinite"). Every value is checked alone and
+    /// against the others it depends on, and every key must be one ActorSync has (a misspelt key would otherwise
+    /// be ignored); a bad one is a <see cref="FormatException"/> naming its key (exit 2), never a crash later.
     /// </summary>
-    public static TransferOptions FromConfiguration(IConfiguration configuration)
+    public static TransferOptions FromConfig(Config config)
     {
-        var s = configuration.GetSection(SectionName);
+        ArgumentNullException.ThrowIfNull(config);
+        var known = KnownKeys.Value;
+        foreach (string key in ActorSyncConfig.Leaves(config))
+            if (!known.Contains(key)) throw new FormatException($"{key}: not a setting of ActorSync (config/akka.hocon lists them all)");
+        var s = config;
         var d = new TransferOptions();
         var o = new TransferOptions
         {
-            Streams = Int(s, "transfer:streams", d.Streams, 1, 256),
-            Cipher = ParseCipher(s["transfer:cipher"]) ?? d.Cipher,
-            AcceptCipher = ParseAcceptCipher(s["receive:accept-cipher"]),
-            Tls = ParseTls(s["transfer:tls"]) ?? d.Tls,
-            Sendfile = Bool(s, "transfer:sendfile", d.Sendfile),
-            Checksum = Bool(s, "transfer:checksum", d.Checksum),
-            PreserveHardLinks = Bool(s, "transfer:hard-links", d.PreserveHardLinks),
-            PreserveOwner = Bool(s, "transfer:owner", d.PreserveOwner),
-            PreserveGroup = Bool(s, "transfer:group", d.PreserveGroup),
-            PreserveAttributes = Bool(s, "transfer:xattrs", d.PreserveAttributes),
-            Fsync = Bool(s, "transfer:fsync", d.Fsync),
-            ChunkSize = (int)Size(s, "transfer:chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
-            SocketBuffer = (int)Size(s, "transfer:socket-buffer", d.SocketBuffer, 64 << 10, 256 << 20),
-            BufferMemory = Size(s, "memory:buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
-            Readers = Int(s, "pipeline:readers", d.Readers, 1, 64),
-            Writers = Int(s, "pipeline:writers", d.Writers, 1, 64),
-            ReaderMailbox = Int(s, "pipeline:mailbox:reader", d.ReaderMailbox, 1, 1 << 20),
-            SenderMailbox = Int(s, "pipeline:mailbox:sender", d.SenderMailbox, 1, 1 << 20),
-            WriterMailbox = Int(s, "pipeline:mailbox:writer", d.WriterMailbox, 1, 1 << 20),
-            HandshakeTimeout = Duration(s, "timeouts:handshake", d.HandshakeTimeout, allowZero: false),
-            ConnectTimeout = Duration(s, "timeouts:connect", d.ConnectTimeout, allowZero: false),
+            Streams = Int(s, "transfer.streams", d.Streams, 1, 256),
+            Cipher = ParseCipher(Text(s, "transfer.cipher")) ?? d.Cipher,
+            AcceptCipher = ParseAcceptCipher(Text(s, "receive.accept-cipher")),
+            Tls = ParseTls(Text(s, "transfer.tls")) ?? d.Tls,
+            Sendfile = Bool(s, "transfer.sendfile", d.Sendfile),
+            Checksum = Bool(s, "transfer.checksum", d.Checksum),
+            PreserveHardLinks = Bool(s, "transfer.hard-links", d.PreserveHardLinks),
+            PreserveOwner = Bool(s, "transfer.owner", d.PreserveOwner),
+            PreserveGroup = Bool(s, "transfer.group", d.PreserveGroup),
+            PreserveAttributes = Bool(s, "transfer.xattrs", d.PreserveAttributes),
+            Fsync = Bool(s, "transfer.fsync", d.Fsync),
+            ChunkSize = (int)Size(s, "transfer.chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
+            SocketBuffer = (int)Size(s, "transfer.socket-buffer", d.SocketBuffer, 64 << 10, 256 << 20),
+            BufferMemory = Size(s, "memory.buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
+            Readers = Int(s, "pipeline.readers", d.Readers, 1, 64),
+            Writers = Int(s, "pipeline.writers", d.Writers, 1, 64),
+            ReaderMailbox = Int(s, "pipeline.mailbox.reader", d.ReaderMailbox, 1, 1 << 20),
+            SenderMailbox = Int(s, "pipeline.mailbox.sender", d.SenderMailbox, 1, 1 << 20),
+            WriterMailbox = Int(s, "pipeline.mailbox.writer", d.WriterMailbox, 1, 1 << 20),
+            HandshakeTimeout = Duration(s, "timeouts.handshake", d.HandshakeTimeout, allowZero: false),
+            ConnectTimeout = Duration(s, "timeouts.connect", d.ConnectTimeout, allowZero: false),
             // Infinite would let a silent peer hold a receiver for ever.
-            IdleTimeout = Duration(s, "timeouts:idle", d.IdleTimeout, allowZero: false),
-            MaxRestarts = Int(s, "supervision:max-restarts", d.MaxRestarts, 0, 1000),
-            MinBackoff = Duration(s, "supervision:min-backoff", d.MinBackoff, allowZero: false),
-            MaxBackoff = Duration(s, "supervision:max-backoff", d.MaxBackoff, allowZero: false),
-            RestartWindow = Duration(s, "supervision:restart-window", d.RestartWindow, allowZero: false, allowInfinite: true),
-            RejoinGrace = Duration(s, "timeouts:rejoin-grace", d.RejoinGrace, allowZero: true),
-            JoinTimeout = Duration(s, "timeouts:join", d.JoinTimeout, allowZero: false),
-            AckBatch = Int(s, "transfer:ack-batch", d.AckBatch, 1, FrameLimits.MaxAcksPerFrame),
-            PreserveSpecialBits = Bool(s, "receive:preserve-special-bits", d.PreserveSpecialBits),
-            ResumeThreshold = Size(s, "receive:resume-threshold", d.ResumeThreshold, 1 << 20, long.MaxValue),
-            CheckpointEvery = Size(s, "receive:checkpoint-every", d.CheckpointEvery, 1 << 20, long.MaxValue),
-            LockWait = Duration(s, "receive:lock-wait", d.LockWait, allowZero: true, allowInfinite: true),
-            MaxConnections = Int(s, "receive:max-connections", d.MaxConnections, 1, 65536),
-            MaxTransfers = Int(s, "receive:max-transfers", d.MaxTransfers, 1, 1024),
+            IdleTimeout = Duration(s, "timeouts.idle", d.IdleTimeout, allowZero: false),
+            MaxRestarts = Int(s, "supervision.max-restarts", d.MaxRestarts, 0, 1000),
+            MinBackoff = Duration(s, "supervision.min-backoff", d.MinBackoff, allowZero: false),
+            MaxBackoff = Duration(s, "supervision.max-backoff", d.MaxBackoff, allowZero: false),
+            RestartWindow = Duration(s, "supervision.restart-window", d.RestartWindow, allowZero: false, allowInfinite: true),
+            RejoinGrace = Duration(s, "timeouts.rejoin-grace", d.RejoinGrace, allowZero: true),
+            JoinTimeout = Duration(s, "timeouts.join", d.JoinTimeout, allowZero: false),
+            AckBatch = Int(s, "transfer.ack-batch", d.AckBatch, 1, FrameLimits.MaxAcksPerFrame),
+            PreserveSpecialBits = Bool(s, "receive.preserve-special-bits", d.PreserveSpecialBits),
+            ResumeThreshold = Size(s, "receive.resume-threshold", d.ResumeThreshold, 1 << 20, long.MaxValue),
+            CheckpointEvery = Size(s, "receive.checkpoint-every", d.CheckpointEvery, 1 << 20, long.MaxValue),
+            LockWait = Duration(s, "receive.lock-wait", d.LockWait, allowZero: true, allowInfinite: true),
+            MaxConnections = Int(s, "receive.max-connections", d.MaxConnections, 1, 65536),
+            MaxTransfers = Int(s, "receive.max-transfers", d.MaxTransfers, 1, 1024),
         };
         o.Validate();
         return o;
@@ -149,32 +152,52 @@ public sealed record TransferOptions
 
     private static string Show(TimeSpan t) => t == Timeout.InfiniteTimeSpan ? "infinite" : $"{t.TotalMilliseconds:0.###}ms";
 
-    private static int Int(IConfiguration s, string key, int fallback, int min, int max)
+    private static readonly Lazy<HashSet<string>> KnownKeys = new(() => ActorSyncConfig.Leaves(ActorSyncConfig.Default).ToHashSet(StringComparer.Ordinal));
+
+    /// <summary>The value at actorsync.<paramref name="key"/> as written; null when absent (the default applies).</summary>
+    private static string? Text(Config s, string key)
     {
-        string? text = s[key];
+        string path = $"{ActorSyncConfig.Section}.{key}";
+        if (!s.HasPath(path)) return null;
+        var value = s.GetValue(path);
+        // Akka's parser keeps a key with nothing after '=' (or a broken value) as an empty value.
+        string? text = value.IsObject() || value.IsArray() ? null : value.GetString();
+        return string.IsNullOrWhiteSpace(text) ? throw new FormatException($"{path}: no value (expected one on the same line)") : text.Trim();
+    }
+
+    private static int Int(Config s, string key, int fallback, int min, int max)
+    {
+        string? text = Text(s, key);
         if (text is null) return fallback;
-        if (!int.TryParse(text, out int v) || v < min || v > max)
-            throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected a whole number from {min} to {max}");
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+            throw new FormatException($"actorsync.{key} = \"{text}\": expected a whole number from {min} to {max}");
         return v;
     }
 
-    private static long Size(IConfiguration s, string key, long fallback, long min, long max)
+    private static long Size(Config s, string key, long fallback, long min, long max)
     {
-        string? text = s[key];
+        string? text = Text(s, key);
         if (text is null) return fallback;
-        if (!ConfigValues.TryParseSize(text, out long v) || v < min || v > max)
-            throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected a size from {min} to {max} bytes (e.g. 256KiB)");
-        return v;
+        long? v;
+        try { v = s.GetByteSize($"{ActorSyncConfig.Section}.{key}"); }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException) { v = null; }
+        if (v is not { } bytes || bytes < min || bytes > max)
+            throw new FormatException($"actorsync.{key} = \"{text}\": expected a size from {min} to {max} bytes (e.g. 256KiB)");
+        return bytes;
     }
 
     /// <summary>A duration: positive (or zero where that means "at once"), finite unless infinite means something for this key.</summary>
-    private static TimeSpan Duration(IConfiguration s, string key, TimeSpan fallback, bool allowZero, bool allowInfinite = false)
+    private static TimeSpan Duration(Config s, string key, TimeSpan fallback, bool allowZero, bool allowInfinite = false)
     {
-        string? text = s[key];
+        string? text = Text(s, key);
         if (text is null) return fallback;
-        string name = $"actorsync.{key.Replace(':', '.')}";
-        if (!ConfigValues.TryParseDuration(text, out var v))
+        string name = $"actorsync.{key}";
+        TimeSpan v;
+        try { v = s.GetTimeSpan(name, null, allowInfinite: true); }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
             throw new FormatException($"{name} = \"{text}\": expected a duration (e.g. 10s, 250ms)");
+        }
         if (v == Timeout.InfiniteTimeSpan)
             return allowInfinite ? v : throw new FormatException($"{name} = \"{text}\": must be finite");
         if (v < TimeSpan.Zero || v == TimeSpan.Zero && !allowZero || v > TimeSpan.FromDays(365))
@@ -182,11 +205,11 @@ public sealed record TransferOptions
         return v;
     }
 
-    private static bool Bool(IConfiguration s, string key, bool fallback)
+    private static bool Bool(Config s, string key, bool fallback)
     {
-        string? text = s[key];
+        string? text = Text(s, key);
         if (text is null) return fallback;
-        return bool.TryParse(text, out bool v) ? v : throw new FormatException($"actorsync.{key.Replace(':', '.')} = \"{text}\": expected true or false");
+        return bool.TryParse(text, out bool v) ? v : throw new FormatException($"actorsync.{key} = \"{text}\": expected true or false");
     }
 
     private static CipherSuite? ParseAcceptCipher(string? text)

@@ -1,20 +1,22 @@
 using ActorSync.Engine;
-using Microsoft.Extensions.Configuration;
+using Akka.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Hosting;
 
-/// <summary>Akka.Hosting's role, played by the Generic Host: registers the engine and its options.</summary>
+/// <summary>Registers the engine and its options in a host's services.</summary>
 public static class ActorSyncServiceCollectionExtensions
 {
-    /// <summary>Binds <see cref="TransferOptions"/> from the "actorsync" section (e.g. config/akka.hocon via
-    /// AddHoconFile) and registers <see cref="ActorSyncEngine"/> as a singleton.</summary>
-    public static IServiceCollection AddActorSync(this IServiceCollection services, IConfiguration configuration, Func<TransferOptions, TransferOptions>? adjust = null)
+    /// <summary>Binds <see cref="TransferOptions"/> from the "actorsync" section of <paramref name="config"/>
+    /// (default: the built-in config/akka.hocon; a host's own HOCON keeps them as its fallback, e.g.
+    /// <c>ConfigurationFactory.ParseString(mine).WithFallback(ActorSyncConfig.Default)</c>) and registers
+    /// <see cref="ActorSyncEngine"/> as a singleton.</summary>
+    public static IServiceCollection AddActorSync(this IServiceCollection services, Config? config = null, Func<TransferOptions, TransferOptions>? adjust = null)
     {
         services.AddSingleton(_ =>
         {
-            var options = TransferOptions.FromConfiguration(configuration);
+            var options = TransferOptions.FromConfig(config ?? ActorSyncConfig.Default);
             return adjust is null ? options : adjust(options);
         });
         services.AddSingleton(sp => new ActorSyncEngine(sp.GetRequiredService<TransferOptions>(), sp.GetService<ILoggerFactory>()));

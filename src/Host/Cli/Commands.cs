@@ -137,25 +137,25 @@ internal static class Commands
 
     private static IHost BuildHost(ParseResult parse, bool quiet = false, bool receiving = false)
     {
-        var overrides = new Dictionary<string, string?>();
-        if (parse.GetValue(Streams) is { } streams) overrides["actorsync:transfer:streams"] = streams.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var overrides = new Dictionary<string, string>();
+        if (parse.GetValue(Streams) is { } streams) overrides["actorsync.transfer.streams"] = streams.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (parse.GetValue(Cipher) is { } cipher)
         {
             if (!CipherSuites.TryParse(cipher, out _)) throw new UsageException($"--cipher \"{cipher}\": expected aes-128-gcm or aes-256-gcm");
             // The sender proposes its cipher; a receiver given one takes that one only.
-            overrides["actorsync:transfer:cipher"] = cipher;
-            if (receiving) overrides["actorsync:receive:accept-cipher"] = cipher;
+            overrides["actorsync.transfer.cipher"] = cipher;
+            if (receiving) overrides["actorsync.receive.accept-cipher"] = cipher;
         }
-        if (parse.GetValue(NoHardLinks)) overrides["actorsync:transfer:hard-links"] = "false";
-        if (parse.GetValue(NoOwner)) overrides["actorsync:transfer:owner"] = "false";
-        if (parse.GetValue(NoGroup)) overrides["actorsync:transfer:group"] = "false";
-        if (parse.GetValue(Xattrs)) overrides["actorsync:transfer:xattrs"] = "true";
-        if (parse.GetValue(Fsync)) overrides["actorsync:transfer:fsync"] = "true";
-        if (parse.GetValue(Checksum)) overrides["actorsync:transfer:checksum"] = "true";
+        if (parse.GetValue(NoHardLinks)) overrides["actorsync.transfer.hard-links"] = "false";
+        if (parse.GetValue(NoOwner)) overrides["actorsync.transfer.owner"] = "false";
+        if (parse.GetValue(NoGroup)) overrides["actorsync.transfer.group"] = "false";
+        if (parse.GetValue(Xattrs)) overrides["actorsync.transfer.xattrs"] = "true";
+        if (parse.GetValue(Fsync)) overrides["actorsync.transfer.fsync"] = "true";
+        if (parse.GetValue(Checksum)) overrides["actorsync.transfer.checksum"] = "true";
         if (parse.GetValue(Tls) is { } tls)
         {
             if (!TlsModes.TryParse(tls, out _)) throw new UsageException($"--tls \"{tls}\": expected auto, kernel or user");
-            overrides["actorsync:transfer:tls"] = tls;
+            overrides["actorsync.transfer.tls"] = tls;
         }
         try
         {

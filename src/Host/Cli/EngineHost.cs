@@ -1,7 +1,5 @@
-using ActorSync.Configuration;
 using ActorSync.Engine;
 using ActorSync.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,14 +15,11 @@ namespace ActorSync.Host.Cli;
 /// </summary>
 internal static class EngineHost
 {
-    public static IHost Build(string? configFile, bool verbose, bool quiet, IDictionary<string, string?> overrides)
+    public static IHost Build(string? configFile, bool verbose, bool quiet, IReadOnlyDictionary<string, string> overrides)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        using (var defaults = typeof(EngineHost).Assembly.GetManifestResourceStream("akka.hocon")!)
-            builder.Configuration.AddHoconStream(defaults, "config/akka.hocon (built in)");
         string? file = configFile ?? Environment.GetEnvironmentVariable("ACTORSYNC_CONFIG");
-        if (!string.IsNullOrEmpty(file)) builder.Configuration.AddHoconFile(file, optional: false);
-        builder.Configuration.AddInMemoryCollection(overrides);
+        var config = ActorSyncConfig.Load(file, overrides);
 
         var level = verbose ? LogEventLevel.Debug : quiet ? LogEventLevel.Warning : LogEventLevel.Information;
         var logger = new LoggerConfiguration()
@@ -36,7 +31,7 @@ internal static class EngineHost
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
         // Every actor's start and stop is kernel bookkeeping, not news: shown with -v only.
         builder.Logging.AddFilter("ActorSync.Actors.ActorSystem", verbose ? LogLevel.Debug : LogLevel.Warning);
-        builder.Services.AddActorSync(builder.Configuration);
+        builder.Services.AddActorSync(config);
         return builder.Build();
     }
 

@@ -30,15 +30,22 @@ public sealed class CommandLineTests
         Assert.Empty(r.Stdout);
     }
 
-    [Fact]
-    public async Task A_malformed_config_file_is_a_usage_error_naming_the_line()
+    [Theory]
+    [InlineData("actorsync {\n  transfer { streams = \n", "actorsync.transfer.streams: no value")]
+    [InlineData("actorsync.transfer.streams = 4\n@oops = 1\n", "bad.hocon:2:1: Unknown token")]
+    [InlineData("actorsync.transfer.streams = ${actorsync.transfer.nope}\n", "Unresolved substitution: actorsync.transfer.nope")]
+    [InlineData("actorsync.transfer.stream = 4\n", "actorsync.transfer.stream: not a setting of ActorSync")]
+    [InlineData("actorsync.transfer { streams 4 }\n", "actorsync.transfer.streams 4: not a setting of ActorSync")]
+    public async Task A_malformed_config_file_is_a_usage_error_in_one_line_naming_the_key_or_the_line(string text, string message)
     {
         using var scratch = new Scratch("badconf");
         string conf = scratch.Sub("bad.hocon");
-        await File.WriteAllTextAsync(conf, "actorsync {\n  transfer { streams = \n");
+        await File.WriteAllTextAsync(conf, text);
         var r = await Cli.RunAsync("send", scratch.Path, "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdefabcdef", "--config", conf);
         Assert.Equal(ExitCodes.Usage, r.ExitCode);
-        Assert.Contains("bad.hocon:", r.Stderr);
+        string line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("actorsync: configuration: ", line, StringComparison.Ordinal);
+        Assert.Contains(message, line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -81,7 +81,7 @@ public sealed class ConfigValidationTests
     [Fact]
     public void The_built_in_configuration_is_valid_and_agrees_with_the_defaults_in_code()
     {
-        var options = ActorSync.Host.Cli.EngineHost.Options(ActorSync.Host.Cli.EngineHost.Build(null, false, true, new Dictionary<string, string?>()));
+        var options = ActorSync.Host.Cli.EngineHost.Options(ActorSync.Host.Cli.EngineHost.Build(null, false, true, new Dictionary<string, string>()));
         Assert.Equal(new TransferOptions() with { }, options);
     }
 }

@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
-using ActorSync.Configuration;
 using ActorSync.Engine;
 using ActorSync.Hosting;
 using ActorSync.Host.Demo;
 using ActorSync.Tests.Support;
 using ActorSync.Transport.Handshake;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Xunit;
@@ -16,19 +14,18 @@ namespace ActorSync.Tests.Hosting;
 /// <summary>The engine as a library in a Generic Host, configured from config/akka.hocon.</summary>
 public sealed class HostingTests
 {
-    private static IHost Build(IDictionary<string, string?>? overrides = null)
+    /// <summary>A host with its own HOCON on top and ActorSync's defaults as the fallback.</summary>
+    private static IHost Build(string hostHocon)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddHoconFile(Path.Join(Repository.Root(), "config", "akka.hocon"));
-        builder.Configuration.AddInMemoryCollection(overrides ?? new Dictionary<string, string?>());
-        builder.Services.AddActorSync(builder.Configuration);
+        builder.Services.AddActorSync(Akka.Configuration.ConfigurationFactory.ParseString(hostHocon).WithFallback(ActorSyncConfig.Default));
         return builder.Build();
     }
 
     [Fact]
-    public async Task AddActorSync_binds_the_hocon_file_with_overrides_on_top_and_the_engine_transfers()
+    public async Task AddActorSync_binds_the_hosts_hocon_over_the_defaults_and_the_engine_transfers()
     {
-        using var host = Build(new Dictionary<string, string?> { ["actorsync:transfer:streams"] = "3", ["actorsync:memory:buffer-memory"] = "8MiB" });
+        using var host = Build("actorsync { transfer.streams = 3, memory.buffer-memory = 8MiB }");
         var engine = host.Services.GetRequiredService<ActorSyncEngine>();
         Assert.Equal(3, engine.Options.Streams);
         Assert.Equal(256 << 10, engine.Options.ChunkSize);
@@ -49,7 +46,7 @@ public sealed class HostingTests
     [Fact]
     public void A_bad_value_names_its_key()
     {
-        using var host = Build(new Dictionary<string, string?> { ["actorsync:transfer:chunk-size"] = "huge" });
+        using var host = Build("actorsync.transfer.chunk-size = huge");
         var e = Assert.Throws<FormatException>(() => host.Services.GetRequiredService<ActorSyncEngine>());
         Assert.Contains("actorsync.transfer.chunk-size", e.Message);
     }
