@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace ActorSync.Transport.Interop;
 
@@ -36,50 +37,31 @@ internal static unsafe partial class Libc
         private fixed ulong _spare2[14];
     }
 
-    [LibraryImport(LibraryName, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int openat(int dirfd, string path, int flags, int mode);
+    // Tmds.LibC has all but renameat: its wrappers take the path as bytes (NativeName), mode_t and off_t as its
+    // own types, and set the last P/Invoke error, so LastErrno works for every call alike.
+    private static int openat(int dirfd, string path, int flags, int mode)
+    {
+        using var n = new NativeName(path, stackalloc byte[NativeName.StackBytes]);
+        return LibC.openat(dirfd, n.Pointer, flags, (mode_t)mode);
+    }
 
-    [LibraryImport(LibraryName, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int mkdirat(int dirfd, string path, int mode);
+    /// <summary>Not in Tmds.LibC 0.5 (it has renameat2's number only): glibc's wrapper.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "renameat", SetLastError = true)]
+    private static partial int renameat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
 
-    [LibraryImport(LibraryName, EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int renameat(int olddirfd, string oldpath, int newdirfd, string newpath);
+    private static int StatxAt(int dirfd, string path, int flags, uint mask, Statx* buf)
+    {
+        using var n = new NativeName(path, stackalloc byte[NativeName.StackBytes]);
+        return LibC.statx(dirfd, n.Pointer, flags, mask, (statx*)buf);   // the same layout (StructLayoutTests)
+    }
 
-    [LibraryImport(LibraryName, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int unlinkat(int dirfd, string path, int flags);
+    private static int fchmodat(int dirfd, string path, uint mode, int flags)
+    {
+        using var n = new NativeName(path, stackalloc byte[NativeName.StackBytes]);
+        return LibC.fchmodat(dirfd, n.Pointer, (mode_t)mode, flags);
+    }
 
-    [LibraryImport(LibraryName, EntryPoint = "symlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int symlinkat(string target, int newdirfd, string linkpath);
-
-    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int statx(int dirfd, string path, int flags, uint mask, Statx* buf);
-
-    [LibraryImport(LibraryName, EntryPoint = "fchmod", SetLastError = true)]
-    private static partial int fchmod(int fd, uint mode);
-
-    [LibraryImport(LibraryName, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int fchmodat(int dirfd, string path, uint mode, int flags);
-
-    [LibraryImport(LibraryName, EntryPoint = "futimens", SetLastError = true)]
-    private static partial int futimens(int fd, Timespec* times);
-
-    [LibraryImport(LibraryName, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int utimensat(int dirfd, string path, Timespec* times, int flags);
-
-    [LibraryImport(LibraryName, EntryPoint = "pwrite", SetLastError = true)]
-    private static partial nint pwrite(int fd, byte* buf, nint count, long offset);
-
-    [LibraryImport(LibraryName, EntryPoint = "pread", SetLastError = true)]
-    private static partial nint pread(int fd, byte* buf, nint count, long offset);
-
-    [LibraryImport(LibraryName, EntryPoint = "ftruncate", SetLastError = true)]
-    private static partial int ftruncate(int fd, long length);
-
-    [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
-    private static partial int fsync(int fd);
-
-    [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial nint readlinkat(int dirfd, string path, byte* buf, nint size);
+    private static int close(int fd) => LibC.close(fd);
 
     /// <summary>Opens an existing directory below <paramref name="dirfd"/> without following a symlink; -1 + errno on failure.</summary>
     public static int OpenDirectoryNoFollow(int dirfd, string name) =>
@@ -105,34 +87,57 @@ internal static unsafe partial class Libc
 
     public static int OpenAtForRead(int dirfd, string name) => openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 
+    /// <summary>Not in Tmds.LibC 0.5. flock, not lockf/F_SETLK: its lock belongs to the open file description, so
+    /// a second open of DEST's lock file in this very process (a second transfer) is refused too.</summary>
     [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
     private static partial int flock(int fd, int operation);
 
     /// <summary>An exclusive advisory lock, without waiting: 0, or the errno (EWOULDBLOCK = held elsewhere).</summary>
     public static int TryLockExclusive(int fd) => flock(fd, 2 /* LOCK_EX */ | 4 /* LOCK_NB */) == 0 ? 0 : LastErrno;
 
-    public static int MakeDirectory(int dirfd, string name, int mode) => mkdirat(dirfd, name, mode);
+    public static int MakeDirectory(int dirfd, string name, int mode)
+    {
+        using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        return LibC.mkdirat(dirfd, n.Pointer, (mode_t)mode);
+    }
 
-    public static int Rename(int fromDir, string fromName, int toDir, string toName) => renameat(fromDir, fromName, toDir, toName);
+    public static int Rename(int fromDir, string fromName, int toDir, string toName)
+    {
+        using var from = new NativeName(fromName, stackalloc byte[NativeName.StackBytes]);
+        using var to = new NativeName(toName, stackalloc byte[NativeName.StackBytes]);
+        return renameat(fromDir, from.Pointer, toDir, to.Pointer);
+    }
 
     public static int Unlink(int dirfd, string name) => unlinkat(dirfd, name, 0);
 
     public static int RemoveDirectory(int dirfd, string name) => unlinkat(dirfd, name, AT_REMOVEDIR);
 
-    public static int CreateSymlink(string target, int dirfd, string name) => symlinkat(target, dirfd, name);
+    private static int unlinkat(int dirfd, string name, int flags)
+    {
+        using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        return LibC.unlinkat(dirfd, n.Pointer, flags);
+    }
+
+    public static int CreateSymlink(string target, int dirfd, string name)
+    {
+        using var t = new NativeName(target, stackalloc byte[NativeName.StackBytes]);
+        using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        return LibC.symlinkat(t.Pointer, dirfd, n.Pointer);
+    }
 
     public static int StatNoFollow(int dirfd, string path, out Statx st)
     {
-        fixed (Statx* p = &st) return statx(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, p);
+        fixed (Statx* p = &st) return StatxAt(dirfd, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, p);
     }
 
-    /// <summary>fstat by statx on an open descriptor (the empty path needs no allocation to marshal).</summary>
+    /// <summary>fstat by statx on an open descriptor.</summary>
     public static int StatOpen(int fd, out Statx st)
     {
-        fixed (Statx* p = &st) return statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, p);
+        byte empty = 0;
+        fixed (Statx* p = &st) return LibC.statx(fd, &empty, AT_EMPTY_PATH, STATX_BASIC_STATS, (statx*)p);
     }
 
-    public static int SetMode(int fd, uint mode) => fchmod(fd, mode);
+    public static int SetMode(int fd, uint mode) => LibC.fchmod(fd, (mode_t)mode);
 
     /// <summary>
     /// chmod of a directory entry itself, never through a symlink (a symlink fails with EOPNOTSUPP). glibc 2.32+
@@ -144,15 +149,19 @@ internal static unsafe partial class Libc
     {
         if (fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0) return 0;
         if (LastErrno != EOPNOTSUPP) return -1;
-        if (syscall(SYS_fchmodat2, dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+        if (FchmodAt2(dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0) return 0;
         return LastErrno == ENOSYS ? SetModeThroughDescriptor(dirfd, name, mode) : -1;
     }
 
     // The same number on every architecture: syscalls from 403 on share one table.
-    private const long SYS_fchmodat2 = 452;
+    private const int SYS_fchmodat2 = 452;
 
-    [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial long syscall(long number, int dirfd, string path, uint mode, int flags);
+    /// <summary>fchmodat2 (Linux 6.6), which has no libc wrapper before glibc 2.39: through syscall(2).</summary>
+    private static int FchmodAt2(int dirfd, string name, uint mode, int flags)
+    {
+        using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        return (int)(long)LibC.syscall(SYS_fchmodat2, dirfd, n.Pointer, mode, flags);
+    }
 
     /// <summary>The last resort of <see cref="SetModeAt"/>; internal for the tests, as this host never needs it.</summary>
     internal static int SetModeThroughDescriptor(int dirfd, string name, uint mode)
@@ -173,7 +182,7 @@ internal static unsafe partial class Libc
         else if (StatOpen(fd, out var opened) != 0) result = -1;
         else if (opened.Ino != seen.Ino || opened.DevMajor != seen.DevMajor || opened.DevMinor != seen.DevMinor)
             result = Fail(ENOENT);   // opened by name a second time: it must still be the inode looked at
-        else result = fchmod(fd, mode);
+        else result = LibC.fchmod(fd, (mode_t)mode);
         int errno = LastErrno;
         if (fd >= 0) close(fd);
         close(path);
@@ -192,7 +201,7 @@ internal static unsafe partial class Libc
         Timespec* t = stackalloc Timespec[2];
         t[0] = new Timespec { Sec = 0, Nsec = UTIME_OMIT };
         t[1] = new Timespec { Sec = sec, Nsec = nsec };
-        return futimens(fd, t);
+        return LibC.futimens(fd, (timespec*)t);
     }
 
     /// <summary>Sets mtime of a directory entry itself (a symlink is not followed).</summary>
@@ -201,7 +210,8 @@ internal static unsafe partial class Libc
         Timespec* t = stackalloc Timespec[2];
         t[0] = new Timespec { Sec = 0, Nsec = UTIME_OMIT };
         t[1] = new Timespec { Sec = sec, Nsec = nsec };
-        return utimensat(dirfd, name, t, AT_SYMLINK_NOFOLLOW);
+        using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        return LibC.utimensat(dirfd, n.Pointer, (timespec*)t, AT_SYMLINK_NOFOLLOW);
     }
 
     /// <summary>pwrite until all bytes are written; returns 0 or the errno.</summary>
@@ -212,7 +222,7 @@ internal static unsafe partial class Libc
             int done = 0;
             while (done < data.Length)
             {
-                nint n = pwrite(fd, p + done, data.Length - done, offset + done);
+                nint n = (nint)LibC.pwrite(fd, p + done, (size_t)(nint)(data.Length - done), (off_t)(offset + done));
                 if (n < 0)
                 {
                     int e = LastErrno;
@@ -233,7 +243,7 @@ internal static unsafe partial class Libc
             int done = 0;
             while (done < dest.Length)
             {
-                nint n = pread(fd, p + done, dest.Length - done, offset + done);
+                nint n = (nint)LibC.pread(fd, p + done, (size_t)(nint)(dest.Length - done), (off_t)(offset + done));
                 if (n < 0)
                 {
                     int e = LastErrno;
@@ -247,10 +257,7 @@ internal static unsafe partial class Libc
         }
     }
 
-    public static int Truncate(int fd, long length) => ftruncate(fd, length);
-
-    [LibraryImport(LibraryName, EntryPoint = "fallocate", SetLastError = true)]
-    private static partial int fallocate(int fd, int mode, long offset, long length);
+    public static int Truncate(int fd, long length) => LibC.ftruncate(fd, (off_t)length);
 
     private const int FALLOC_FL_KEEP_SIZE = 0x01, FALLOC_FL_PUNCH_HOLE = 0x02;
 
@@ -258,7 +265,7 @@ internal static unsafe partial class Libc
     /// can, zeros written where it cannot. Returns 0 or an errno.</summary>
     public static int ZeroRange(int fd, long offset, long length)
     {
-        if (length <= 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) == 0) return 0;
+        if (length <= 0 || LibC.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) == 0) return 0;
         int e = LastErrno;
         if (e != EOPNOTSUPP && e != ENOSYS) return e;
         byte[] zeros = new byte[(int)Math.Min(length, 1 << 20)];
@@ -270,12 +277,9 @@ internal static unsafe partial class Libc
         return 0;
     }
 
-    public static int Sync(int fd) => fsync(fd);
+    public static int Sync(int fd) => LibC.fsync(fd);
 
-    [LibraryImport(LibraryName, EntryPoint = "fdatasync", SetLastError = true)]
-    private static partial int fdatasync(int fd);
-
-    public static int SyncData(int fd) => fdatasync(fd);
+    public static int SyncData(int fd) => LibC.fdatasync(fd);
 
     /// <summary>Opens an existing regular file for reading and writing, never through a symlink.</summary>
     public static int OpenExisting(int dirfd, string name) => openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -288,7 +292,8 @@ internal static unsafe partial class Libc
     public static string? ReadLinkAt(int dirfd, string name, out int errno)
     {
         byte* buf = stackalloc byte[4097];
-        nint n = readlinkat(dirfd, name, buf, 4097);
+        using var path = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        nint n = (nint)LibC.readlinkat(dirfd, path.Pointer, buf, (size_t)(nint)4097);
         if (n < 0) { errno = LastErrno; return null; }
         errno = 0;
         return Frames.FileNames.Decode(new ReadOnlySpan<byte>(buf, (int)n));

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace ActorSync.Transport.Interop;
 
@@ -16,36 +17,11 @@ internal static unsafe partial class Libc
     /// <summary>chown(2): leave this id as it is.</summary>
     public const uint KeepId = uint.MaxValue;
 
+    /// <summary>Not in Tmds.LibC 0.5 (it lists no directory-reading call): glibc's wrapper (2.30+).</summary>
     [LibraryImport(LibraryName, EntryPoint = "getdents64", SetLastError = true)]
     private static partial nint getdents64(int fd, byte* buffer, nuint count);
 
-    [LibraryImport(LibraryName, EntryPoint = "lseek", SetLastError = true)]
-    private static partial long lseek(int fd, long offset, int whence);
-
-    [LibraryImport(LibraryName, EntryPoint = "fchown", SetLastError = true)]
-    private static partial int fchown(int fd, uint uid, uint gid);
-
-    [LibraryImport(LibraryName, EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int fchownat(int dirfd, string path, uint uid, uint gid, int flags);
-
-    [LibraryImport(LibraryName, EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
-
-    [LibraryImport(LibraryName, EntryPoint = "mknodat", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(FileNameMarshaller))]
-    private static partial int mknodat(int dirfd, string path, uint mode, ulong dev);
-
-    [LibraryImport(LibraryName, EntryPoint = "syncfs", SetLastError = true)]
-    private static partial int syncfs(int fd);
-
-    [LibraryImport(LibraryName, EntryPoint = "geteuid")]
-    private static partial uint geteuid();
-
-    [LibraryImport(LibraryName, EntryPoint = "getegid")]
-    private static partial uint getegid();
-
-    [LibraryImport(LibraryName, EntryPoint = "getgroups", SetLastError = true)]
-    private static partial int getgroups(int size, uint* list);
-
+    // The xattr calls are not in Tmds.LibC 0.5 either.
     [LibraryImport(LibraryName, EntryPoint = "flistxattr", SetLastError = true)]
     private static partial nint flistxattr(int fd, byte* list, nuint size);
 
@@ -75,46 +51,59 @@ internal static unsafe partial class Libc
     /// </summary>
     public static (long Start, long End)? NextData(int fd, long offset, long size)
     {
-        long start = lseek(fd, offset, SEEK_DATA);
+        long start = LibC.lseek(fd, (off_t)offset, SEEK_DATA);
         if (start < 0) return LastErrno == ENXIO ? null : (offset, size);
         if (start >= size) return null;
-        long end = lseek(fd, start, SEEK_HOLE);
+        long end = LibC.lseek(fd, (off_t)start, SEEK_HOLE);
         return (start, end < 0 || end > size ? size : end);
     }
 
-    public static bool IsRoot => geteuid() == 0;
+    public static bool IsRoot => (uint)LibC.geteuid() == 0;
 
-    public static uint EffectiveGroup => getegid();
+    public static uint EffectiveGroup => (uint)LibC.getegid();
 
     /// <summary>The process's supplementary groups and its effective group: the groups it may give a file it owns.</summary>
     public static HashSet<uint> Groups()
     {
-        var groups = new HashSet<uint> { getegid() };
-        int count = getgroups(0, null);
+        var groups = new HashSet<uint> { EffectiveGroup };
+        int count = LibC.getgroups(0, null);
         if (count <= 0) return groups;
         uint* list = stackalloc uint[Math.Min(count, 65536)];
-        count = getgroups(Math.Min(count, 65536), list);
+        count = LibC.getgroups(Math.Min(count, 65536), (gid_t*)list);   // gid_t is a uint
         for (int i = 0; i < count; i++) groups.Add(list[i]);
         return groups;
     }
 
-    public static int SetOwner(int fd, uint uid, uint gid) => fchown(fd, uid, gid);
+    public static int SetOwner(int fd, uint uid, uint gid) => LibC.fchown(fd, (uid_t)uid, (gid_t)gid);
 
     /// <summary>chown of a directory entry itself (a symlink is not followed).</summary>
-    public static int SetOwnerAt(int dirfd, string name, uint uid, uint gid) => fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+    public static int SetOwnerAt(int dirfd, string name, uint uid, uint gid)
+    {
+        using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        return LibC.fchownat(dirfd, n.Pointer, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+    }
 
     /// <summary>A new name for an existing file (a hard link); a symlink at the old name is linked, not followed.</summary>
-    public static int Link(int fromDir, string fromName, int toDir, string toName) => linkat(fromDir, fromName, toDir, toName, 0);
+    public static int Link(int fromDir, string fromName, int toDir, string toName)
+    {
+        using var from = new NativeName(fromName, stackalloc byte[NativeName.StackBytes]);
+        using var to = new NativeName(toName, stackalloc byte[NativeName.StackBytes]);
+        return LibC.linkat(fromDir, from.Pointer, toDir, to.Pointer, 0);
+    }
 
     /// <summary>A device, FIFO or socket node. <paramref name="mode"/> carries the file type bits.</summary>
-    public static int MakeNode(int dirfd, string name, uint mode, uint major, uint minor) => mknodat(dirfd, name, mode, MakeDevice(major, minor));
+    public static int MakeNode(int dirfd, string name, uint mode, uint major, uint minor)
+    {
+        using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);
+        return LibC.mknodat(dirfd, n.Pointer, (mode_t)mode, (dev_t)MakeDevice(major, minor));
+    }
 
     /// <summary>glibc's makedev(): the 64-bit dev_t layout.</summary>
     private static ulong MakeDevice(uint major, uint minor) =>
         ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
 
     /// <summary>Flushes the whole filesystem <paramref name="fd"/> lives on: one call makes a transfer durable.</summary>
-    public static int SyncFileSystem(int fd) => syncfs(fd);
+    public static int SyncFileSystem(int fd) => LibC.syncfs(fd);
 
     /// <summary>
     /// The extended attributes of an open file or directory as (name, value) pairs, or null + errno. ENOTSUP

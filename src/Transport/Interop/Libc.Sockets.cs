@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace ActorSync.Transport.Interop;
 
@@ -34,23 +35,22 @@ internal static unsafe partial class Libc
     /// <summary>CMSG_SPACE(1) on 64-bit Linux: 16-byte header plus the type byte, aligned to 8.</summary>
     private const int RecordTypeControlSpace = 24;
 
-    [LibraryImport(LibraryName, EntryPoint = "setsockopt", SetLastError = true)]
-    private static partial int setsockopt(int fd, int level, int name, void* value, int length);
+    private static int setsockopt(int fd, int level, int name, void* value, int length) => LibC.setsockopt(fd, level, name, value, (socklen_t)length);
 
-    [LibraryImport(LibraryName, EntryPoint = "recvmsg", SetLastError = true)]
-    private static partial nint recvmsg(int fd, MsgHdr* msg, int flags);
+    // Our MsgHdr has Tmds.Linux.msghdr's layout (StructLayoutTests); the record-type control message is ours to build.
+    private static nint recvmsg(int fd, MsgHdr* msg, int flags) => (nint)LibC.recvmsg(fd, (msghdr*)msg, flags);
 
-    [LibraryImport(LibraryName, EntryPoint = "sendmsg", SetLastError = true)]
-    private static partial nint sendmsg(int fd, MsgHdr* msg, int flags);
+    private static nint sendmsg(int fd, MsgHdr* msg, int flags) => (nint)LibC.sendmsg(fd, (msghdr*)msg, flags);
 
-    [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
-    private static partial nint send(int fd, byte* buffer, nint length, int flags);
+    private static nint send(int fd, byte* buffer, nint length, int flags) => (nint)LibC.send(fd, buffer, (size_t)length, flags);
 
+    /// <summary>Not in Tmds.LibC 0.5, and Socket.SendPacketsAsync cannot serve: it goes through the socket's
+    /// async engine (non-blocking, epoll) while a kTLS socket here is blocking and owned by one thread, and it
+    /// reports no errno. glibc's wrapper.</summary>
     [LibraryImport(LibraryName, EntryPoint = "sendfile", SetLastError = true)]
     private static partial nint sendfile(int outFd, int inFd, long* offset, nint count);
 
-    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int fcntl(int fd, int command, int argument);
+    private static int fcntl(int fd, int command, int argument) => LibC.fcntl(fd, command, argument);
 
     /// <summary>setsockopt(TCP_ULP, "tls"): 0, or the errno (ENOENT: no tls module; ENOTCONN: not established).</summary>
     public static int AttachTlsUpperLayer(int fd)
