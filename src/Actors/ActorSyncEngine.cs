@@ -38,13 +38,18 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         return await new SendJob(Path.GetFullPath(source), endpoint, secret, o, _loggers, stats).RunAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private const int SolSocket = 1, SoReuseAddr = 2;
+
     /// <summary>Binds a listening socket (port 0 picks a free one; see <see cref="Socket.LocalEndPoint"/>).</summary>
     public static Socket Listen(IPAddress address, int port)
     {
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEADDR alone, so a restarted receiver can bind over connections in TIME_WAIT. .NET's ReuseAddress
+            // also sets SO_REUSEPORT on Linux, which let a second receiver bind the same port and take half the
+            // connections of a transfer meant for the first.
+            socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
             socket.Bind(new IPEndPoint(address, port));
             socket.Listen(128);
             return socket;

@@ -48,6 +48,22 @@ public sealed class CommandLineTests
         Assert.Contains(message, line, StringComparison.Ordinal);
     }
 
+    /// <summary>Was: .NET's ReuseAddress sets SO_REUSEPORT on Linux, so a second receiver bound the same port and the
+    /// kernel split a transfer's streams between the two.</summary>
+    [Fact]
+    public async Task A_second_receiver_on_a_port_in_use_exits_2_instead_of_sharing_it()
+    {
+        using var scratch = new Scratch("portinuse");
+        int port = Cli.FreePort();
+        using var first = Cli.Start(["recv", scratch.Sub("a"), "--listen", $"127.0.0.1:{port}", "--secret", "abcdefabcdefabcdefabcdefabcdef"]);
+        await Cli.WaitForListenerAsync(port);
+        var second = await Cli.RunAsync("recv", scratch.Sub("b"), "--listen", $"127.0.0.1:{port}", "--secret", "abcdefabcdefabcdefabcdefabcdef");
+        first.Kill(entireProcessTree: true);
+        Assert.Equal(ExitCodes.Usage, second.ExitCode);
+        Assert.Contains($"cannot listen on 127.0.0.1:{port}: Address already in use", second.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(scratch.Sub("b")));
+    }
+
     [Fact]
     public async Task Keygen_writes_a_private_256_bit_secret_and_refuses_to_overwrite()
     {
