@@ -73,8 +73,9 @@ internal sealed class TransferRunner : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         var self = _self = Self;
+        var token = _cancel.Token;
         // The engine's calls are Tasks: their result comes back as a message, nothing blocks this actor.
-        Task.Run(() => _run(this, _cancel.Token)).ContinueWith(t => (object)new Ended(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException()),
+        Task.Run(() => _run(this, token)).ContinueWith(t => (object)new Ended(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException()),
             TaskScheduler.Default).PipeTo(self);
     }
 
@@ -83,7 +84,7 @@ internal sealed class TransferRunner : ReceiveActor, IWithTimers
         _cancel.Cancel();
         if (!_completed)
             _requester.Tell(new TransferCompleted(_id, new TransferSummary { Role = "unknown", ExitCode = ExitCodes.TransferFailed, Error = "the transfer's actor stopped before it ended" }));
-        _cancel.Dispose();
+        // Not disposed: the transfer's task may still be winding down on its token.
     }
 
     // Called from the transfer's task, before the engine runs: only a Tell crosses to the actor.
