@@ -5,18 +5,25 @@ using ActorSync.Receiving;
 using ActorSync.Sending;
 using ActorSync.Transport;
 using ActorSync.Transport.Handshake;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ActorSync;
 
 /// <summary>
-/// The engine's public face: send a tree, or receive into one. Hosted by the .NET Generic Host
-/// (<c>services.AddActorSync(configuration)</c>); the CLI is a thin shell over these two calls.
+/// The engine's public face: send a tree, or receive into one, each transfer a tree of actors in
+/// <paramref name="system"/> (the application's own with <c>WithActorSync</c>, or the CLI's). Without one, the
+/// engine uses a process-wide system of its own, made from config/akka.hocon on first use.
 /// </summary>
-public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? loggerFactory = null)
+public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? loggerFactory = null, ActorSystem? system = null)
 {
     private readonly ILoggerFactory _loggers = loggerFactory ?? NullLoggerFactory.Instance;
+
+    private static readonly Lazy<ActorSystem> SharedSystem = new(() => ActorSystem.Create("actorsync", ActorSyncConfig.Default));
+
+    /// <summary>The actor system transfers run in.</summary>
+    public ActorSystem System => system ?? SharedSystem.Value;
 
     /// <summary>The options from configuration; each call may pass its own (e.g. with CLI overrides).</summary>
     public TransferOptions Options { get; } = options;
@@ -35,7 +42,7 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         IPEndPoint endpoint;
         try { endpoint = await SecureConnection.ResolveAsync(host, port, cancellationToken).ConfigureAwait(false); }
         catch (SocketException e) { return Failed("send", ExitCodes.TransferFailed, $"cannot resolve {host}: {e.Message}", o.Streams); }
-        return await new SendJob(Path.GetFullPath(source), endpoint, secret, o, _loggers, stats).RunAsync(cancellationToken).ConfigureAwait(false);
+        return await new SendJob(System, Path.GetFullPath(source), endpoint, secret, o, _loggers, stats).RunAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private const int SolSocket = 1, SoReuseAddr = 2;
@@ -81,26 +88,15 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
             listener.Dispose();
             return Task.FromResult<TransferSummary?>(Failed("recv", ExitCodes.Usage, why, 0));
         }
-        var server = new ReceiveServer(Path.GetFullPath(destination), secret, overrides ?? Options, _loggers, newStats ?? (() => new TransferStats()), onTransfer);
+        var server = new ReceiveServer(System, Path.GetFullPath(destination), secret, overrides ?? Options, _loggers, newStats ?? (() => new TransferStats()), onTransfer);
         return server.RunAsync(listener, serve, cancellationToken);
     }
 
-    /// <summary>
-    /// --tls kernel where the kernel cannot: the reason (a usage error, before any connection). With kernel TLS
-    /// in play, calls block their thread (blocking sockets with a poll timeout), so the thread pool is given
-    /// room for every stream's sender, receiver and reply reader up front instead of growing slowly.
-    /// </summary>
+    /// <summary>--tls kernel where the kernel cannot: the reason (a usage error, before any connection).</summary>
     public static string? CheckKernelTls(TransferOptions options)
     {
-        if (options.Tls == TlsMode.User) return null;
-        string? why = SecureConnection.KernelTlsUnavailability(options.Cipher);
-        if (why is null)
-        {
-            ThreadPool.GetMinThreads(out int workers, out int io);
-            int wanted = 3 * options.Streams + options.Readers + options.Writers + 8;
-            if (workers < wanted) ThreadPool.SetMinThreads(wanted, io);
-        }
-        return options.Tls == TlsMode.Kernel && why is not null ? $"kernel TLS unavailable: {why}" : null;
+        if (options.Tls != TlsMode.Kernel) return null;
+        return SecureConnection.KernelTlsUnavailability(options.Cipher) is { } why ? $"kernel TLS unavailable: {why}" : null;
     }
 
     /// <summary>The record-crypto choice, logged once per transfer: which side of the kernel seals the records, and why.</summary>

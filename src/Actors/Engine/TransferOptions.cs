@@ -41,9 +41,10 @@ public sealed record TransferOptions
     public long BufferMemory { get; init; } = 64L << 20;
     public int Readers { get; init; } = 4;
     public int Writers { get; init; } = 4;
-    public int ReaderMailbox { get; init; } = 256;
-    public int SenderMailbox { get; init; } = 4;
-    public int WriterMailbox { get; init; } = 16;
+    /// <summary>Entries the walk may queue for the readers before it waits for them to pull.</summary>
+    public int WalkAhead { get; init; } = 256;
+    /// <summary>Commands a connection may have outstanding at each writer (credits the writer grants back).</summary>
+    public int WriterCredits { get; init; } = 16;
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(120);
@@ -114,9 +115,8 @@ public sealed record TransferOptions
             BufferMemory = Size(s, "memory.buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
             Readers = Int(s, "pipeline.readers", d.Readers, 1, 64),
             Writers = Int(s, "pipeline.writers", d.Writers, 1, 64),
-            ReaderMailbox = Int(s, "pipeline.mailbox.reader", d.ReaderMailbox, 1, 1 << 20),
-            SenderMailbox = Int(s, "pipeline.mailbox.sender", d.SenderMailbox, 1, 1 << 20),
-            WriterMailbox = Int(s, "pipeline.mailbox.writer", d.WriterMailbox, 1, 1 << 20),
+            WalkAhead = Int(s, "pipeline.walk-ahead", d.WalkAhead, 1, 1 << 20),
+            WriterCredits = Int(s, "pipeline.writer-credits", d.WriterCredits, 2, 1 << 20),
             HandshakeTimeout = Duration(s, "timeouts.handshake", d.HandshakeTimeout, allowZero: false),
             ConnectTimeout = Duration(s, "timeouts.connect", d.ConnectTimeout, allowZero: false),
             // Infinite would let a silent peer hold a receiver for ever.

@@ -26,7 +26,7 @@ public static class ActorSyncAkkaExtensions
             .WithActors((system, registry, resolver) =>
             {
                 var options = TransferOptions.FromConfig(system.Settings.Config);
-                var engine = new ActorSyncEngine(options, resolver.GetService<ILoggerFactory>());
+                var engine = new ActorSyncEngine(options, resolver.GetService<ILoggerFactory>(), system);
                 registry.Register<ActorSyncCoordinator>(system.ActorOf(Props.Create(() => new TransferHost(engine)), actorName));
             });
     }

@@ -1,46 +1,127 @@
-using ActorSync.Actors;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Receiving;
 
 /// <summary>
 /// One per incoming connection: decodes the frames of its stream and hands them on, data into pooled buffers
-/// to the FileWriter that owns the file, metadata to the coordinator. Every path is validated here before
-/// anything is created from it.
+/// to the FileWriter that owns the file, metadata to the coordinator (its parent). Every path is validated here
+/// before anything is created from it. It reads a turn of frames per message while every writer has credits
+/// for it left; a writer that falls behind holds the stream (and through TCP the sender) until it grants more.
+/// The connection's end, clean or not, stops the actor; its parent decides what a failure means.
 /// </summary>
-internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISecureChannel channel, FrameReader reader, IReadOnlyList<IActorRef<WriteCommand>> writers,
-    StreamProgress progress) : Actor<ConnectionReceiver.Run>
+internal sealed class ConnectionReceiver : ReceiveActor
 {
-    public readonly record struct Run;
+    private sealed record ReadTurn
+    {
+        public static readonly ReadTurn Instance = new();
+    }
 
     /// <summary>How much the sender may have to keep for a possible re-send: it gets a StreamAck per this many
     /// bytes taken in. Two chunks: small against the pool, frequent enough that senders never wait on it.</summary>
     private const long AckEvery = 512 << 10;
 
+    /// <summary>Frames per message: enough to amortise the message, few enough that credits are looked at often.</summary>
+    private const int FramesPerTurn = 64;
+
+    private readonly ReceiveSession session;
+    private readonly int stream;
+    private readonly ISecureChannel channel;
+    private readonly FrameReader reader;
+    private readonly IReadOnlyList<IActorRef> writers;
+    private readonly StreamProgress progress;
+    private readonly ILogger _log;
+    private readonly IActorRef _coordinator;
+    private readonly int[] _credits;
+    /// <summary>Self, for use after an await that left the actor's context.</summary>
+    private readonly IActorRef _self;
+    private bool _waitingForCredits;
+
     // Stream offsets count the sender's frames only: the TransferHeader this connection began with is not part
     // of the stream, so offsets are taken relative to where the reader stood when this actor took over.
     private long _base, _lastAck, _readerStart;
+    private bool _done;
 
     private readonly List<OfferEntry> _offer = [];
     private readonly NeedEntry[] _needs = new NeedEntry[FrameLimits.MaxOfferEntries];
     private readonly byte[] _needFrame = new byte[FrameLimits.HeaderLength + 4 + 17 * FrameLimits.MaxOfferEntries];
     private DirectoryCache? _lookups;
     private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 8];
+    private CancellationTokenSource? _idle;
 
-    protected internal override async ValueTask ReceiveAsync(Run message)
+    public ConnectionReceiver(ReceiveSession session, int stream, ISecureChannel channel, FrameReader reader, IReadOnlyList<IActorRef> writers,
+        StreamProgress progress, ILogger log)
+    {
+        this.session = session;
+        this.stream = stream;
+        this.channel = channel;
+        this.reader = reader;
+        this.writers = writers;
+        this.progress = progress;
+        _log = log;
+        _coordinator = Context.Parent;
+        _self = Self;
+        // One slot per writer, and the last for the coordinator (directories, links, skips), which grants the same way.
+        _credits = [.. Enumerable.Repeat(session.Options.WriterCredits, writers.Count), ReceiveCoordinator.Credits];
+        ReceiveAsync<ReadTurn>(async _ =>
+        {
+            // Back in the actor's context (ConfigureAwait(true)) to schedule the next turn or stop.
+            switch (await TurnAsync().ConfigureAwait(true))
+            {
+                case TurnEnd.More: Self.Tell(ReadTurn.Instance); break;
+                case TurnEnd.Stop: Context.Stop(Self); break;
+                default: _waitingForCredits = true; break;
+            }
+        });
+        Receive<WriterCredits>(c =>
+        {
+            _credits[c.Writer] += c.Count;
+            if (_waitingForCredits && HasCredits)
+            {
+                _waitingForCredits = false;
+                Self.Tell(ReadTurn.Instance);
+            }
+        });
+    }
+
+    protected override void PreStart()
     {
         // A stream that says nothing for the idle timeout is dead or hostile (slow loris): the timer is re-armed
         // per frame, and dropped after Done, when waiting for the other streams is expected.
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(session.Abort);
-        idle.CancelAfter(session.Options.IdleTimeout);
-        var ct = idle.Token;
+        _idle = CancellationTokenSource.CreateLinkedTokenSource(session.Abort);
+        _idle.CancelAfter(session.Options.IdleTimeout);
         _lookups = new DirectoryCache(session.Tree);
+        _done = progress.Done;
+        _base = progress.Consumed;
+        _lastAck = _base;
+        _readerStart = reader.Consumed;
+        Self.Tell(ReadTurn.Instance);
+    }
+
+    private bool HasCredits => Array.TrueForAll(_credits, c => c > 0);
+
+    private enum TurnEnd { More, WaitForCredits, Stop }
+
+    private async Task<TurnEnd> TurnAsync()
+    {
+        var idle = _idle!;
         try
         {
-            await ReadFramesAsync(idle, ct).ConfigureAwait(false);
+            for (int n = 0; n < FramesPerTurn; n++)
+            {
+                if (!HasCredits) return TurnEnd.WaitForCredits;
+                if (!await reader.ReadNextAsync(idle.Token).ConfigureAwait(false))
+                {
+                    // close_notify before Done: the sender went away cleanly but early; the stream may still be re-established.
+                    if (!_done) ThrowHelper.ThrowConnectionLost($"stream {stream} closed before its Done");
+                    return TurnEnd.Stop;
+                }
+                await OnFrameAsync(idle, idle.Token).ConfigureAwait(false);
+            }
+            return TurnEnd.More;
         }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !session.Abort.IsCancellationRequested)
         {
@@ -48,31 +129,29 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
         }
         // The transfer is already ending for a reason reported elsewhere (a writer hit a full disk, another
         // stream broke the protocol): stopping quietly keeps that one reason the only one the user reads.
-        catch (OperationCanceledException) when (session.Abort.IsCancellationRequested) { }
-        catch (ActorTerminatedException) { }
+        catch (OperationCanceledException) when (session.Abort.IsCancellationRequested)
+        {
+            return TurnEnd.Stop;
+        }
     }
 
-    private async ValueTask ReadFramesAsync(CancellationTokenSource idle, CancellationToken ct)
+    /// <summary>The frame the reader stands on.</summary>
+    private async ValueTask OnFrameAsync(CancellationTokenSource idle, CancellationToken ct)
     {
-        bool done = progress.Done;
-        _base = progress.Consumed;
-        _lastAck = _base;
-        _readerStart = reader.Consumed;
-        while (await reader.ReadNextAsync(ct).ConfigureAwait(false))
         {
-            if (!done) idle.CancelAfter(session.Options.IdleTimeout);
-            if (done) ThrowHelper.ThrowProtocol($"{reader.Type} frame after Done on stream {stream}");
+            if (!_done) idle.CancelAfter(session.Options.IdleTimeout);
+            if (_done) ThrowHelper.ThrowProtocol($"{reader.Type} frame after Done on stream {stream}");
             if (reader.Type == FrameType.Data)
             {
                 await ReceiveDataAsync(reader, ct).ConfigureAwait(false);
                 await FrameTakenAsync(ct).ConfigureAwait(false);
-                continue;
+                return;
             }
             if (reader.Type == FrameType.Padding)
             {
                 await reader.SkipBodyAsync(ct).ConfigureAwait(false);
                 await FrameTakenAsync(ct).ConfigureAwait(false);
-                continue;
+                return;
             }
             // Frames re-sent after a rejoin may repeat what the writers already have: they tolerate that.
             bool retransmit = StreamOffset(reader.FrameStart) < progress.RetransmitBelow;
@@ -82,49 +161,49 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                 case FrameType.FileHeader:
                     var header = FrameParser.FileHeader(body.Span);
                     RelativePath.Validate(header.Path);
-                    await WriterOf(header.FileId).TellAsync(WriteCommand.ForHeader(header), ct).ConfigureAwait(false);
+                    Hand(WriterOf(header.FileId), WriteCommand.ForHeader(header));
                     break;
                 case FrameType.Hole:
                     var hole = FrameParser.Hole(body.Span);
-                    await WriterOf(hole.FileId).TellAsync(WriteCommand.ForHole(hole, retransmit), ct).ConfigureAwait(false);
+                    Hand(WriterOf(hole.FileId), WriteCommand.ForHole(hole, retransmit));
                     break;
                 case FrameType.Kept:
                     var kept = FrameParser.Kept(body.Span);
-                    await WriterOf(kept.FileId).TellAsync(WriteCommand.ForKept(kept, retransmit), ct).ConfigureAwait(false);
+                    Hand(WriterOf(kept.FileId), WriteCommand.ForKept(kept, retransmit));
                     break;
                 case FrameType.FileEnd:
                     ulong ended = FrameParser.FileEnd(body.Span);
-                    await WriterOf(ended).TellAsync(WriteCommand.ForEnd(ended, retransmit), ct).ConfigureAwait(false);
+                    Hand(WriterOf(ended), WriteCommand.ForEnd(ended, retransmit));
                     break;
                 case FrameType.Attributes:
                     var attributes = FrameParser.Attributes(body.Span);
                     if (attributes.DirectoryPath is { } directory)
                     {
                         RelativePath.Validate(directory);
-                        await session.Coordinator.TellAsync(new ReceiveEvent.DirectoryAttributes(attributes), ct).ConfigureAwait(false);
+                        Report(new ReceiveEvent.DirectoryAttributes(attributes));
                     }
-                    else await WriterOf(attributes.FileId).TellAsync(WriteCommand.ForAttributes(attributes, retransmit), ct).ConfigureAwait(false);
+                    else Hand(WriterOf(attributes.FileId), WriteCommand.ForAttributes(attributes, retransmit));
                     break;
                 case FrameType.Directory:
                     var dir = FrameParser.Directory(body.Span);
                     RelativePath.Validate(dir.Path);
-                    await session.Coordinator.TellAsync(new ReceiveEvent.DirectorySeen(dir), ct).ConfigureAwait(false);
+                    Report(new ReceiveEvent.DirectorySeen(dir));
                     break;
                 case FrameType.Symlink:
                     var link = FrameParser.Symlink(body.Span);
                     RelativePath.Validate(link.Path);
-                    await WriterOf(link.Path).TellAsync(WriteCommand.ForSymlink(link), ct).ConfigureAwait(false);
+                    Hand(WriterOf(link.Path), WriteCommand.ForSymlink(link));
                     break;
                 case FrameType.Special:
                     var node = FrameParser.Special(body.Span);
                     RelativePath.Validate(node.Path);
-                    await WriterOf(node.Path).TellAsync(WriteCommand.ForSpecial(node), ct).ConfigureAwait(false);
+                    Hand(WriterOf(node.Path), WriteCommand.ForSpecial(node));
                     break;
                 case FrameType.HardLink:
                     var hardLink = FrameParser.HardLink(body.Span);
                     RelativePath.Validate(hardLink.Path);
                     RelativePath.Validate(hardLink.Target);
-                    await session.Coordinator.TellAsync(new ReceiveEvent.HardLinkSeen(hardLink), ct).ConfigureAwait(false);
+                    Report(new ReceiveEvent.HardLinkSeen(hardLink));
                     break;
                 case FrameType.Offer:
                     // Hashing what it holds (a resume, --checksum) can take longer than the idle timeout: the sender is
@@ -136,17 +215,17 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                 case FrameType.Skipped:
                     var skipped = FrameParser.Skipped(body.Span);
                     RelativePath.Validate(skipped.Path);
-                    await session.Coordinator.TellAsync(new ReceiveEvent.SenderSkipped(skipped), ct).ConfigureAwait(false);
+                    Report(new ReceiveEvent.SenderSkipped(skipped));
                     break;
                 case FrameType.FileAbort:
                     var abort = FrameParser.FileAbort(body.Span);
-                    await WriterOf(abort.FileId).TellAsync(WriteCommand.ForAbort(abort), ct).ConfigureAwait(false);
+                    Hand(WriterOf(abort.FileId), WriteCommand.ForAbort(abort));
                     break;
                 case FrameType.Done:
-                    done = true;
+                    _done = true;
                     progress.Done = true;
                     idle.CancelAfter(Timeout.InfiniteTimeSpan);
-                    await session.Coordinator.TellAsync(new ReceiveEvent.StreamDone(stream, FrameParser.Done(body.Span)), ct).ConfigureAwait(false);
+                    Report(new ReceiveEvent.StreamDone(stream, FrameParser.Done(body.Span)));
                     break;
                 case FrameType.Error:
                     var error = FrameParser.Error(body.Span);
@@ -157,8 +236,6 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
             }
             await FrameTakenAsync(ct).ConfigureAwait(false);
         }
-        // close_notify before Done: the sender went away cleanly but early; the stream may still be re-established.
-        if (!done) ThrowHelper.ThrowConnectionLost($"stream {stream} closed before its Done");
     }
 
     private long StreamOffset(long readerPosition) => _base + readerPosition - _readerStart;
@@ -174,10 +251,10 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
         await channel.SendAsync(_ackFrame.AsMemory(0, n), ct).ConfigureAwait(false);
     }
 
-    protected internal override ValueTask PostStopAsync()
+    protected override void PostStop()
     {
         _lookups?.Dispose();
-        return ValueTask.CompletedTask;
+        _idle?.Dispose();
     }
 
     /// <summary>
@@ -219,7 +296,7 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
             }
             await channel.SendAsync(answer.WrittenMemory, ct).ConfigureAwait(false);
         }
-        if (upToDate > 0) await session.Coordinator.TellAsync(new ReceiveEvent.AlreadyThere(upToDate), ct).ConfigureAwait(false);
+        if (upToDate > 0) Report(new ReceiveEvent.AlreadyThere(upToDate));
     }
 
     /// <summary>
@@ -237,7 +314,7 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
                 held = new HeldFile([.. partial.Blocks], partial.DurablePrefix, inKeptArea: false);
                 var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 long bytes = held.Blocks.Sum(b => (long)b.Length);
-                Context.Log.LogDebug("{Path}: checked the {MiB:F1} MiB held from an interrupted run in {Ms:F0} ms ({Rate:F0} MB/s)",
+                _log.LogDebug("{Path}: checked the {MiB:F1} MiB held from an interrupted run in {Ms:F0} ms ({Rate:F0} MB/s)",
                     RelativePath.Printable(entry.Path), bytes / 1048576.0, took.TotalMilliseconds, bytes / 1e6 / Math.Max(took.TotalSeconds, 1e-6));
             }
         }
@@ -267,21 +344,35 @@ internal sealed class ConnectionReceiver(ReceiveSession session, int stream, ISe
             int n;
             try { n = await reader.ReadPayloadAsync(buffer, ct).ConfigureAwait(false); }
             catch { session.Pool.Return(buffer); throw; }
-            await writer.TellAsync(WriteCommand.ForData(fileId, offset, buffer, n, retransmit), ct).ConfigureAwait(false);
+            Hand(writer, WriteCommand.ForData(fileId, offset, buffer, n, retransmit));
             offset += n;
             progress.HandedOut = Math.Max(progress.HandedOut, StreamOffset(reader.Consumed));
         }
     }
 
-    private IActorRef<WriteCommand> WriterOf(ulong fileId) => writers[(int)(fileId % (ulong)writers.Count)];
+    private int WriterOf(ulong fileId) => (int)(fileId % (ulong)writers.Count);
+
+    /// <summary>An entry for the coordinator, paid for with one of its credits.</summary>
+    private void Report(ReceiveEvent e)
+    {
+        _credits[^1]--;
+        _coordinator.Tell(e, _self);
+    }
+
+    /// <summary>A command to writer <paramref name="writer"/>, paid for with one of its credits.</summary>
+    private void Hand(int writer, in WriteCommand command)
+    {
+        _credits[writer]--;
+        writers[writer].Tell(command, _self);
+    }
 
     /// <summary>Links and nodes by path: one writer handles all that come for a name. string.GetHashCode is randomised
     /// per process, which would do, but a stable hash keeps routing reproducible in tests.</summary>
-    private IActorRef<WriteCommand> WriterOf(string path)
+    private int WriterOf(string path)
     {
         uint h = 2166136261;
         foreach (char c in path) h = (h ^ c) * 16777619;
-        return writers[(int)(h % (uint)writers.Count)];
+        return (int)(h % (uint)writers.Count);
     }
 }
 

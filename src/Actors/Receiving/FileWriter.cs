@@ -1,8 +1,8 @@
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Receiving;
@@ -16,9 +16,31 @@ namespace ActorSync.Receiving;
 /// A local failure (a directory in the way, a permission) fails that entry, not the transfer. A full disk
 /// stops the transfer, as it does rsync's: every later file would fail the same way. A peer breaking the
 /// protocol (overlapping or out-of-bounds ranges, data for an unknown file) is thrown to the supervisor.
+/// Flow control: each connection may have <see cref="TransferOptions.WriterCredits"/> commands outstanding here;
+/// the writer grants them back in halves, so a connection waits only while this writer is that far behind.
 /// </summary>
-internal sealed class FileWriter(ReceiveSession session, int index) : Actor<WriteCommand>
+internal sealed class FileWriter : ReceiveActor
 {
+    private readonly ReceiveSession session;
+    private readonly int index;
+    private readonly ILogger _log;
+    private readonly IActorRef _coordinator;
+    private readonly CreditLedger _credits;
+
+    public FileWriter(ReceiveSession session, int index, ILogger log)
+    {
+        this.session = session;
+        this.index = index;
+        _log = log;
+        _coordinator = Context.Parent;
+        _credits = new CreditLedger(session.Options.WriterCredits, index);
+        Receive<WriteCommand>(command =>
+        {
+            Handle(command);
+            _credits.Taken(Sender);
+        });
+    }
+
     private sealed class Incoming(FileHeaderFrame header, int fd, string tempName, int directoryFd)
     {
         public readonly FileHeaderFrame Header = header;
@@ -59,44 +81,40 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
     private DirectoryCache? _parents;
     private long _nodes;
 
-    protected internal override ValueTask PreStartAsync()
-    {
-        _parents = new DirectoryCache(session.Tree);
-        return ValueTask.CompletedTask;
-    }
+    protected override void PreStart() => _parents = new DirectoryCache(session.Tree);
 
-    protected internal override ValueTask ReceiveAsync(WriteCommand command)
+    private void Handle(WriteCommand command)
     {
         switch (command.Kind)
         {
-            case WriteKind.Header: return OnHeader(command.Header);
+            case WriteKind.Header: OnHeader(command.Header); return;
             case WriteKind.Data:
-                try { return OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, (int)command.Length), command.Retransmit); }
+                try { OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, (int)command.Length), command.Retransmit); return; }
                 finally { session.Pool.Return(command.Buffer!); }
-            case WriteKind.Hole: return OnHole(command.FileId, command.Offset, command.Length, command.Retransmit);
-            case WriteKind.Kept: return OnKept(command.FileId, command.Offset, command.Length, command.Retransmit);
-            case WriteKind.End: return OnEnd(command.FileId, command.Retransmit);
-            case WriteKind.Attributes: return OnAttributes((AttributesFrame)command.Extra!, command.Retransmit);
-            case WriteKind.Symlink: return OnSymlink((SymlinkFrame)command.Extra!);
-            case WriteKind.Special: return OnSpecial((SpecialFrame)command.Extra!);
-            default: return OnAbort(command.FileId, (string)command.Extra!);
+            case WriteKind.Hole: OnHole(command.FileId, command.Offset, command.Length, command.Retransmit); return;
+            case WriteKind.Kept: OnKept(command.FileId, command.Offset, command.Length, command.Retransmit); return;
+            case WriteKind.End: OnEnd(command.FileId, command.Retransmit); return;
+            case WriteKind.Attributes: OnAttributes((AttributesFrame)command.Extra!, command.Retransmit); return;
+            case WriteKind.Symlink: OnSymlink((SymlinkFrame)command.Extra!); return;
+            case WriteKind.Special: OnSpecial((SpecialFrame)command.Extra!); return;
+            default: OnAbort(command.FileId, (string)command.Extra!); return;
         }
     }
 
-    private ValueTask OnHeader(in FileHeaderFrame header)
+    private void OnHeader(in FileHeaderFrame header)
     {
         if (_files.TryGetValue(header.FileId, out var known))
         {
             if (known.Header != header) ThrowHelper.ThrowProtocol($"file {header.FileId} announced twice with different metadata");
-            return ValueTask.CompletedTask;
+            return;
         }
         RelativePath.Validate(header.Path);
-        if (_aborted.Contains(header.FileId)) return ValueTask.CompletedTask;
+        if (_aborted.Contains(header.FileId)) return;
         session.BeginFile();
         session.Stats.Found(header.Size);
         var file = header.Size >= session.Options.ResumeThreshold ? OpenResumable(header) : OpenTemporary(header);
         _files.Add(header.FileId, file);
-        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+        if (file.Complete) Finish(file);
     }
 
     /// <summary>A file of one chunk (or a few): a temporary named after its path, so that one an interruption
@@ -135,7 +153,7 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
             file.Length = Libc.StatOpen(kept, out var data) == 0 ? (long)data.Size : 0;
             file.JournalFd = Libc.OpenExisting(dir, journal);
             file.JournalLength = file.JournalFd >= 0 && Libc.StatOpen(file.JournalFd, out var st) == 0 ? (long)st.Size : 0;
-            Context.Log.LogInformation("resuming {Path}: holding {Blocks} blocks from an interrupted run", RelativePath.Printable(header.Path), held.Blocks.Length);
+            _log.LogInformation("resuming {Path}: holding {Blocks} blocks from an interrupted run", RelativePath.Printable(header.Path), held.Blocks.Length);
         }
         else
         {
@@ -211,9 +229,9 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         else if (!file.Ranges.TryAdd(offset, length)) ThrowHelper.ThrowProtocol($"bytes at {offset}+{length} of \"{RelativePath.Printable(file.Header.Path)}\" overlap bytes already received");
     }
 
-    private ValueTask OnData(ulong id, long offset, ReadOnlySpan<byte> data, bool retransmit)
+    private void OnData(ulong id, long offset, ReadOnlySpan<byte> data, bool retransmit)
     {
-        if (Lookup(id, retransmit, "data") is not { } file) return ValueTask.CompletedTask;
+        if (Lookup(id, retransmit, "data") is not { } file) return;
         AddRange(file, offset, data.Length, retransmit);
         if (file.Failure is null)
         {
@@ -226,13 +244,13 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
                 CheckpointIfDue(file);
             }
         }
-        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+        if (file.Complete) Finish(file);
     }
 
     /// <summary>A hole is not written: the file is only extended over it where it ends there (ftruncate allocates nothing).</summary>
-    private ValueTask OnHole(ulong id, long offset, long length, bool retransmit)
+    private void OnHole(ulong id, long offset, long length, bool retransmit)
     {
-        if (Lookup(id, retransmit, "a hole") is not { } file) return ValueTask.CompletedTask;
+        if (Lookup(id, retransmit, "a hole") is not { } file) return;
         AddRange(file, offset, length, retransmit);
         if (file.Failure is null && file.Held is not null && offset < file.Length)
         {
@@ -247,38 +265,38 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         }
         if (file.Failure is null) NoteWritten(file, offset, length);
         CheckpointIfDue(file);
-        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+        if (file.Complete) Finish(file);
     }
 
     /// <summary>Bytes this receiver held and the sender verified: kept as they are, not written again.</summary>
-    private ValueTask OnKept(ulong id, long offset, long length, bool retransmit)
+    private void OnKept(ulong id, long offset, long length, bool retransmit)
     {
-        if (Lookup(id, retransmit, "kept bytes") is not { } file) return ValueTask.CompletedTask;
+        if (Lookup(id, retransmit, "kept bytes") is not { } file) return;
         if (file.Held is not { } held || !held.Reported(offset, length))
             ThrowHelper.ThrowProtocol($"kept bytes {offset}+{length} of \"{RelativePath.Printable(file.Header.Path)}\", which this receiver did not report holding");
         AddRange(file, offset, length, retransmit);
         session.Stats.Resumed(length);
         CheckpointIfDue(file);
-        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+        if (file.Complete) Finish(file);
     }
 
-    private ValueTask OnEnd(ulong id, bool retransmit)
+    private void OnEnd(ulong id, bool retransmit)
     {
-        if (Lookup(id, retransmit, "FileEnd") is not { } file) return ValueTask.CompletedTask;
+        if (Lookup(id, retransmit, "FileEnd") is not { } file) return;
         if ((file.Header.Flags & FileFlags.AwaitsEnd) == 0) ThrowHelper.ThrowProtocol($"FileEnd for file {id}, which was not announced as awaiting one");
         file.EndSeen = true;
-        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+        if (file.Complete) Finish(file);
     }
 
-    private ValueTask OnAttributes(AttributesFrame attributes, bool retransmit)
+    private void OnAttributes(AttributesFrame attributes, bool retransmit)
     {
-        if (Lookup(attributes.FileId, retransmit, "attributes") is not { } file) return ValueTask.CompletedTask;
+        if (Lookup(attributes.FileId, retransmit, "attributes") is not { } file) return;
         if ((file.Header.Flags & FileFlags.HasAttributes) == 0) ThrowHelper.ThrowProtocol($"attributes for file {attributes.FileId}, which was not announced with any");
         file.Attributes = attributes.Attributes;
-        return file.Complete ? FinishAsync(file) : ValueTask.CompletedTask;
+        if (file.Complete) Finish(file);
     }
 
-    private async ValueTask FinishAsync(Incoming file)
+    private void Finish(Incoming file)
     {
         _files.Remove(file.Header.FileId);
         session.EndFile();
@@ -287,14 +305,14 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         if (file.Failure is { } failure)
         {
             Discard(file);
-            await session.Coordinator.TellAsync(new ReceiveEvent.EntryFailed(file.Header.Path, failure, EntryType.File)).ConfigureAwait(false);
+            _coordinator.Tell(new ReceiveEvent.EntryFailed(file.Header.Path, failure, EntryType.File));
             return;
         }
         session.Stats.Done(1, file.Header.Size);
-        await session.Coordinator.TellAsync(new ReceiveEvent.FileCommitted(file.Header.FileId, file.Header.Size)).ConfigureAwait(false);
+        _coordinator.Tell(new ReceiveEvent.FileCommitted(file.Header.FileId, file.Header.Size));
         if (incomplete is null) return;
         foreach (string reason in incomplete)
-            await session.Coordinator.TellAsync(new ReceiveEvent.EntryIncomplete(file.Header.Path, reason)).ConfigureAwait(false);
+            _coordinator.Tell(new ReceiveEvent.EntryIncomplete(file.Header.Path, reason));
     }
 
     /// <summary>
@@ -361,7 +379,7 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         if (remove && file.Resumable) Libc.Unlink(file.DirectoryFd, PartialFiles.JournalName(file.TempName));
     }
 
-    private ValueTask OnSymlink(SymlinkFrame link)
+    private void OnSymlink(SymlinkFrame link)
     {
         RelativePath.Validate(link.Path);
         string temp = NodeName();
@@ -374,14 +392,14 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
             failure = MoveIntoPlace(session.Tree.TempFd, temp, link.Path);
             if (failure is not null) Libc.Unlink(session.Tree.TempFd, temp);
         }
-        return Report(link.Path, failure, EntryType.Symlink);
+        Report(link.Path, failure, EntryType.Symlink);
     }
 
     /// <summary>
     /// A device, FIFO or socket: made in the temporary area (mknod), given owner, mode and mtime by name (it is
     /// never opened: opening a FIFO blocks, a device acts), then renamed into place. Devices need a root receiver.
     /// </summary>
-    private ValueTask OnSpecial(SpecialFrame node)
+    private void OnSpecial(SpecialFrame node)
     {
         RelativePath.Validate(node.Path);
         int type = (int)node.Mode & Libc.S_IFMT;
@@ -404,21 +422,21 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
             else failure = MoveIntoPlace(session.Tree.TempFd, temp, node.Path);
             if (failure is not null) Libc.Unlink(session.Tree.TempFd, temp);
         }
-        return Report(node.Path, failure, EntryType.Special);
+        Report(node.Path, failure, EntryType.Special);
     }
 
     /// <summary>A temporary name for a link or node, unique in this transfer: made and renamed within one message.</summary>
     private string NodeName() => $"{session.TransferId:N}-n{index}-{_nodes++}";
 
-    private async ValueTask Report(string path, string? failure, EntryType type)
+    private void Report(string path, string? failure, EntryType type)
     {
         ReceiveEvent e = failure is null ? new ReceiveEvent.EntryCommitted(type) : new ReceiveEvent.EntryFailed(path, failure, type);
-        await session.Coordinator.TellAsync(e).ConfigureAwait(false);
+        _coordinator.Tell(e);
     }
 
     /// <summary>The first abort of a file discards it; another for the same file (a re-sent stream, two ranges
     /// that met the same change) changes nothing and is not counted again.</summary>
-    private async ValueTask OnAbort(ulong id, string reason)
+    private void OnAbort(ulong id, string reason)
     {
         if (_aborted.Contains(id)) return;
         if (_abortedOrder.Count >= MaxAbortedRemembered) _aborted.Remove(_abortedOrder.Dequeue());
@@ -432,7 +450,7 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
             what = RelativePath.Printable(file.Header.Path);
         }
         // Else the abort overtook all of the file's ranges: they will be dropped when they come.
-        await session.Coordinator.TellAsync(new ReceiveEvent.FileAborted(id, $"{what}: {reason}")).ConfigureAwait(false);
+        _coordinator.Tell(new ReceiveEvent.FileAborted(id, $"{what}: {reason}"));
     }
 
     /// <summary>An errno as a reason; out of space throws instead, ending the transfer (see the class summary).
@@ -461,7 +479,7 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
     /// Incomplete files never reach their final name. Temporaries are removed; resumable partials stay, with
     /// their journal, for the next run to verify and carry on.
     /// </summary>
-    protected internal override ValueTask PostStopAsync()
+    protected override void PostStop()
     {
         foreach (var file in _files.Values)
         {
@@ -473,6 +491,5 @@ internal sealed class FileWriter(ReceiveSession session, int index) : Actor<Writ
         _files.Clear();
         _parents?.Dispose();
         _parents = null;
-        return ValueTask.CompletedTask;
     }
 }

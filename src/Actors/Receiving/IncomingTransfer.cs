@@ -1,25 +1,27 @@
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Records;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Receiving;
 
 /// <summary>
-/// The receiving pipeline of one transfer: a ConnectionReceiver per stream feeding a pool of FileWriters,
-/// and the ReceiveCoordinator. Created when the first authenticated stream of a transfer id arrives.
+/// The receiving pipeline of one transfer: its ReceiveCoordinator (the parent of a ConnectionReceiver per stream
+/// and of the FileWriters) and the Task face the server awaits. Created when the first authenticated stream of a
+/// transfer id arrives.
 /// </summary>
 internal sealed class IncomingTransfer : IAsyncDisposable
 {
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
 
-    private readonly ActorSystem _system;
+    /// <summary>How long the server waits for the coordinator to take a connection in.</summary>
+    private static readonly TimeSpan JoinWait = TimeSpan.FromSeconds(10);
+
+    private readonly IActorRef _coordinator;
     private readonly ReceiveSession _session;
-    private readonly List<IActorRef<WriteCommand>> _writers = [];
     private readonly List<ISecureChannel> _channels = [];
-    private readonly List<IActorRef> _connections = [];
     private readonly StreamProgress[] _progress;
     private readonly CancellationTokenSource _abort;
     private readonly TaskCompletionSource<ReceiveOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -28,13 +30,13 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     private readonly Lock _gate = new();
 
     /// <summary>Opens (and locks) DEST, waiting for another transfer to let go of it, then sets up the pipeline.</summary>
-    public static async Task<IncomingTransfer> StartAsync(TransferHeaderFrame header, string destination, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
+    public static async Task<IncomingTransfer> StartAsync(ActorSystem system, TransferHeaderFrame header, string destination, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
         CancellationToken cancellationToken)
     {
         var tree = await DestinationTree.OpenAsync(destination, options.LockWait, cancellationToken).ConfigureAwait(false);
         try
         {
-            return new IncomingTransfer(header, tree, options, loggers, stats, cancellationToken);
+            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken);
         }
         catch
         {
@@ -43,7 +45,8 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         }
     }
 
-    private IncomingTransfer(TransferHeaderFrame header, DestinationTree tree, TransferOptions options, ILoggerFactory loggers, TransferStats stats, CancellationToken cancellationToken)
+    private IncomingTransfer(ActorSystem system, TransferHeaderFrame header, DestinationTree tree, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
+        CancellationToken cancellationToken)
     {
         Header = header;
         _options = options;
@@ -53,27 +56,13 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         var pool = new BufferPool(options.ChunkSize, options.BufferCount);
         var owners = new OwnershipPolicy(options.PreserveOwner, options.PreserveGroup, tree.CreatedGid);
         bool fsync = options.Fsync || (header.Flags & FrameLimits.FsyncFlag) != 0;
-        _system = new ActorSystem("recv", loggers);
-        _system.UnhandledFailure += (_, e) => _outcome.TrySetException(e);
-        var coordinator = _system.Spawn(new Props<ReceiveEvent>
-        {
-            Factory = () => new ReceiveCoordinator(header.StreamCount, tree, options, header.TransferId, _outcome, _progress, owners, fsync),
-            Name = "coordinator",
-            MailboxCapacity = 4096,
-            Supervisor = SupervisorStrategy.EscalatingStrategy,
-        });
-        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, coordinator, _abort.Token);
-        for (int i = 0; i < options.Writers; i++)
-        {
-            int index = i;
-            _writers.Add(_system.Spawn(new Props<WriteCommand>
-            {
-                Factory = () => new FileWriter(_session, index),
-                Name = $"writer-{i}",
-                MailboxCapacity = options.WriterMailbox,
-                Supervisor = SupervisorStrategy.EscalatingStrategy,
-            }));
-        }
+        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token);
+        var session = _session;
+        var progress = _progress;
+        var outcome = _outcome;
+        var log = _log;
+        _coordinator = system.ActorOf(Props.Create(() => new ReceiveCoordinator(header.StreamCount, session, options, outcome, progress, owners, fsync, log))
+            .WithDispatcher(ActorSyncDispatchers.Socket), $"recv-{header.TransferId:N}-{Guid.NewGuid():N}");
         Stats = stats;
     }
 
@@ -101,11 +90,10 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         bool rejoin = (header.Flags & FrameLimits.RejoinFlag) != 0;
         if (rejoin)
         {
-            if (progress.Connection is { } old)
+            if (progress.Connection is not null)
             {
-                progress.Channel?.Abort();
-                await Task.WhenAny(old.Completion, Task.Delay(ShutdownGrace)).ConfigureAwait(false);
-                if (!old.IsTerminated) throw new TimeoutException($"stream {header.StreamIndex}: the old connection did not stop");
+                try { await _coordinator.Ask<ReceiveCoordinator.ConnectionStopped>(new ReceiveCoordinator.StopConnection(header.StreamIndex), ShutdownGrace).ConfigureAwait(false); }
+                catch (AskTimeoutException) { throw new TimeoutException($"stream {header.StreamIndex}: the old connection did not stop"); }
             }
             progress.RetransmitBelow = progress.HandedOut;
             byte[] resume = new byte[FrameLimits.HeaderLength + 8];
@@ -117,28 +105,9 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         lock (_gate) _channels.Add(channel);
         progress.Channel = channel;
         progress.Epoch++;
-        var connection = _system.Spawn(new Props<ConnectionReceiver.Run>
-        {
-            Factory = () => new ConnectionReceiver(_session, header.StreamIndex, channel, reader, _writers, progress),
-            Name = $"connection-{header.StreamIndex}-{progress.Epoch}",
-            MailboxCapacity = 1,
-            // A lost connection stops this actor (the coordinator watches, and waits for a rejoin); anything
-            // that breaks the protocol or integrity ends the transfer.
-            Supervisor = SupervisorStrategy.Decide(ConnectionDecider, maxRetries: 0),
-        });
-        progress.Connection = connection;
-        await _session.Coordinator.TellAsync(new ReceiveEvent.StreamJoined(header.StreamIndex, channel, rejoin, connection), _abort.Token).ConfigureAwait(false);
-        connection.TryTell(default);
-        connection.Complete();
-        lock (_gate) _connections.Add(connection);
+        try { await _coordinator.Ask<IActorRef>(new ReceiveCoordinator.AddConnection(header.StreamIndex, channel, reader, rejoin), JoinWait).ConfigureAwait(false); }
+        catch (AskTimeoutException) { throw new TimeoutException($"stream {header.StreamIndex}: the transfer did not take the connection in"); }
     }
-
-    private static Directive ConnectionDecider(Exception e) => e switch
-    {
-        ProtocolException => Directive.Escalate,
-        IOException or System.Net.Sockets.SocketException or TimeoutException or ObjectDisposedException => Directive.Stop,
-        _ => Directive.Escalate,
-    };
 
     /// <summary>Waits for the outcome, then shuts the pipeline down (cleanly or, on failure, at once).</summary>
     public async Task<TransferSummary> CompleteAsync()
@@ -154,7 +123,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             await PeerNotice.SendErrorAsync(Snapshot(), error is ProtocolException ? ErrorCode.Protocol : ErrorCode.Failed, TransferFailure.Describe(error)).ConfigureAwait(false);
             await _abort.CancelAsync().ConfigureAwait(false);
             foreach (var c in Snapshot()) c.Abort();
-            await _system.ShutdownAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            await Sending.SendJob.StopAsync(_coordinator, ShutdownGrace).ConfigureAwait(false);
             _session.Tree.RemoveTemporaries(Header.TransferId);
         }
         else
@@ -162,11 +131,9 @@ internal sealed class IncomingTransfer : IAsyncDisposable
             // The sender closes after its DoneAcks; wait until each connection has read that close_notify,
             // so no socket is closed with unread data (a reset the sender would see as a failure).
             foreach (var c in Snapshot()) await c.CloseAsync().ConfigureAwait(false);
-            IActorRef[] connections;
-            lock (_gate) connections = [.. _connections];
-            var drained = Task.WhenAll(connections.Select(c => c.Completion.ContinueWith(static _ => { }, TaskScheduler.Default)));
-            await Task.WhenAny(drained, Task.Delay(ShutdownGrace)).ConfigureAwait(false);
-            await _system.ShutdownAsync(ShutdownGrace).ConfigureAwait(false);
+            try { await _coordinator.Ask<ReceiveCoordinator.ConnectionStopped>(ReceiveCoordinator.WhenConnectionsStopped.Instance, ShutdownGrace).ConfigureAwait(false); }
+            catch (AskTimeoutException) { _log.LogDebug("transfer {Id}: connections still open after {Grace}", Header.TransferId, ShutdownGrace); }
+            await Sending.SendJob.StopAsync(_coordinator, ShutdownGrace).ConfigureAwait(false);
         }
         return Summarise(result, error);
     }
@@ -210,7 +177,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _system.DisposeAsync().ConfigureAwait(false);
+        await Sending.SendJob.StopAsync(_coordinator, ShutdownGrace).ConfigureAwait(false);
         foreach (var c in Snapshot()) await c.DisposeAsync().ConfigureAwait(false);
         _session.Tree.Dispose();
         _session.Pool.Dispose();

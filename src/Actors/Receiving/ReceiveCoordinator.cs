@@ -1,8 +1,8 @@
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Receiving;
@@ -13,11 +13,52 @@ namespace ActorSync.Receiving;
 /// makes the hard links (every first name is in place by then), applies directory owners, modes and mtimes
 /// (deepest first, after their content, so writing a child cannot disturb them), removes its temporaries,
 /// with --fsync makes it all durable, and tells every stream DoneAck. Committed files are acknowledged in batches.
+/// It is the transfer's parent: the FileWriters and a ConnectionReceiver per connection are its children, and its
+/// supervisor strategy decides for them (a lost connection stops, and its stream may rejoin; anything else fails
+/// the transfer).
 /// </summary>
-internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, TransferOptions options, Guid transferId,
-    TaskCompletionSource<ReceiveOutcome> outcome, StreamProgress[] progress, OwnershipPolicy owners, bool fsync) : Actor<ReceiveEvent>
+internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
 {
-    private readonly ISecureChannel?[] _channels = new ISecureChannel?[streamCount];
+    /// <summary>Adds an authenticated connection of stream <paramref name="Stream"/>; answered with the connection's actor.</summary>
+    public sealed record AddConnection(int Stream, ISecureChannel Channel, FrameReader Reader, bool Rejoin);
+
+    /// <summary>Stops the stream's current connection (a rejoin replaces it); answered with <see cref="ConnectionStopped"/> once it has.</summary>
+    public sealed record StopConnection(int Stream);
+
+    public sealed record ConnectionStopped
+    {
+        public static readonly ConnectionStopped Instance = new();
+    }
+
+    /// <summary>Answered with <see cref="ConnectionStopped"/> once no connection of the transfer is running.</summary>
+    public sealed record WhenConnectionsStopped
+    {
+        public static readonly WhenConnectionsStopped Instance = new();
+    }
+
+    /// <summary>Entries a connection may have queued here before this actor grants more (see <see cref="WriterCredits"/>):
+    /// directories are made here one by one, so a stream of Directory frames waits for them instead of piling up.</summary>
+    public const int Credits = 256;
+
+    private readonly CreditLedger _credits;
+
+    private readonly int streamCount;
+    private readonly ReceiveSession session;
+    private readonly DestinationTree tree;
+    private readonly TransferOptions options;
+    private readonly Guid transferId;
+    private readonly TaskCompletionSource<ReceiveOutcome> outcome;
+    private readonly StreamProgress[] progress;
+    private readonly OwnershipPolicy owners;
+    private readonly bool fsync;
+    private readonly ILogger _log;
+    private readonly List<IActorRef> _writers = [];
+    private readonly HashSet<IActorRef> _liveConnections = [];
+    private readonly Dictionary<IActorRef, Exception> _lost = [];
+    private readonly Dictionary<IActorRef, IActorRef> _stopWaiters = [];
+    private readonly List<IActorRef> _allStoppedWaiters = [];
+
+    private readonly ISecureChannel?[] _channels;
     private DirectoryMetadataLog? _directories;
     private HardLinkLog? _links;
     private DirectoryCache? _lookups;
@@ -26,7 +67,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     private readonly List<string> _notSent = [];
     private readonly List<ulong> _pendingAcks = [];
     private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 4 + 8 * FrameLimits.MaxAcksPerFrame];
-    private readonly bool[] _done = new bool[streamCount];
+    private readonly bool[] _done;
     private TransferTotals? _totals;
     private int _doneCount, _ackRotation;
     private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _specials, _specialsFailed, _directoriesFailed, _bytes, _upToDate;
@@ -42,26 +83,102 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     private bool _allIncomplete;
     private const int MaxIncompleteRemembered = 65_536;
 
-    protected internal override ValueTask PreStartAsync()
+    public ReceiveCoordinator(int streamCount, ReceiveSession session, TransferOptions options, TaskCompletionSource<ReceiveOutcome> outcome,
+        StreamProgress[] progress, OwnershipPolicy owners, bool fsync, ILogger log)
+    {
+        this.streamCount = streamCount;
+        this.session = session;
+        tree = session.Tree;
+        this.options = options;
+        transferId = session.TransferId;
+        this.outcome = outcome;
+        this.progress = progress;
+        this.owners = owners;
+        this.fsync = fsync;
+        _log = log;
+        _credits = new CreditLedger(Credits, options.Writers);
+        _channels = new ISecureChannel?[streamCount];
+        _done = new bool[streamCount];
+        ReceiveAsync<ReceiveEvent>(m =>
+        {
+            if (_liveConnections.Contains(Sender)) _credits.Taken(Sender);
+            return Guarded(() => OnEventAsync(m));
+        });
+        ReceiveAsync<AddConnection>(m => Guarded(() => AddAsync(m)));
+        Receive<StopConnection>(m =>
+        {
+            if (progress[m.Stream].Connection is { } old && _liveConnections.Contains(old))
+            {
+                progress[m.Stream].Channel?.Abort();
+                _stopWaiters[old] = Sender;
+            }
+            else Sender.Tell(ConnectionStopped.Instance);
+        });
+        Receive<WhenConnectionsStopped>(_ =>
+        {
+            if (_liveConnections.Count == 0) Sender.Tell(ConnectionStopped.Instance);
+            else _allStoppedWaiters.Add(Sender);
+        });
+        Receive<Terminated>(t => OnTerminated(t.ActorRef));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+
+    protected override void PreStart()
     {
         _lookups = new DirectoryCache(tree);
         // Every stream the transfer announced must join within the join timeout of its first: one that never
         // comes would otherwise hold DEST's lock and a transfer slot for ever.
-        var self = (IActorRef<ReceiveEvent>)Context.Self;
-        _ = Task.Delay(options.JoinTimeout).ContinueWith(_ => self.TryTell(new ReceiveEvent.JoinDeadline()), TaskScheduler.Default);
-        return ValueTask.CompletedTask;
+        Timers.StartSingleTimer(nameof(ReceiveEvent.JoinDeadline), new ReceiveEvent.JoinDeadline(), options.JoinTimeout);
+        for (int i = 0; i < options.Writers; i++)
+        {
+            int index = i;
+            _writers.Add(Context.ActorOf(Props.Create(() => new FileWriter(session, index, _log)).WithDispatcher(Engine.ActorSyncDispatchers.File), $"writer-{i}"));
+        }
     }
 
-    protected internal override async ValueTask ReceiveAsync(ReceiveEvent message)
+    // Awaits here come back to the actor's context (ConfigureAwait(true)): the timers and Sender are used after them.
+    // Acknowledgements are batched, so this costs a dispatch per batch, not per file.
+
+    /// <summary>A failure of this actor's own is the transfer's: reported, never a restart that would forget the counts.</summary>
+    private async Task Guarded(Func<ValueTask> handler)
     {
-        if (message is ReceiveEvent.StreamJoined j)
+        try { await handler().ConfigureAwait(true); }
+        catch (Exception e)
         {
-            _channels[j.Stream] = j.Channel;
-            Context.Watch(j.Connection);
-            // A stream that comes back after the end still needs to hear that everything is committed.
-            if (_finished) await SendDoneAckAsync(j.Channel).ConfigureAwait(false);
-            return;
+            outcome.TrySetException(e);
         }
+    }
+
+    private async ValueTask AddAsync(AddConnection m)
+    {
+        var p = progress[m.Stream];
+        var connection = Context.ActorOf(Props.Create(() => new ConnectionReceiver(session, m.Stream, m.Channel, m.Reader, _writers, p, _log))
+            .WithDispatcher(Engine.ActorSyncDispatchers.Socket), $"connection-{m.Stream}-{p.Epoch}");
+        p.Connection = connection;
+        Context.Watch(connection);
+        _liveConnections.Add(connection);
+        Sender.Tell(connection);
+        _channels[m.Stream] = m.Channel;
+        // A stream that comes back after the end still needs to hear that everything is committed.
+        if (_finished) await SendDoneAckAsync(m.Channel).ConfigureAwait(true);
+    }
+
+    /// <summary>Connections: a lost one stops (its stream may rejoin), one that breaks the protocol or integrity
+    /// fails the transfer. Writers never restart: a failure there (a full disk) is the transfer's.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new PerChildStrategy(0, null, Decide);
+
+    private Directive Decide(IActorRef child, Exception e)
+    {
+        if (e is IOException or System.Net.Sockets.SocketException or TimeoutException or ObjectDisposedException && e is not DestinationFullException && _liveConnections.Contains(child))
+            _lost[child] = e;
+        else outcome.TrySetException(e);
+        return Directive.Stop;
+    }
+
+    private async ValueTask OnEventAsync(ReceiveEvent message)
+    {
         if (_finished) return;
         switch (message)
         {
@@ -77,7 +194,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                         $"{SpecialsAccounted} and {DirectoryCount} arrived");
                 break;
             case ReceiveEvent.RejoinDeadline d:
-                if (progress[d.Stream].Epoch == d.Epoch && progress[d.Stream].Connection is { IsTerminated: true })
+                if (progress[d.Stream].Epoch == d.Epoch && progress[d.Stream].Connection is { } gone && !_liveConnections.Contains(gone))
                     throw new IOException($"stream {d.Stream} was lost ({d.Reason}) and not re-established within {options.RejoinGrace.TotalSeconds:0.#} s; the transfer is incomplete");
                 break;
             case ReceiveEvent.DirectorySeen d:
@@ -100,7 +217,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 _filesCommitted++;
                 _bytes += c.Bytes;
                 _pendingAcks.Add(c.FileId);
-                if (_pendingAcks.Count >= options.AckBatch) await FlushAcksAsync().ConfigureAwait(false);
+                if (_pendingAcks.Count >= options.AckBatch) await FlushAcksAsync().ConfigureAwait(true);
                 break;
             case ReceiveEvent.EntryCommitted c:
                 if (c.Type == EntryType.Symlink) _symlinks++;
@@ -112,7 +229,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             case ReceiveEvent.SenderSkipped s:
                 _senderSkipped++;
                 string skipped = RelativePath.Printable(s.Entry.Path);
-                Context.Log.LogWarning("the sender could not send {Path}: {Reason}", skipped, s.Entry.Reason);
+                _log.LogWarning("the sender could not send {Path}: {Reason}", skipped, s.Entry.Reason);
                 if (_notSent.Count < TransferSummary.MaxProblemsListed) _notSent.Add($"{skipped}: not sent: {s.Entry.Reason}");
                 MarkIncomplete(s.Entry.Path, itself: s.Entry.Directory);
                 break;
@@ -127,7 +244,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 break;
             case ReceiveEvent.FileAborted a:
                 _filesAborted++;
-                Context.Log.LogWarning("sender dropped {What}", a.Reason);
+                _log.LogWarning("sender dropped {What}", a.Reason);
                 break;
             case ReceiveEvent.StreamDone d:
                 if (_totals is { } t && t != d.Totals) ThrowHelper.ThrowProtocol("streams disagree about the transfer's totals");
@@ -140,7 +257,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
                 _upToDate += a.Files;
                 break;
         }
-        await CheckCompleteAsync().ConfigureAwait(false);
+        await CheckCompleteAsync().ConfigureAwait(true);
     }
 
     private long FilesAccounted => _filesCommitted + _filesFailed + _filesAborted;
@@ -153,14 +270,14 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     {
         counter++;
         string printable = RelativePath.Printable(path);
-        Context.Log.LogWarning("cannot write {Path}: {Reason}", printable, reason);
+        _log.LogWarning("cannot write {Path}: {Reason}", printable, reason);
         if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{printable}: {reason}");
     }
 
     private async ValueTask CheckCompleteAsync()
     {
         if (_doneCount < streamCount || _totals is not { } t) return;
-        Context.Log.LogDebug("all streams done; {Files}/{Total} files, {Links}/{TotalLinks} symlinks, {HardLinks}/{TotalHardLinks} hard links, {Specials}/{TotalSpecials} special, {Dirs}/{TotalDirs} dirs accounted for",
+        _log.LogDebug("all streams done; {Files}/{Total} files, {Links}/{TotalLinks} symlinks, {HardLinks}/{TotalHardLinks} hard links, {Specials}/{TotalSpecials} special, {Dirs}/{TotalDirs} dirs accounted for",
             FilesAccounted, t.Files, SymlinksAccounted, t.Symlinks, LinkCount, t.HardLinks, SpecialsAccounted, t.Specials, DirectoryCount, t.Directories);
         if (FilesAccounted > t.Files || SymlinksAccounted > t.Symlinks || LinkCount > t.HardLinks || SpecialsAccounted > t.Specials || DirectoryCount > t.Directories)
             ThrowHelper.ThrowProtocol($"received more entries than the sender announced ({FilesAccounted}/{t.Files} files, {SymlinksAccounted}/{t.Symlinks} symlinks, " +
@@ -173,14 +290,13 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
             if (!_countsDeadlineSet)
             {
                 _countsDeadlineSet = true;
-                var self = (IActorRef<ReceiveEvent>)Context.Self;
-                _ = Task.Delay(options.IdleTimeout).ContinueWith(_ => self.TryTell(new ReceiveEvent.CountsDeadline()), TaskScheduler.Default);
+                Timers.StartSingleTimer(nameof(ReceiveEvent.CountsDeadline), new ReceiveEvent.CountsDeadline(), options.IdleTimeout);
             }
             return;
         }
 
         _finished = true;
-        await FlushAcksAsync().ConfigureAwait(false);
+        await FlushAcksAsync().ConfigureAwait(true);
         MakeHardLinks();
         ApplyDirectoryMetadata();
         _directories?.Dispose();
@@ -190,7 +306,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         if (fsync && tree.SyncAll() is int errno and not 0)
             throw new IOException($"cannot make the received files durable (syncfs): {Libc.Describe(errno)}");
         long failures = Failures;
-        foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(false);
+        foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(true);
         // Files the sender announced and then dropped (their source changed) are not in DEST either.
         long senderFailures = Math.Max(t.Failed, Math.Max(_filesAborted, _senderSkipped));
         outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _linksMade, _specials, _bytes, failures, _upToDate, senderFailures,
@@ -221,7 +337,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, Failures), _problems);
         byte[] frame = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
         int n = FrameWriter.DoneAck(frame, ack);
-        try { await channel.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(false); }
+        try { await channel.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(true); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* that stream rejoins and hears it then */ }
     }
 
@@ -229,18 +345,22 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
     /// A connection actor stopped. After a clean end that is expected; after a loss the stream has
     /// <see cref="TransferOptions.RejoinGrace"/> to come back before the transfer is declared incomplete.
     /// </summary>
-    protected internal override ValueTask OnTerminatedAsync(IActorRef actor, Exception? reason)
+    private void OnTerminated(IActorRef actor)
     {
-        if (reason is null || _finished) return ValueTask.CompletedTask;
-        int stream = Array.FindIndex(progress, p => ReferenceEquals(p.Connection, actor));
-        if (stream < 0) return ValueTask.CompletedTask;   // an older connection of a stream that has rejoined
+        _liveConnections.Remove(actor);
+        if (_stopWaiters.Remove(actor, out var waiter)) waiter.Tell(ConnectionStopped.Instance);
+        if (_liveConnections.Count == 0)
+        {
+            foreach (var w in _allStoppedWaiters) w.Tell(ConnectionStopped.Instance);
+            _allStoppedWaiters.Clear();
+        }
+        if (!_lost.Remove(actor, out var reason) || _finished) return;
+        int stream = Array.FindIndex(progress, p => p.Connection is { } c && c.Equals(actor));
+        if (stream < 0) return;   // an older connection of a stream that has rejoined
         int epoch = progress[stream].Epoch;
-        Context.Log.LogWarning("stream {Stream} lost: {Reason}; waiting up to {Grace} s for the sender to re-establish it",
-            stream, TransferFailure.Describe(reason), options.RejoinGrace.TotalSeconds);
-        var self = (IActorRef<ReceiveEvent>)Context.Self;
         string why = TransferFailure.Describe(reason);
-        _ = Task.Delay(options.RejoinGrace).ContinueWith(_ => self.TryTell(new ReceiveEvent.RejoinDeadline(stream, epoch, why)), TaskScheduler.Default);
-        return ValueTask.CompletedTask;
+        _log.LogWarning("stream {Stream} lost: {Reason}; waiting up to {Grace} s for the sender to re-establish it", stream, why, options.RejoinGrace.TotalSeconds);
+        Timers.StartSingleTimer($"rejoin-{stream}-{epoch}", new ReceiveEvent.RejoinDeadline(stream, epoch, why), options.RejoinGrace);
     }
 
     /// <summary>A directory's extended attributes, set as soon as it exists (its contents do not change them).</summary>
@@ -339,12 +459,11 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         }
     }
 
-    protected internal override ValueTask PostStopAsync()
+    protected override void PostStop()
     {
         _directories?.Dispose();
         _links?.Dispose();
         _lookups?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private async ValueTask FlushAcksAsync()
@@ -354,7 +473,7 @@ internal sealed class ReceiveCoordinator(int streamCount, DestinationTree tree, 
         int n = FrameWriter.Ack(_ackFrame, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pendingAcks));
         _pendingAcks.Clear();
         if (channel is null || n == 0) return;
-        try { await channel.SendAsync(_ackFrame.AsMemory(0, n)).ConfigureAwait(false); }
+        try { await channel.SendAsync(_ackFrame.AsMemory(0, n)).ConfigureAwait(true); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* acks are progress only; Done decides */ }
     }
 }

@@ -1,4 +1,3 @@
-using ActorSync.Actors;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 
@@ -31,7 +30,6 @@ internal enum EntryType : byte { File, Symlink, Special }
 /// <summary>Events the coordinator of a receiving transfer gets.</summary>
 internal abstract record ReceiveEvent
 {
-    public sealed record StreamJoined(int Stream, ISecureChannel Channel, bool Rejoin, IActorRef Connection) : ReceiveEvent;
     /// <summary>The rejoin grace of a lost stream ran out; <paramref name="Epoch"/> tells whether it was re-established since.</summary>
     public sealed record RejoinDeadline(int Stream, int Epoch, string Reason) : ReceiveEvent;
     /// <summary>The announced streams had their time to join: one still missing fails the transfer.</summary>
@@ -55,3 +53,6 @@ internal abstract record ReceiveEvent
     /// <summary>Offered files the destination already had; they will not be announced.</summary>
     public sealed record AlreadyThere(int Files) : ReceiveEvent;
 }
+
+/// <summary>A writer's grant to a connection: <paramref name="Count"/> more commands may go to writer <paramref name="Writer"/>.</summary>
+internal sealed record WriterCredits(int Writer, int Count);

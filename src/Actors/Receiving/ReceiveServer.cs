@@ -12,7 +12,7 @@ namespace ActorSync.Receiving;
 /// One-shot mode ends after the first transfer (or when the first peer fails to authenticate before any
 /// transfer started); serve mode keeps going and reports each transfer.
 /// </summary>
-internal sealed class ReceiveServer(string destination, SharedSecret secret, TransferOptions options, ILoggerFactory loggers,
+internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destination, SharedSecret secret, TransferOptions options, ILoggerFactory loggers,
     Func<TransferStats> newStats, Action<TransferSummary>? onTransfer)
 {
     private readonly ILogger _log = loggers.CreateLogger("actorsync.recv");
@@ -184,7 +184,7 @@ internal sealed class ReceiveServer(string destination, SharedSecret secret, Tra
         IncomingTransfer transfer;
         try
         {
-            transfer = await IncomingTransfer.StartAsync(header, destination, options, loggers, newStats(), ct).ConfigureAwait(false);
+            transfer = await IncomingTransfer.StartAsync(system, header, destination, options, loggers, newStats(), ct).ConfigureAwait(false);
         }
         catch (Exception e)
         {

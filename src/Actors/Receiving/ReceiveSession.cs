@@ -1,4 +1,3 @@
-using ActorSync.Actors;
 using ActorSync.Engine;
 
 namespace ActorSync.Receiving;
@@ -11,7 +10,6 @@ internal sealed record ReceiveSession(
     TransferStats Stats,
     TransferOptions Options,
     OwnershipPolicy Owners,
-    IActorRef<ReceiveEvent> Coordinator,
     CancellationToken Abort)
 {
     /// <summary>What this receiver holds of files of an interrupted run, by path: found when answering an Offer (and

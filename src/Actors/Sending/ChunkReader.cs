@@ -1,14 +1,16 @@
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
+using Akka.Actor;
+using Akka.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
 
 /// <summary>
-/// One of a balancing pool of readers. Small files and metadata are packed, frames and bytes together, into
+/// One of the readers; each pulls batches of work from the walker when it has none (work pulling), so a reader
+/// busy with a big file does not hold up the small ones behind it. Small files and metadata are packed, frames and bytes together, into
 /// the reader's current pooled buffer, so a hundred small files cost one buffer, one message and one send;
 /// a file too big for one buffer becomes ranges, each in its own buffer, each with the file's header in front
 /// so whichever stream carries it the receiver knows the file. File bytes are read straight into the buffer
@@ -16,15 +18,52 @@ namespace ActorSync.Sending;
 /// zeros. Every entry is counted as announced where its first frame is written, so Done says exactly what
 /// the receiver will see.
 /// </summary>
-internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<SendEvent> coordinator, TransferStats stats, SourceTree source,
-    bool fileRanges, bool attributes, CancellationToken abort)
-    : Actor<ReadWork>
+internal sealed class ChunkReader : ReceiveActor
 {
+    private readonly BufferPool pool;
+    private readonly Router streams;
+    /// <summary>Self, for use after an await that left the actor's context.</summary>
+    private readonly IActorRef _self;
+    private readonly IActorRef walker, coordinator;
+    private readonly TransferStats stats;
+    private readonly SourceTree source;
+    private readonly bool fileRanges, attributes;
+    private readonly ILogger log;
+    private readonly CancellationToken abort;
     private byte[]? _batch;
     private int _used;
     private long _batchPayload;
 
-    protected internal override async ValueTask ReceiveAsync(ReadWork work)
+    public ChunkReader(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, SourceTree source,
+        bool fileRanges, bool attributes, ILogger log, CancellationToken abort)
+    {
+        this.pool = pool;
+        _self = Self;
+        this.streams = streams;
+        this.walker = walker;
+        this.stats = stats;
+        this.source = source;
+        this.fileRanges = fileRanges;
+        this.attributes = attributes;
+        this.log = log;
+        this.abort = abort;
+        coordinator = Context.Parent;
+        ReceiveAsync<ReadProtocol.Work>(async work =>
+        {
+            foreach (var item in work.Items) await ReadAsync(item).ConfigureAwait(false);
+            walker.Tell(ReadProtocol.Pull.Instance, _self);
+        });
+        Receive<ReadProtocol.Flush>(_ => Flush());
+        Receive<ReadProtocol.Drain>(_ =>
+        {
+            Flush();
+            walker.Tell(ReadProtocol.Drained.Instance, _self);
+        });
+    }
+
+    protected override void PreStart() => walker.Tell(ReadProtocol.Pull.Instance, _self);
+
+    private async ValueTask ReadAsync(ReadWork work)
     {
         switch (work.Kind)
         {
@@ -55,10 +94,10 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         }
     }
 
-    protected internal override async ValueTask PostStopAsync()
+    /// <summary>A reader stopped before its drain (the transfer failed or was cancelled): its buffer goes back.</summary>
+    protected override void PostStop()
     {
-        if (!abort.IsCancellationRequested) await FlushAsync().ConfigureAwait(false);
-        else if (_batch is not null) { pool.Return(_batch); _batch = null; }
+        if (_batch is not null) { pool.Return(_batch); _batch = null; }
     }
 
     private async ValueTask AppendDirectoryAsync(ReadWork work)
@@ -98,7 +137,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
                 stats.Resumed(keptBytes);
                 var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 long hashed = held.Where(b => b.Hash is not null).Sum(b => (long)b.Length);
-                Context.Log.LogDebug("{Path}: the receiver holds {Held} blocks; hashed {MiB:F1} MiB of them here in {Ms:F0} ms ({Rate:F0} MB/s); {Kept:F1} MiB kept",
+                log.LogDebug("{Path}: the receiver holds {Held} blocks; hashed {MiB:F1} MiB of them here in {Ms:F0} ms ({Rate:F0} MB/s); {Kept:F1} MiB kept",
                     RelativePath.Printable(work.RelativePath), held.Length, hashed / 1048576.0, took.TotalMilliseconds, hashed / 1e6 / Math.Max(took.TotalSeconds, 1e-6), keptBytes / 1048576.0);
             }
             handedOn = true;
@@ -320,7 +359,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
     private async ValueTask<bool> QueueAsync(Chunk chunk, bool first)
     {
         if (first) stats.AnnouncedFile();
-        await streams.TellAsync(SenderCommand.Send(chunk), abort).ConfigureAwait(false);
+        streams.Route(SenderCommand.Send(chunk), _self);
         return false;
     }
 
@@ -373,7 +412,7 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
     private async ValueTask ProblemAsync(ReadWork work, string reason, bool sentIncomplete = false)
     {
         stats.EntryFailed();
-        await coordinator.TellAsync(new SendEvent.Problem(work.RelativePath, reason), abort).ConfigureAwait(false);
+        coordinator.Tell(new SendEvent.Problem(work.RelativePath, reason));
         await AppendSkippedAsync(work.RelativePath, reason, directory: false, sentIncomplete).ConfigureAwait(false);
     }
 
@@ -397,11 +436,11 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
     private async ValueTask EnsureSpaceAsync(int bytes)
     {
         if (_batch is not null && pool.BufferSize - _used >= bytes) return;
-        await FlushAsync().ConfigureAwait(false);
+        Flush();
         _batch = await pool.RentAsync(abort).ConfigureAwait(false);
     }
 
-    private async ValueTask FlushAsync()
+    private void Flush()
     {
         if (_batch is null) return;
         var chunk = new Chunk(_batch, _used, _batchPayload);
@@ -409,6 +448,6 @@ internal sealed class ChunkReader(BufferPool pool, IActorRef<SenderCommand> stre
         _used = 0;
         _batchPayload = 0;
         if (chunk.Length == 0) { pool.Return(chunk.Buffer); return; }
-        await streams.TellAsync(SenderCommand.Send(chunk), abort).ConfigureAwait(false);
+        streams.Route(SenderCommand.Send(chunk), _self);
     }
 }

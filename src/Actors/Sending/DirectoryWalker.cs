@@ -1,23 +1,44 @@
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
 
 /// <summary>
-/// Streams the source tree depth-first: files to the manifest (offered before they are read), everything else
-/// to the readers. Directories are read with getdents64 and their entries looked at relative to the directory's
-/// descriptor, so names are the kernel's bytes and no path is resolved twice. The walk holds one open listing
-/// per level of the path it is on, parked while it is deeper down: memory follows the tree's depth, not its
-/// width. Names of an inode already sent become hard links (rsync -H).
+/// Walks the source tree depth-first, a slice of entries per message: files to the manifest (offered before they
+/// are read), everything else, and the files the receiver needs, into a queue the readers pull batches from.
+/// Directories are read with getdents64 and their entries looked at relative to the directory's descriptor, so
+/// names are the kernel's bytes and no path is resolved twice. The walk holds one open listing per level of the
+/// path it is on, parked while it is deeper down: memory follows the tree's depth, not its width. Names of an
+/// inode already sent become hard links (rsync -H).
+/// Flow control: the walk goes on while the manifest has offer credits left (files offered and not answered
+/// stay under <see cref="ManifestExchange.Window"/>) and the readers' queue is under the walk-ahead; every answer
+/// and every pull lets it go on. At the end it drains the readers and tells the coordinator.
 /// </summary>
-internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, IActorRef<ManifestMessage> manifest, SemaphoreSlim window,
-    IActorRef<SendEvent> coordinator, WalkResult result, TransferStats stats, TransferOptions options, CancellationToken abort)
-    : Actor<DirectoryWalker.Start>
+internal sealed class DirectoryWalker : ReceiveActor
 {
-    public readonly record struct Start;
+    /// <summary>Begins the walk; offers go to <paramref name="Manifest"/>.</summary>
+    public sealed record Start(IActorRef Manifest);
+
+    /// <summary>The manifest's word on <paramref name="Answers"/> offers: their credits come back, the needed files go to the readers.</summary>
+    public sealed record Answered(int Answers, ReadWork[]? Needed);
+
+    /// <summary>Every offer is answered; <paramref name="UpToDate"/> of them were already at the receiver.</summary>
+    public sealed record ManifestDrained(long UpToDate);
+
+    private sealed record Continue
+    {
+        public static readonly Continue Instance = new();
+    }
+
+    /// <summary>Entries looked at per message: long enough to amortise the message, short enough that pulls and
+    /// answers are not kept waiting behind a huge directory.</summary>
+    private const int EntriesPerTurn = 256;
+
+    /// <summary>Items per batch handed to a reader: one message per many small files, yet a spread over all readers.</summary>
+    private const int MaxBatch = 64;
 
     private sealed class Level(DirectoryListing listing, string relative, string full) : IDisposable
     {
@@ -36,10 +57,26 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
         public uint NamesLeft = namesLeft;
     }
 
+    private readonly string _root;
+    private readonly WalkResult _result;
+    private readonly TransferStats _stats;
+    private readonly TransferOptions _options;
+    private readonly ILogger _log;
+    private readonly CancellationToken _abort;
+    private readonly IActorRef _coordinator;
+
     // Only inodes with names still to come are remembered: an entry goes once all its links are seen, so the
     // table follows the hard links not yet closed, not the tree (links leading outside the tree stay).
     private readonly Dictionary<(uint, uint, ulong), FirstName> _linked = [];
     private ulong _nextFileId = 1;
+    private readonly Stack<Level> _levels = new();
+    private readonly Queue<ReadWork> _ready = new();
+    private readonly Queue<IActorRef> _idle = new();
+    private IActorRef _manifest = ActorRefs.Nobody;
+    private int _offerCredits = ManifestExchange.Window;
+    private bool _walking, _walkDone;
+    private long? _upToDate;
+    private int _drained;
 
     /// <summary>Levels that keep their listing buffer (32 KiB) while the walk is deeper: the usual tree is shallower,
     /// and parking copies what is left of a listing. Deeper levels park, so memory stays bounded by depth.</summary>
@@ -48,122 +85,225 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
     /// <summary>Deepest the walk went (levels held at once): what its memory follows. For tests.</summary>
     internal int MaxLevels { get; private set; }
 
-    protected internal override async ValueTask ReceiveAsync(Start message)
+    /// <summary>Most entries queued for the readers at once. For tests.</summary>
+    internal int MaxQueued { get; private set; }
+
+    public DirectoryWalker(string root, WalkResult result, TransferStats stats, TransferOptions options, ILogger log, CancellationToken abort)
     {
-        var levels = new Stack<Level>();
-        int rootFd = Libc.OpenDirectoryFollowing(root);
+        _root = root;
+        _result = result;
+        _stats = stats;
+        _options = options;
+        _log = log;
+        _abort = abort;
+        _coordinator = Context.Parent;
+        Receive<Start>(OnStart);
+        Receive<Continue>(_ => Walk());
+        Receive<ReadProtocol.Pull>(_ =>
+        {
+            _idle.Enqueue(Sender);
+            // Nothing for it yet: what it has packed goes now, not when more work comes (a kill meanwhile would lose it).
+            if (_ready.Count == 0 && !ReadingComplete) Sender.Tell(ReadProtocol.Flush.Instance);
+            Dispatch();
+        });
+        Receive<Answered>(a =>
+        {
+            _offerCredits += a.Answers;
+            foreach (var work in a.Needed ?? []) _ready.Enqueue(work);
+            Dispatch();
+        });
+        Receive<ManifestDrained>(d =>
+        {
+            _upToDate = d.UpToDate;
+            Dispatch();
+        });
+        Receive<ReadProtocol.Drained>(_ =>
+        {
+            if (++_drained == _options.Readers) _coordinator.Tell(new SendEvent.ReadingDone(_upToDate ?? 0));
+        });
+    }
+
+    private void OnStart(Start start)
+    {
+        _manifest = start.Manifest;
+        int rootFd = Libc.OpenDirectoryFollowing(_root);
         if (rootFd < 0)
         {
-            await ReportAsync(".", $"cannot list directory: {Libc.Describe(Libc.LastErrno)}").ConfigureAwait(false);
-            stats.MarkWalkComplete();
+            Report(".", $"cannot list directory: {Libc.Describe(Libc.LastErrno)}");
+            WalkComplete();
             return;
         }
-        levels.Push(new Level(new DirectoryListing(rootFd), "", root));
-        try
+        _levels.Push(new Level(new DirectoryListing(rootFd), "", _root));
+        _walking = true;
+        Walk();
+    }
+
+    /// <summary>Started, not done, and room for more: credits for offers, and the readers' queue under the walk-ahead.</summary>
+    private bool MayWalk => _manifest != ActorRefs.Nobody && !_walkDone && _offerCredits > 0 && _ready.Count < _options.WalkAhead;
+
+    /// <summary>One slice of the walk; the next is a message to self, so pulls and answers come in between.</summary>
+    private void Walk()
+    {
+        _walking = false;
+        if (_manifest == ActorRefs.Nobody || _walkDone) return;
+        for (int n = 0; n < EntriesPerTurn && MayWalk && _levels.Count > 0; n++)
         {
-            while (levels.Count > 0)
+            _abort.ThrowIfCancellationRequested();
+            Step();
+        }
+        if (_levels.Count == 0 && !_walkDone) WalkComplete();
+        else if (MayWalk)
+        {
+            _walking = true;
+            Self.Tell(Continue.Instance);
+        }
+        Dispatch();
+    }
+
+    private void WalkComplete()
+    {
+        _walkDone = true;
+        _stats.MarkWalkComplete();
+        _manifest.Tell(new ManifestMessage.Flush());
+        _manifest.Tell(new ManifestMessage.WhenDrained());
+    }
+
+    /// <summary>Looks at the next entry of the deepest level.</summary>
+    private void Step()
+    {
+        MaxLevels = Math.Max(MaxLevels, _levels.Count);
+        var level = _levels.Peek();
+        bool more;
+        string name;
+        try { more = level.Listing.Next(out name, out _); }
+        catch (IOException e)
+        {
+            Report(level.Relative.Length == 0 ? "." : level.Relative, $"cannot list directory: {e.Message}", level.Relative.Length > 0 ? SkipMode.UnlistedDirectory : SkipMode.NotSent);
+            more = false;
+            name = "";
+        }
+        if (!more)
+        {
+            _levels.Pop().Dispose();
+            return;
+        }
+        if (level.Relative.Length == 0 && name == RelativePath.ReservedTopLevel)
+        {
+            _log.LogWarning("skipping {Name}: the name is reserved for the receiver's working files", name);
+            return;
+        }
+        string rel = level.Relative.Length == 0 ? name : level.Relative + "/" + name;
+        if (Visit(level, rel, name) is { } child)
+        {
+            if (_levels.Count >= ParkBeyond) level.Listing.Park();
+            _levels.Push(child);
+        }
+    }
+
+    /// <summary>Hands work to idle readers; once everything is read, tells them to drain.</summary>
+    private void Dispatch()
+    {
+        while (_idle.Count > 0 && _ready.Count > 0)
+        {
+            var batch = new List<ReadWork>(Math.Min(MaxBatch, _ready.Count));
+            long bytes = 0;
+            // A batch of small files fills about one chunk; a big file goes alone, so the readers share big files.
+            while (_ready.Count > 0 && batch.Count < MaxBatch && (batch.Count == 0 || bytes + _ready.Peek().Size <= _options.ChunkSize))
             {
-                MaxLevels = Math.Max(MaxLevels, levels.Count);
-                abort.ThrowIfCancellationRequested();
-                var level = levels.Peek();
-                bool more;
-                string name;
-                try { more = level.Listing.Next(out name, out _); }
-                catch (IOException e)
-                {
-                    await ReportAsync(level.Relative.Length == 0 ? "." : level.Relative, $"cannot list directory: {e.Message}", level.Relative.Length > 0 ? SkipMode.UnlistedDirectory : SkipMode.NotSent).ConfigureAwait(false);
-                    more = false;
-                    name = "";
-                }
-                if (!more)
-                {
-                    levels.Pop().Dispose();
-                    continue;
-                }
-                if (level.Relative.Length == 0 && name == RelativePath.ReservedTopLevel)
-                {
-                    Context.Log.LogWarning("skipping {Name}: the name is reserved for the receiver's working files", name);
-                    continue;
-                }
-                string rel = level.Relative.Length == 0 ? name : level.Relative + "/" + name;
-                if (await VisitAsync(level, rel, name).ConfigureAwait(false) is { } child)
-                {
-                    if (levels.Count >= ParkBeyond) level.Listing.Park();
-                    levels.Push(child);
-                }
+                var work = _ready.Dequeue();
+                bytes += work.Size;
+                batch.Add(work);
             }
+            _idle.Dequeue().Tell(new ReadProtocol.Work([.. batch]));
         }
-        finally
+        if (!_walking && MayWalk)
         {
-            while (levels.Count > 0) levels.Pop().Dispose();
+            _walking = true;
+            Self.Tell(Continue.Instance);
         }
-        stats.MarkWalkComplete();
+        // Each reader drains as soon as it is idle with nothing left to read: the others may still be on big files.
+        if (ReadingComplete)
+            while (_idle.TryDequeue(out var reader)) reader.Tell(ReadProtocol.Drain.Instance);
+    }
+
+    /// <summary>The walk is over, every offer answered, and every entry handed to a reader.</summary>
+    private bool ReadingComplete => _walkDone && _upToDate is not null && _ready.Count == 0;
+
+    private void Enqueue(in ReadWork work)
+    {
+        _ready.Enqueue(work);
+        MaxQueued = Math.Max(MaxQueued, _ready.Count);
+    }
+
+    protected override void PostStop()
+    {
+        while (_levels.Count > 0) _levels.Pop().Dispose();
     }
 
     /// <summary>Hands one entry on; a directory that can be listed comes back as the next level.</summary>
-    private async ValueTask<Level?> VisitAsync(Level parent, string rel, string name)
+    private Level? Visit(Level parent, string rel, string name)
     {
         int dirFd = parent.Listing.Fd;
         if (Libc.StatNoFollow(dirFd, name, out var st) != 0)
         {
             int errno = Libc.LastErrno;
-            await ReportAsync(rel, errno == Libc.ENOENT ? "vanished since its directory was listed" : Libc.Describe(errno)).ConfigureAwait(false);
+            Report(rel, errno == Libc.ENOENT ? "vanished since its directory was listed" : Libc.Describe(errno));
             return null;
         }
         if (!RelativePath.IsValid(rel, out string? why))
         {
-            await ReportAsync(rel, $"cannot be sent: {why}").ConfigureAwait(false);
+            Report(rel, $"cannot be sent: {why}");
             return null;
         }
         string full = parent.Full + "/" + name;
         var mtime = new FileTime(st.Mtime.Sec, st.Mtime.Nsec);
         uint mode = (uint)st.Mode & 0xFFF;
-        uint uid = options.PreserveOwner ? st.Uid : FrameLimits.KeepId, gid = options.PreserveGroup ? st.Gid : FrameLimits.KeepId;
+        uint uid = _options.PreserveOwner ? st.Uid : FrameLimits.KeepId, gid = _options.PreserveGroup ? st.Gid : FrameLimits.KeepId;
         switch (st.Mode & Libc.S_IFMT)
         {
             case Libc.S_IFDIR:
                 int fd = Libc.OpenDirectoryToList(dirFd, name);
                 int openErrno = fd < 0 ? Libc.LastErrno : 0;
-                var attributes = fd >= 0 && options.PreserveAttributes ? await AttributesOfAsync(fd, rel).ConfigureAwait(false) : null;
-                result.Directories++;
-                await readers.TellAsync(new ReadWork(EntryKind.Directory, rel, full, 0, mode, mtime, 0, null, Uid: uid, Gid: gid, Attributes: attributes), abort).ConfigureAwait(false);
+                var attributes = fd >= 0 && _options.PreserveAttributes ? AttributesOf(fd, rel) : null;
+                _result.Directories++;
+                Enqueue(new ReadWork(EntryKind.Directory, rel, full, 0, mode, mtime, 0, null, Uid: uid, Gid: gid, Attributes: attributes));
                 if (fd < 0)
                 {
-                    await ReportAsync(rel, $"cannot list directory: {Libc.Describe(openErrno)}", SkipMode.UnlistedDirectory).ConfigureAwait(false);
+                    Report(rel, $"cannot list directory: {Libc.Describe(openErrno)}", SkipMode.UnlistedDirectory);
                     return null;
                 }
                 return new Level(new DirectoryListing(fd), rel, full);
             case Libc.S_IFREG:
                 long size = (long)st.Size;
-                if (options.PreserveHardLinks && st.Nlink > 1 && LinkToEarlierName(st, rel) is { } first)
+                if (_options.PreserveHardLinks && st.Nlink > 1 && LinkToEarlierName(st, rel) is { } first)
                 {
-                    await readers.TellAsync(new ReadWork(EntryKind.HardLink, rel, full, first.Size, mode, first.MTime, 0, first.Path), abort).ConfigureAwait(false);
+                    Enqueue(new ReadWork(EntryKind.HardLink, rel, full, first.Size, mode, first.MTime, 0, first.Path));
                     return null;
                 }
-                result.Files++;
-                result.Bytes += size;
-                stats.Found(size);
+                _result.Files++;
+                _result.Bytes += size;
+                _stats.Found(size);
                 // Blocks of 512 bytes: fewer than the size needs means holes, worth finding with SEEK_DATA.
                 bool sparse = (long)st.Blocks * 512 < size;
                 // Files are offered first; only those the receiver needs reach the readers.
-                await window.WaitAsync(abort).ConfigureAwait(false);
-                await manifest.TellAsync(new ManifestMessage.Offer(new ReadWork(EntryKind.File, rel, full, size, mode, mtime, _nextFileId++, null,
-                    Uid: uid, Gid: gid, Sparse: sparse)), abort).ConfigureAwait(false);
+                _offerCredits--;
+                _manifest.Tell(new ManifestMessage.Offer(new ReadWork(EntryKind.File, rel, full, size, mode, mtime, _nextFileId++, null,
+                    Uid: uid, Gid: gid, Sparse: sparse)));
                 return null;
             case Libc.S_IFLNK:
                 string? target = Libc.ReadLinkAt(dirFd, name, out int linkErrno);
                 if (target is null)
                 {
-                    await ReportAsync(rel, $"cannot read symlink: {Libc.Describe(linkErrno)}").ConfigureAwait(false);
+                    Report(rel, $"cannot read symlink: {Libc.Describe(linkErrno)}");
                     return null;
                 }
-                result.Symlinks++;
-                await readers.TellAsync(new ReadWork(EntryKind.Symlink, rel, full, 0, mode, mtime, 0, target, Uid: uid, Gid: gid), abort).ConfigureAwait(false);
+                _result.Symlinks++;
+                Enqueue(new ReadWork(EntryKind.Symlink, rel, full, 0, mode, mtime, 0, target, Uid: uid, Gid: gid));
                 return null;
             default:
                 // Devices, FIFOs and sockets: recreated where the receiver can (rsync -a's -D), reported where not.
-                await readers.TellAsync(new ReadWork(EntryKind.Special, rel, full, 0, (uint)st.Mode & 0xFFFF, mtime, 0, null, Uid: uid, Gid: gid,
-                    Major: st.RdevMajor, Minor: st.RdevMinor), abort).ConfigureAwait(false);
+                Enqueue(new ReadWork(EntryKind.Special, rel, full, 0, (uint)st.Mode & 0xFFFF, mtime, 0, null, Uid: uid, Gid: gid,
+                    Major: st.RdevMajor, Minor: st.RdevMinor));
                 return null;
         }
     }
@@ -181,19 +321,19 @@ internal sealed class DirectoryWalker(string root, IActorRef<ReadWork> readers, 
         return null;
     }
 
-    private async ValueTask<IReadOnlyList<(string, byte[])>?> AttributesOfAsync(int fd, string rel)
+    private IReadOnlyList<(string, byte[])>? AttributesOf(int fd, string rel)
     {
         var attributes = Libc.ReadAttributes(fd, out int errno);
-        if (attributes is null) await ReportAsync(rel, $"cannot read extended attributes: {Libc.Describe(errno)}", SkipMode.SentIncomplete).ConfigureAwait(false);
+        if (attributes is null) Report(rel, $"cannot read extended attributes: {Libc.Describe(errno)}", SkipMode.SentIncomplete);
         return SendableAttributes.Of(attributes);
     }
 
     /// <summary>A problem with an entry: counted, told to the coordinator (for the sender's report) and, through a
     /// reader, to the receiver, which then knows the directories above it are not complete.</summary>
-    private async ValueTask ReportAsync(string rel, string reason, uint skipMode = SkipMode.NotSent)
+    private void Report(string rel, string reason, uint skipMode = SkipMode.NotSent)
     {
-        stats.EntryFailed();
-        await coordinator.TellAsync(new SendEvent.Problem(rel, reason), abort).ConfigureAwait(false);
-        await readers.TellAsync(new ReadWork(EntryKind.Skipped, rel, "", 0, skipMode, default, 0, reason), abort).ConfigureAwait(false);
+        _stats.EntryFailed();
+        _coordinator.Tell(new SendEvent.Problem(rel, reason));
+        Enqueue(new ReadWork(EntryKind.Skipped, rel, "", 0, skipMode, default, 0, reason));
     }
 }

@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
+using Akka.Actor;
+using Akka.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
@@ -12,22 +13,48 @@ namespace ActorSync.Sending;
 /// batched into Offer frames (path, size, mtime, mode, and with --checksum a SHA-256), sent over any stream,
 /// and each is answered by a Need frame on the same stream. Only needed files go on to the readers, so a
 /// re-run after an interruption sends what is missing, and a re-run of a complete copy sends ~nothing.
-/// At most <see cref="Window"/> files are outstanding (the walker waits on the window), so memory stays bounded.
+/// At most <see cref="Window"/> files are outstanding (the walker's offer credits; each answer gives one back), so
+/// memory stays bounded.
 /// </summary>
-internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand> streams, IActorRef<ReadWork> readers,
-    SemaphoreSlim window, TransferStats stats, bool checksum, SourceTree source, CancellationToken abort) : Actor<ManifestMessage>
+internal sealed class ManifestExchange : ReceiveActor
 {
     /// <summary>Files offered but not yet answered: enough to keep every stream busy with offers in flight
-    /// while the receiver checks, small enough to be a bounded table.</summary>
-    public const int Window = 4096;
+    /// while the receiver checks, small enough to be a bounded table. A whole number of Offer frames, so the
+    /// walker never waits for answers to offers still in an unsent batch.</summary>
+    public const int Window = 16 * FrameLimits.MaxOfferEntries;
+
+    private readonly BufferPool pool;
+    private readonly Router streams;
+    /// <summary>Self, for use after an await that left the actor's context.</summary>
+    private readonly IActorRef _self;
+    private readonly IActorRef walker;
+    private readonly TransferStats stats;
+    private readonly bool checksum;
+    private readonly SourceTree source;
+    private readonly ILogger log;
+    private readonly CancellationToken abort;
 
     private readonly List<OfferEntry> _batch = [];
     private readonly Dictionary<ulong, (ReadWork Work, OfferEntry Entry)> _pending = [];
     private int _batchBytes = 4;
-    private long _upToDate, _upToDateBytes;
-    private IReplyTo<(long Files, long Bytes)>? _drained;
+    private long _upToDate;
+    private IActorRef? _drained;
 
-    protected internal override async ValueTask ReceiveAsync(ManifestMessage message)
+    public ManifestExchange(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, bool checksum, SourceTree source, ILogger log, CancellationToken abort)
+    {
+        this.pool = pool;
+        _self = Self;
+        this.streams = streams;
+        this.walker = walker;
+        this.stats = stats;
+        this.checksum = checksum;
+        this.source = source;
+        this.log = log;
+        this.abort = abort;
+        ReceiveAsync<ManifestMessage>(m => OnMessageAsync(m).AsTask());
+    }
+
+    private async ValueTask OnMessageAsync(ManifestMessage message)
     {
         switch (message)
         {
@@ -35,24 +62,26 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
                 await OfferAsync(o.Work).ConfigureAwait(false);
                 break;
             case ManifestMessage.Answer a:
+                int answers = 0;
+                List<ReadWork>? needed = null;
                 for (int i = 0; i < a.Entries.Length; i++)
                 {
                     var need = a.Entries[i];
                     // After a rejoin offers may be answered twice: the first answer counts.
                     if (!_pending.Remove(need.FileId, out var offered)) continue;
                     var work = offered.Work;
-                    window.Release();
+                    answers++;
                     if (need.Status == NeedStatus.UpToDate)
                     {
                         _upToDate++;
-                        _upToDateBytes += work.Size;
                         stats.UpToDate(work.Size);
                         continue;
                     }
                     if (need.Offset != 0) ThrowHelper.ThrowProtocol($"need for file {need.FileId} at offset {need.Offset}: resumes are said with Blocks");
                     // Resume: the reader verifies what the receiver holds against the source and sends the rest.
-                    await readers.TellAsync(need.Status == NeedStatus.Resume ? work with { Held = a.Held![i] } : work, abort).ConfigureAwait(false);
+                    (needed ??= []).Add(need.Status == NeedStatus.Resume ? work with { Held = a.Held![i] } : work);
                 }
+                if (answers > 0) walker.Tell(new DirectoryWalker.Answered(answers, needed?.ToArray()));
                 break;
             case ManifestMessage.Flush:
                 await SendBatchAsync().ConfigureAwait(false);
@@ -71,13 +100,13 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
                 }
                 await SendBatchAsync().ConfigureAwait(false);
                 break;
-            case ManifestMessage.WhenDrained d:
-                _drained = d.ReplyTo;
+            case ManifestMessage.WhenDrained:
+                _drained = Sender;
                 break;
         }
         if (_drained is not null && _pending.Count == 0 && _batch.Count == 0)
         {
-            _drained.Reply((_upToDate, _upToDateBytes));
+            _drained.Tell(new DirectoryWalker.ManifestDrained(_upToDate));
             _drained = null;
         }
     }
@@ -101,7 +130,7 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
         int n = FrameWriter.Offer(buffer, _batch);
         _batch.Clear();
         _batchBytes = 4;
-        await streams.TellAsync(SenderCommand.Send(new Chunk(buffer, n, 0)), abort).ConfigureAwait(false);
+        streams.Route(SenderCommand.Send(new Chunk(buffer, n, 0)), _self);
     }
 
     /// <summary>--checksum: the content's SHA-256, so the receiver compares bytes, not size and mtime.</summary>
@@ -111,7 +140,7 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
         if (fd < 0)
         {
             // Offer it without a hash: the receiver then asks for it, and the reader reports the real error.
-            Context.Log.LogDebug("cannot hash {Path}: {Reason}", RelativePath.Printable(work.RelativePath), Transport.Interop.Libc.Describe(errno));
+            log.LogDebug("cannot hash {Path}: {Reason}", RelativePath.Printable(work.RelativePath), Transport.Interop.Libc.Describe(errno));
             return null;
         }
         try
@@ -121,7 +150,7 @@ internal sealed class ManifestExchange(BufferPool pool, IActorRef<SenderCommand>
         }
         catch (IOException e)
         {
-            Context.Log.LogDebug("cannot hash {Path}: {Reason}", RelativePath.Printable(work.RelativePath), e.Message);
+            log.LogDebug("cannot hash {Path}: {Reason}", RelativePath.Printable(work.RelativePath), e.Message);
             return null;
         }
     }
@@ -134,5 +163,6 @@ internal abstract record ManifestMessage
     public sealed record Answer(NeedEntry[] Entries, HeldBlock[]?[]? Held) : ManifestMessage;
     public sealed record Flush : ManifestMessage;
     public sealed record Reoffer(ulong[] FileIds) : ManifestMessage;
-    public sealed record WhenDrained(IReplyTo<(long Files, long Bytes)> ReplyTo) : ManifestMessage;
+    /// <summary>Answered with <see cref="DirectoryWalker.ManifestDrained"/> once every offer has its answer.</summary>
+    public sealed record WhenDrained : ManifestMessage;
 }

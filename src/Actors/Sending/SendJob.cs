@@ -1,23 +1,26 @@
 using System.Net;
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Handshake;
 using ActorSync.Transport.Records;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
 
 /// <summary>
-/// Wires and runs the sending pipeline of one transfer:
-/// DirectoryWalker -> ChunkReader pool -> (smallest-mailbox router) -> StreamSender per connection,
-/// with a TransferCoordinator collecting acknowledgements and problems.
+/// Runs the sending pipeline of one transfer as a <see cref="TransferCoordinator"/> (the transfer's parent actor:
+/// walker, readers, manifest, a StreamSender per connection) in <paramref name="system"/>, and turns its outcome
+/// into the summary.
 /// </summary>
-internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret secret, TransferOptions options, ILoggerFactory loggers, TransferStats stats)
+internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoint, SharedSecret secret, TransferOptions options, ILoggerFactory loggers, TransferStats stats)
 {
     /// <summary>Time to let actors drain and close connections politely once the outcome is known.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>After a failure: long enough for the actors to stop, not for polite closes.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(2);
 
     public async Task<TransferSummary> RunAsync(CancellationToken cancellationToken)
     {
@@ -29,107 +32,49 @@ internal sealed class SendJob(string source, EndPoint endpoint, SharedSecret sec
         var cryptoModes = new string[options.Streams];
         var walk = new WalkResult();
         var transferId = Guid.NewGuid();
-        await using var system = new ActorSystem("send", loggers);
-        system.UnhandledFailure += (_, e) => outcome.TrySetException(e);
-
-        var coordinator = system.Spawn(new Props<SendEvent>
-        {
-            Factory = () => new TransferCoordinator(options.Streams, stats, outcome),
-            Name = "coordinator",
-            MailboxCapacity = 4096,
-            Supervisor = SupervisorStrategy.EscalatingStrategy,
-        });
-        var manifestBox = new System.Runtime.CompilerServices.StrongBox<IActorRef<ManifestMessage>?>();
         var streamStates = Enumerable.Range(0, options.Streams).Select(_ => new StreamState()).ToArray();
-        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, coordinator, manifestBox, streamStates, cryptoModes, abort.Token);
-        var senders = new List<IActorRef<SenderCommand>>(options.Streams);
-        for (int i = 0; i < options.Streams; i++)
-        {
-            int index = i;
-            senders.Add(system.Spawn(new Props<SenderCommand>
-            {
-                Factory = () => new StreamSender(setup, index),
-                Name = $"sender-{index}",
-                MailboxCapacity = options.SenderMailbox,
-                // A broken connection is reconnected with backoff; what was in flight is re-sent from the
-                // stream's own record (StreamState), so the failed message is not redelivered on top of it.
-                Supervisor = SupervisorStrategy.Restart(options.MaxRestarts, options.MinBackoff, options.MaxBackoff, within: options.RestartWindow == Timeout.InfiniteTimeSpan ? null : options.RestartWindow, decider: StreamSender.Decide),
-            }));
-        }
-        await coordinator.TellAsync(new SendEvent.WatchStreams(senders), abort.Token).ConfigureAwait(false);
-        var streams = Router.SmallestMailbox(senders, "/user/streams");
+        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, streamStates, cryptoModes, log, abort.Token);
         // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
         bool fileRanges = options.FileRangesForTests || options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
-        var tree = new SourceTree(source);
-        var readers = system.Spawn(new Props<ReadWork>
-        {
-            Factory = () => new ChunkReader(pool, streams, coordinator, stats, tree, fileRanges, options.PreserveAttributes, abort.Token),
-            Name = "reader",
-            MailboxCapacity = options.ReaderMailbox,
-            PoolSize = options.Readers,
-            Supervisor = SupervisorStrategy.EscalatingStrategy,
-        });
-        using var window = new SemaphoreSlim(ManifestExchange.Window, ManifestExchange.Window);
-        var manifest = system.Spawn(new Props<ManifestMessage>
-        {
-            Factory = () => new ManifestExchange(pool, streams, readers, window, stats, options.Checksum, tree, abort.Token),
-            Name = "manifest",
-            // Never full, so a Tell into it never blocks: the reply loops that bring answers also bring the
-            // StreamAcks that free pooled buffers, and must not wait behind a manifest that waits for the
-            // readers, which wait for buffers (a cycle). Offers are bounded by the window, answers by the offers.
-            MailboxCapacity = 2 * ManifestExchange.Window + 64,
-            Supervisor = SupervisorStrategy.EscalatingStrategy,
-        });
-        manifestBox.Value = manifest;
-        var walker = system.Spawn(new Props<DirectoryWalker.Start>
-        {
-            Factory = () => new DirectoryWalker(source, readers, manifest, window, coordinator, walk, stats, options, abort.Token),
-            Name = "walker",
-            MailboxCapacity = 1,
-            Supervisor = SupervisorStrategy.EscalatingStrategy,
-        });
-
+        var coordinator = system.ActorOf(Props.Create(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome)), $"send-{transferId:N}");
         try
         {
-            var pipeline = PumpAsync(walker, manifest, readers, senders, coordinator, walk, abort.Token);
-            // The outcome may fail (auth, broken stream) while the pipeline is still pumping: whichever ends first.
-            var first = await Task.WhenAny(pipeline, outcome.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (first == pipeline) await pipeline.ConfigureAwait(false);
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            await system.ShutdownAsync(ShutdownGrace).ConfigureAwait(false);
+            await StopAsync(coordinator, ShutdownGrace).ConfigureAwait(false);
             ReleaseKept(streamStates, pool);
             return Summarise(result, walk, cryptoModes, null);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            var error = outcome.Task.IsFaulted ? outcome.Task.Exception!.InnerException! : e;
-            log.LogDebug(error, "transfer failed");
+            log.LogDebug(e, "transfer failed");
             await abort.CancelAsync().ConfigureAwait(false);
-            await system.ShutdownAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            await StopAsync(coordinator, AbortGrace).ConfigureAwait(false);
             ReleaseKept(streamStates, pool);
-            return Summarise(null, walk, cryptoModes, error);
+            return Summarise(null, walk, cryptoModes, e);
         }
+        finally
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await abort.CancelAsync().ConfigureAwait(false);
+                await StopAsync(coordinator, AbortGrace).ConfigureAwait(false);
+                ReleaseKept(streamStates, pool);
+            }
+        }
+    }
+
+    /// <summary>Stops the transfer's actors (children first) and waits, bounded, until they have.</summary>
+    internal static async Task StopAsync(IActorRef transfer, TimeSpan grace)
+    {
+        try { await transfer.GracefulStop(grace).ConfigureAwait(false); }
+        catch (TaskCanceledException) { }
+        catch (AskTimeoutException) { }
     }
 
     /// <summary>Chunks still kept for a possible re-send hold open source files: close them.</summary>
     private static void ReleaseKept(StreamState[] streams, BufferPool pool)
     {
         foreach (var s in streams) s.ReleaseAll(pool);
-    }
-
-    private async Task PumpAsync(IActorRef<DirectoryWalker.Start> walker, IActorRef<ManifestMessage> manifest, IActorRef<ReadWork> readers,
-        List<IActorRef<SenderCommand>> senders, IActorRef<SendEvent> coordinator, WalkResult walk, CancellationToken abort)
-    {
-        await walker.TellAsync(default, abort).ConfigureAwait(false);
-        walker.Complete();
-        await walker.Completion.ConfigureAwait(false);
-        await manifest.TellAsync(new ManifestMessage.Flush(), abort).ConfigureAwait(false);
-        // Every offer answered (the receiver is reading: no timeout but the transfer's own), then the readers drain.
-        var (upToDate, _) = await manifest.AskAsync<ManifestMessage, (long, long)>(r => new ManifestMessage.WhenDrained(r), Timeout.InfiniteTimeSpan, abort).ConfigureAwait(false);
-        readers.Complete();
-        await readers.Completion.ConfigureAwait(false);
-        var totals = await coordinator.AskAsync<SendEvent, TransferTotals>(r => new SendEvent.TotalsRequest(r, walk, upToDate), TimeSpan.FromSeconds(30), abort).ConfigureAwait(false);
-        foreach (var sender in senders) await sender.TellAsync(SenderCommand.End(totals), abort).ConfigureAwait(false);
     }
 
     private static string ReceiverFailures(DoneAckFrame ack) => ack.Problems.Count == 0

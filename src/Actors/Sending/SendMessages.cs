@@ -45,10 +45,41 @@ internal abstract record SendEvent
 {
     /// <summary>An entry that could not be sent (or not whole: its attributes), with the reason.</summary>
     public sealed record Problem(string Path, string Reason) : SendEvent;
-    public sealed record TotalsRequest(Actors.IReplyTo<TransferTotals> ReplyTo, WalkResult Walk, long UpToDate) : SendEvent;
     public sealed record Acked(int Files) : SendEvent;
     public sealed record StreamFinished(int Stream, DoneAckFrame Ack) : SendEvent;
     public sealed record StreamFailed(int Stream, Exception Error) : SendEvent;
-    /// <summary>Death-watch the stream senders: one that stops for good (retry budget spent) fails the transfer.</summary>
-    public sealed record WatchStreams(IReadOnlyList<Actors.IActorRef> Senders) : SendEvent;
+    /// <summary>The walk is over, every offer answered and every reader drained into the streams: Done may go.</summary>
+    public sealed record ReadingDone(long UpToDate) : SendEvent;
+}
+
+/// <summary>
+/// Work pulling between the walker and the readers: a reader asks for work when it has none (<see cref="Pull"/>),
+/// the walker answers with a batch (<see cref="Work"/>) or parks the request until it has one (and tells the reader
+/// to <see cref="Flush"/> meanwhile). At the end the walker tells each reader to send off what it has packed
+/// (<see cref="Drain"/>), and each says when it has.
+/// </summary>
+internal static class ReadProtocol
+{
+    public sealed record Pull
+    {
+        public static readonly Pull Instance = new();
+    }
+
+    public sealed record Work(ReadWork[] Items);
+
+    /// <summary>Nothing to read for now: send off what is packed, so the receiver can commit it meanwhile.</summary>
+    public sealed record Flush
+    {
+        public static readonly Flush Instance = new();
+    }
+
+    public sealed record Drain
+    {
+        public static readonly Drain Instance = new();
+    }
+
+    public sealed record Drained
+    {
+        public static readonly Drained Instance = new();
+    }
 }

@@ -1,11 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
-using ActorSync.Actors;
 using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Handshake;
 using ActorSync.Transport.Interop;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
@@ -18,15 +18,72 @@ namespace ActorSync.Sending;
 /// re-sends what the receiver did not take in; the other streams keep going. A background loop reads what the
 /// receiver says on this connection (acks, answers to offers, the final DoneAck, errors).
 /// </summary>
-internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderCommand>
+internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
+    /// <summary>Connect (again); sent to self at start, after a restart once the backoff has passed.</summary>
+    private sealed record Connect
+    {
+        public static readonly Connect Instance = new();
+    }
+
+    /// <summary>How far a reconnect's delay is spread either way, so streams that broke together do not come back
+    /// in lockstep (and hit a recovering receiver all at once).</summary>
+    private const double BackoffJitter = 0.2;
+
+    private readonly SenderSetup setup;
+    private readonly int index;
+    private readonly IActorRef _coordinator;
+    /// <summary>Self, for use after an await that left the actor's context.</summary>
+    private readonly IActorRef _self;
+    private readonly ILogger _log;
     private ISecureChannel? _channel;
     private Task? _replies;
     private readonly byte[] _control = new byte[256];
 
+    public StreamSender(SenderSetup setup, int index)
+    {
+        this.setup = setup;
+        this.index = index;
+        _coordinator = Context.Parent;
+        _self = Self;
+        _log = setup.Log;
+        ReceiveAsync<Connect>(async _ =>
+        {
+            await ConnectAsync().ConfigureAwait(true);   // back in the actor's context: Become and the stash need it
+            Become(Connected);
+            Stash.UnstashAll();
+        });
+        // Chunks that come while connecting wait here; a restart puts them back in the mailbox.
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
+
     private StreamState State => setup.Streams[index];
 
-    protected internal override async ValueTask PreStartAsync()
+    protected override void PreStart()
+    {
+        if (State.Restarts == 0) Self.Tell(Connect.Instance);
+        else Timers.StartSingleTimer(nameof(Connect), Connect.Instance, Backoff(State.Restarts));
+    }
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        State.Restarts++;
+        base.PreRestart(reason, message);
+    }
+
+    /// <summary>min-backoff doubling per restart up to max-backoff, spread by <see cref="BackoffJitter"/>.</summary>
+    private TimeSpan Backoff(int restarts)
+    {
+        var o = setup.Options;
+        double ms = Math.Min(o.MaxBackoff.TotalMilliseconds, o.MinBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(restarts - 1, 30)));
+        return TimeSpan.FromMilliseconds(ms * (1 - BackoffJitter + 2 * BackoffJitter * Random.Shared.NextDouble()));
+    }
+
+    private async Task ConnectAsync()
     {
         var channel = await SecureConnection.ConnectAsync(setup.Endpoint, setup.Secret, setup.Options.Cipher, setup.Options.HandshakeTimeout, setup.Abort,
             setup.Options.ConnectTimeout, setup.Options.Tls, setup.Options.SocketBuffer).ConfigureAwait(false);
@@ -42,14 +99,22 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
             State.Lost = false;
             _channel = channel;
             setup.CryptoModes[index] = channel.CryptoMode;
-            _replies = Task.Run(() => ReadRepliesAsync(channel, reader));
+            var self = _self;
+            // On a kernel-TLS stream the reads block: the loop gets a thread of its own rather than one of the pool's.
+            _replies = Task.Factory.StartNew(() => ReadRepliesAsync(channel, reader, self), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
         catch
         {
             channel.Abort();
             throw;
         }
-        if (Context.RestartCount > 0) Context.Log.LogInformation("stream {Index} (re)connected after {Restarts} restarts", index, Context.RestartCount);
+        if (State.Restarts > 0) _log.LogInformation("stream {Index} (re)connected after {Restarts} restarts", index, State.Restarts);
+    }
+
+    private void Connected()
+    {
+        ReceiveAsync<SenderCommand>(command => OnCommandAsync(command).AsTask());
+        Receive<Connect>(_ => { });
     }
 
     /// <summary>
@@ -123,8 +188,8 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         foreach (var file in changed ?? [])
             await AbortFileAsync(channel, file, $"{SourceChecks.ChangedWhileRead}: changed before a lost stream re-sent it").ConfigureAwait(false);
         if (done is not null) await SendKeptAsync(channel, default, done).ConfigureAwait(false);
-        Context.Log.LogInformation("stream {Index} rejoined at offset {Offset}; re-sent {Bytes} bytes that were in flight", index, resume, resent);
-        if (answersLost is not null) setup.Manifest.Value?.TryTell(new ManifestMessage.Reoffer(answersLost));
+        _log.LogInformation("stream {Index} rejoined at offset {Offset}; re-sent {Bytes} bytes that were in flight", index, resume, resent);
+        if (answersLost is not null) _coordinator.Tell(new ManifestMessage.Reoffer(answersLost));
     }
 
     /// <summary>A FileEnd of a file found changed, or the Done: they wait until its FileAbort went.</summary>
@@ -162,7 +227,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         return ids?.ToArray();
     }
 
-    protected internal override async ValueTask ReceiveAsync(SenderCommand command)
+    private async ValueTask OnCommandAsync(SenderCommand command)
     {
         State.ReleaseAcknowledged(setup.Pool);
         if (State.Lost)
@@ -182,7 +247,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         if (command.Finish is { } totals)
         {
             await SendKeptAsync(channel, default, DoneFrame(totals)).ConfigureAwait(false);
-            Context.Log.LogDebug("stream {Index}: Done sent at offset {Position} ({Totals})", index, State.Position, totals);
+            _log.LogDebug("stream {Index}: Done sent at offset {Position} ({Totals})", index, State.Position, totals);
             return;
         }
         await SendChunkAsync(channel, command.Chunk).ConfigureAwait(false);
@@ -282,18 +347,18 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
     {
         setup.Stats.EntryFailed();
         setup.Stats.AbortedFile();
-        await setup.Coordinator.TellAsync(new SendEvent.Problem(file.RelativePath, reason), setup.Abort).ConfigureAwait(false);
+        _coordinator.Tell(new SendEvent.Problem(file.RelativePath, reason));
         var skipped = new SkippedFrame(file.RelativePath, reason, Directory: false);
         byte[] frame = new byte[FrameWriter.SkippedLength(skipped)];
         FrameWriter.Skipped(frame, skipped);
         await SendOrKeepAsync(channel, frame).ConfigureAwait(false);
     }
 
-    private async Task ReadRepliesAsync(ISecureChannel channel, FrameReader reader)
+    /// <summary>What the receiver says on this connection; runs beside the actor, so it tells, never touches its state but the stream's acks.</summary>
+    private async Task ReadRepliesAsync(ISecureChannel channel, FrameReader reader, IActorRef self)
     {
         var ids = new ulong[FrameLimits.MaxAcksPerFrame];
         var needs = new NeedEntry[FrameLimits.MaxOfferEntries];
-        var self = (IActorRef<SenderCommand>)Context.Self;
         try
         {
             while (await reader.ReadNextAsync(setup.Abort).ConfigureAwait(false))
@@ -303,27 +368,27 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
                 {
                     case FrameType.StreamAck:
                         State.Acknowledge(FrameParser.StreamOffset(body.Span));
-                        self.TryTell(SenderCommand.Wake);   // an idle sender gives the buffers back now
+                        self.Tell(SenderCommand.Wake);   // an idle sender gives the buffers back now
                         break;
                     case FrameType.Ack:
                         int count = FrameParser.Ack(body.Span, ids);
-                        await setup.Coordinator.TellAsync(new SendEvent.Acked(count), setup.Abort).ConfigureAwait(false);
+                        _coordinator.Tell(new SendEvent.Acked(count));
                         break;
                     case FrameType.Need:
                         int n = FrameParser.Need(body.Span, needs);
                         var entries = needs[..n];
                         var held = await HeldBlocksAsync(reader, entries).ConfigureAwait(false);
-                        await setup.Manifest.Value!.TellAsync(new ManifestMessage.Answer(entries, held), setup.Abort).ConfigureAwait(false);
+                        _coordinator.Tell(new ManifestMessage.Answer(entries, held));
                         break;
                     case FrameType.DoneAck:
-                        await setup.Coordinator.TellAsync(new SendEvent.StreamFinished(index, FrameParser.DoneAck(body.Span)), setup.Abort).ConfigureAwait(false);
+                        _coordinator.Tell(new SendEvent.StreamFinished(index, FrameParser.DoneAck(body.Span)));
                         return;
                     case FrameType.Error:
                         var error = FrameParser.Error(body.Span);
                         Exception failure = error.Code == ErrorCode.Protocol
                             ? new ProtocolException($"the receiver reports: {error.Message}")
                             : new TransferFailedException($"the receiver reports: {error.Message}");
-                        await setup.Coordinator.TellAsync(new SendEvent.StreamFailed(index, failure), setup.Abort).ConfigureAwait(false);
+                        _coordinator.Tell(new SendEvent.StreamFailed(index, failure));
                         return;
                     default:
                         throw new ProtocolException($"unexpected {reader.Type} frame from the receiver");
@@ -338,7 +403,7 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
         }
         catch (Exception e)
         {
-            setup.Coordinator.TryTell(new SendEvent.StreamFailed(index, e));
+            _coordinator.Tell(new SendEvent.StreamFailed(index, e));
         }
     }
 
@@ -370,22 +435,33 @@ internal sealed class StreamSender(SenderSetup setup, int index) : Actor<SenderC
     }
 
     /// <summary>Marks the stream lost and wakes the actor, which then fails and is restarted by its supervisor.</summary>
-    private void ConnectionLost(ISecureChannel channel, IActorRef<SenderCommand> self)
+    private void ConnectionLost(ISecureChannel channel, IActorRef self)
     {
         State.Lost = true;
         channel.Abort();
-        self.TryTell(SenderCommand.Wake);
+        self.Tell(SenderCommand.Wake);
     }
 
-    protected internal override async ValueTask PostStopAsync()
+    /// <summary>Closes the connection politely (close_notify, then a moment for the receiver's own) unless the
+    /// transfer is aborting or the connection is already lost. On a restart too: the old instance lets go first.</summary>
+    protected override void PostStop()
     {
-        if (_channel is null) return;
-        if (setup.Abort.IsCancellationRequested || State.Lost) _channel.Abort();
-        else await _channel.CloseAsync().ConfigureAwait(false);
-        if (_replies is not null) await Task.WhenAny(_replies, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-        await _channel.DisposeAsync().ConfigureAwait(false);
+        Timers.CancelAll();
+        if (_channel is not { } channel) return;
         _channel = null;
+        if (setup.Abort.IsCancellationRequested || State.Lost) channel.Abort();
+        else
+        {
+            try { channel.CloseAsync().AsTask().Wait(CloseGrace); }
+            catch (AggregateException) { channel.Abort(); }
+        }
+        _replies?.Wait(CloseGrace);
+        channel.DisposeAsync().AsTask().Wait(CloseGrace);
     }
+
+    /// <summary>How long a stopping sender waits for the close to go through: enough for a loopback or LAN
+    /// peer, short enough that a dead peer does not hold up the end of the transfer.</summary>
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
     /// <summary>Network trouble is worth a reconnect; anything about secrets or protocol is not.</summary>
     public static Directive Decide(Exception e) => e switch
@@ -404,10 +480,9 @@ internal sealed record SenderSetup(
     Guid TransferId,
     BufferPool Pool,
     TransferStats Stats,
-    IActorRef<SendEvent> Coordinator,
-    System.Runtime.CompilerServices.StrongBox<IActorRef<ManifestMessage>?> Manifest,
     StreamState[] Streams,
     string[] CryptoModes,
+    ILogger Log,
     CancellationToken Abort);
 
 /// <summary>A connection broke after data went over it.</summary>

@@ -26,6 +26,9 @@ internal sealed class StreamState
 
     public bool EverConnected { get; set; }
 
+    /// <summary>Restarts of the stream's sender so far: how long the next reconnect waits.</summary>
+    public int Restarts { get; set; }
+
     public long Acked => Volatile.Read(ref _acked);
 
     /// <summary>The reply loop saw the connection die; the actor restarts at its next message.</summary>

@@ -1,64 +1,120 @@
-using ActorSync.Actors;
 using ActorSync.Engine;
+using ActorSync.Transport;
 using ActorSync.Transport.Frames;
+using Akka.Actor;
+using Akka.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Sending;
 
 /// <summary>
-/// Tracks a sending transfer: problems per entry, acknowledgements, and completion, which is when every
-/// stream has had its DoneAck. The first fatal event ends the transfer.
+/// The parent of one sending transfer: it starts the stream senders, the walker, the manifest and the readers, and
+/// its supervisor strategy decides for them (a broken stream is restarted with backoff within its retry budget,
+/// anything else fails the transfer). It collects problems and acknowledgements, sends Done on every stream once
+/// the readers are drained, and completes the outcome when a stream has its DoneAck. The first fatal event ends it.
 /// </summary>
-internal sealed class TransferCoordinator(int streams, TransferStats stats, TaskCompletionSource<SendOutcome> outcome) : Actor<SendEvent>
+internal sealed class TransferCoordinator : ReceiveActor
 {
+    private readonly SenderSetup _setup;
+    private readonly WalkResult _walk;
+    private readonly string _source;
+    private readonly bool _fileRanges;
+    private readonly TaskCompletionSource<SendOutcome> _outcome;
     private readonly List<string> _problems = [];
-    private int _finished;
-    private DoneAckFrame _receiverView;
+    private readonly Dictionary<IActorRef, int> _senders = [];
+    private readonly Dictionary<IActorRef, Exception> _lastFailure = [];
+    private IActorRef _manifest = ActorRefs.Nobody;
+    private bool _ending;
 
-    protected internal override ValueTask ReceiveAsync(SendEvent message)
+    public TransferCoordinator(SenderSetup setup, string source, WalkResult walk, bool fileRanges, TaskCompletionSource<SendOutcome> outcome)
     {
-        switch (message)
+        _setup = setup;
+        _source = source;
+        _walk = walk;
+        _fileRanges = fileRanges;
+        _outcome = outcome;
+        var log = setup.Log;
+        Receive<SendEvent.Problem>(p =>
         {
-            case SendEvent.Problem p:
-                string path = RelativePath.Printable(p.Path);
-                Context.Log.LogWarning("skipped {Path}: {Reason}", path, p.Reason);
-                if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {p.Reason}");
-                break;
-            case SendEvent.TotalsRequest r:
-                // Done carries exactly what was announced, kind by kind, as the readers counted it where they wrote
-                // each entry's first frame: the receiver completes when it has accounted for all of them.
-                r.ReplyTo.Reply(new TransferTotals(stats.AnnouncedFiles, stats.AnnouncedDirectories, stats.AnnouncedSymlinks, r.Walk.Bytes, stats.FailedEntries,
-                    stats.AnnouncedHardLinks, stats.AnnouncedSpecials));
-                break;
-            case SendEvent.Acked a:
-                stats.Done(a.Files, 0);
-                break;
-            case SendEvent.StreamFinished f:
-                // The receiver answers DoneAck only once everything is committed: one is enough. Waiting for
-                // all would let a stream lost at the very end fail a finished copy.
-                _receiverView = f.Ack;
-                _finished++;
-                outcome.TrySetResult(new SendOutcome(_receiverView, [.. _problems]));
-                break;
-            case SendEvent.StreamFailed f:
-                outcome.TrySetException(f.Error);
-                break;
-            case SendEvent.WatchStreams w:
-                foreach (var sender in w.Senders) Context.Watch(sender);
-                break;
-        }
-        return ValueTask.CompletedTask;
+            string path = RelativePath.Printable(p.Path);
+            log.LogWarning("skipped {Path}: {Reason}", path, p.Reason);
+            if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {p.Reason}");
+        });
+        Receive<SendEvent.Acked>(a => setup.Stats.Done(a.Files, 0));
+        Receive<SendEvent.ReadingDone>(d =>
+        {
+            // Done carries exactly what was announced, kind by kind, as the readers counted it where they wrote
+            // each entry's first frame: the receiver completes when it has accounted for all of them.
+            var s = setup.Stats;
+            var totals = new TransferTotals(s.AnnouncedFiles, s.AnnouncedDirectories, s.AnnouncedSymlinks, _walk.Bytes, s.FailedEntries, s.AnnouncedHardLinks, s.AnnouncedSpecials);
+            foreach (var sender in _senders.Keys) sender.Tell(SenderCommand.End(totals));
+        });
+        // The receiver answers DoneAck only once everything is committed: one is enough. Waiting for all would let
+        // a stream lost at the very end fail a finished copy.
+        Receive<SendEvent.StreamFinished>(f => Finish(new SendOutcome(f.Ack, [.. _problems])));
+        Receive<SendEvent.StreamFailed>(f => Fail(f.Error));
+        Receive<ManifestMessage>(m => _manifest.Forward(m));
+        Receive<Terminated>(t => OnTerminated(t.ActorRef));
     }
 
-    protected internal override ValueTask OnTerminatedAsync(IActorRef actor, Exception? reason)
+    protected override void PreStart()
     {
-        if (reason is not null && !outcome.Task.IsCompleted)
-            outcome.TrySetException(new TransferFailedException(
-                $"{actor.Path} gave up after its restart budget ({TransferFailure.Describe(reason)}); " +
-                $"{stats.FilesDone} of {stats.FilesFound} files confirmed by the receiver, the rest incomplete"));
-        else if (_finished < streams && !outcome.Task.IsCompleted)
-            outcome.TrySetException(new TransferFailedException($"{actor.Path} stopped before the transfer was complete"));
-        return ValueTask.CompletedTask;
+        var o = _setup.Options;
+        for (int i = 0; i < o.Streams; i++)
+        {
+            int index = i;
+            var sender = Context.ActorOf(Props.Create(() => new StreamSender(_setup, index)).WithDispatcher(ActorSyncDispatchers.Socket), $"sender-{index}");
+            Context.Watch(sender);
+            _senders[sender] = index;
+        }
+        // Chunks go to the stream with the fewest queued: a slow connection gets fewer.
+        var streams = new Router(new SmallestMailboxRoutingLogic(), [.. _senders.Keys.Select(s => (Routee)new ActorRefRoutee(s))]);
+        var tree = new SourceTree(_source);
+        var walker = Context.ActorOf(Props.Create(() => new DirectoryWalker(_source, _walk, _setup.Stats, o, _setup.Log, _setup.Abort)).WithDispatcher(ActorSyncDispatchers.File), "walker");
+        _manifest = Context.ActorOf(Props.Create(() => new ManifestExchange(_setup.Pool, streams, walker, _setup.Stats, o.Checksum, tree, _setup.Log, _setup.Abort))
+            .WithDispatcher(ActorSyncDispatchers.File), "manifest");
+        for (int i = 0; i < o.Readers; i++)
+            Context.ActorOf(Props.Create(() => new ChunkReader(_setup.Pool, streams, walker, _setup.Stats, tree, _fileRanges, o.PreserveAttributes, _setup.Log, _setup.Abort))
+                .WithDispatcher(ActorSyncDispatchers.File), $"reader-{i}");
+        walker.Tell(new DirectoryWalker.Start(_manifest));
+    }
+
+    /// <summary>Stream senders: network trouble restarts one (with backoff, within the budget), anything about
+    /// secrets or protocol fails the transfer. The other children never restart: their failure is the transfer's.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new PerChildStrategy(_setup.Options.MaxRestarts,
+        _setup.Options.RestartWindow == Timeout.InfiniteTimeSpan ? null : _setup.Options.RestartWindow, Decide);
+
+    private Directive Decide(IActorRef child, Exception e)
+    {
+        if (_senders.ContainsKey(child) && StreamSender.Decide(e) == Directive.Restart && !_ending)
+        {
+            _lastFailure[child] = e;
+            _setup.Log.LogDebug("stream {Index} failed, restarting: {Reason}", _senders[child], TransferFailure.Describe(e));
+            return Directive.Restart;
+        }
+        Fail(e);
+        return Directive.Stop;
+    }
+
+    private void OnTerminated(IActorRef child)
+    {
+        if (!_senders.TryGetValue(child, out int index) || _outcome.Task.IsCompleted) return;
+        Fail(_lastFailure.TryGetValue(child, out var reason)
+            ? new TransferFailedException($"stream {index} gave up after its restart budget ({TransferFailure.Describe(reason)}); " +
+                $"{_setup.Stats.FilesDone} of {_setup.Stats.FilesFound} files confirmed by the receiver, the rest incomplete")
+            : new TransferFailedException($"stream {index} stopped before the transfer was complete"));
+    }
+
+    private void Finish(SendOutcome outcome)
+    {
+        _ending = true;
+        _outcome.TrySetResult(outcome);
+    }
+
+    private void Fail(Exception e)
+    {
+        _ending = true;
+        _outcome.TrySetException(e);
     }
 }
 

@@ -87,7 +87,7 @@ public sealed class LayeringTests
     {
         var keys = ActorSyncConfig.Leaves(ActorSyncConfig.Default).ToList();
         Assert.Contains("actorsync.transfer.streams", keys);
-        Assert.Contains("actorsync.pipeline.mailbox.writer", keys);
+        Assert.Contains("actorsync.pipeline.writer-credits", keys);
         var e = Assert.Throws<FormatException>(() => Options("actorsync.receive.lockwait = 5s\n"));
         Assert.StartsWith("actorsync.receive.lockwait: not a setting", e.Message, StringComparison.Ordinal);
     }
