@@ -32,6 +32,20 @@ internal sealed class BufferPool : IDisposable
         return Take();
     }
 
+    /// <summary>A buffer if one is free now.</summary>
+    public bool TryRent([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? buffer)
+    {
+        buffer = _available.Wait(0) ? Take() : null;
+        return buffer is not null;
+    }
+
+    /// <summary>Blocks until a buffer is free: for an actor on a dedicated thread whose waits are rare.</summary>
+    public byte[] Rent(CancellationToken ct = default)
+    {
+        _available.Wait(ct);
+        return Take();
+    }
+
     private byte[] Take()
     {
         if (_free.TryPop(out var buffer)) return buffer;

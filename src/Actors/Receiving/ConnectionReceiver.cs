@@ -36,6 +36,8 @@ internal sealed class ConnectionReceiver : ReceiveActor
     private readonly ILogger _log;
     private readonly IActorRef _coordinator;
     private readonly int[] _credits;
+    private readonly List<WriteCommand>?[] _pending;
+    private readonly bool _blockingChannel;
     /// <summary>Self, for use after an await that left the actor's context.</summary>
     private readonly IActorRef _self;
     private bool _waitingForCredits;
@@ -65,6 +67,8 @@ internal sealed class ConnectionReceiver : ReceiveActor
         _coordinator = Context.Parent;
         _self = Self;
         // One slot per writer, and the last for the coordinator (directories, links, skips), which grants the same way.
+        _pending = new List<WriteCommand>?[writers.Count];
+        _blockingChannel = channel is Transport.Kernel.KernelTlsChannel;
         _credits = [.. Enumerable.Repeat(session.Options.WriterCredits, writers.Count), ReceiveCoordinator.Credits];
         ReceiveAsync<ReadTurn>(async _ =>
         {
@@ -113,7 +117,12 @@ internal sealed class ConnectionReceiver : ReceiveActor
             for (int n = 0; n < FramesPerTurn; n++)
             {
                 if (!HasCredits) return TurnEnd.WaitForCredits;
-                if (!await reader.ReadNextAsync(idle.Token).ConfigureAwait(false))
+                // A kernel-TLS channel's receive blocks instead of returning an incomplete task: what is pending goes
+                // before any receive that may wait (at the end of the stream, the last of it is what the sender waits for).
+                if (_blockingChannel && !reader.HasBufferedBytes) SendPending();
+                var next = reader.ReadNextAsync(idle.Token);
+                if (!next.IsCompleted) SendPending();
+                if (!await next.ConfigureAwait(false))
                 {
                     // close_notify before Done: the sender went away cleanly but early; the stream may still be re-established.
                     if (!_done) ThrowHelper.ThrowConnectionLost($"stream {stream} closed before its Done");
@@ -132,6 +141,11 @@ internal sealed class ConnectionReceiver : ReceiveActor
         catch (OperationCanceledException) when (session.Abort.IsCancellationRequested)
         {
             return TurnEnd.Stop;
+        }
+        finally
+        {
+            // Also when the connection failed: the frames taken count for the resume point, so their commands must go.
+            SendPending();
         }
     }
 
@@ -253,6 +267,10 @@ internal sealed class ConnectionReceiver : ReceiveActor
 
     protected override void PostStop()
     {
+        // Stopped mid-turn (a failure): data never handed to a writer goes back to the pool.
+        foreach (var list in _pending)
+            foreach (var c in list ?? [])
+                if (c.Buffer is { } buffer) session.Pool.Return(buffer);
         _lookups?.Dispose();
         _idle?.Dispose();
     }
@@ -340,7 +358,11 @@ internal sealed class ConnectionReceiver : ReceiveActor
         bool retransmit = StreamOffset(reader.FrameStart) < progress.RetransmitBelow;
         while (reader.RemainingPayload > 0)
         {
-            byte[] buffer = await session.Pool.RentAsync(ct).ConfigureAwait(false);
+            if (!session.Pool.TryRent(out byte[]? buffer))
+            {
+                SendPending();   // the buffers they hold may be the ones this waits for
+                buffer = await session.Pool.RentAsync(ct).ConfigureAwait(false);
+            }
             int n;
             try { n = await reader.ReadPayloadAsync(buffer, ct).ConfigureAwait(false); }
             catch { session.Pool.Return(buffer); throw; }
@@ -359,11 +381,24 @@ internal sealed class ConnectionReceiver : ReceiveActor
         _coordinator.Tell(e, _self);
     }
 
-    /// <summary>A command to writer <paramref name="writer"/>, paid for with one of its credits.</summary>
+    /// <summary>A command for writer <paramref name="writer"/>, paid for with one of its credits; it goes with the
+    /// others of this turn (<see cref="SendPending"/>).</summary>
     private void Hand(int writer, in WriteCommand command)
     {
         _credits[writer]--;
-        writers[writer].Tell(command, _self);
+        (_pending[writer] ??= new List<WriteCommand>(FramesPerTurn)).Add(command);
+    }
+
+    /// <summary>What this turn has for each writer, one message each. Called at the end of a turn and before any
+    /// wait, so nothing sits here while the stream is idle or the buffer pool is empty.</summary>
+    private void SendPending()
+    {
+        for (int w = 0; w < _pending.Length; w++)
+        {
+            if (_pending[w] is not { Count: > 0 } list) continue;
+            writers[w].Tell(new WriteBatch([.. list]), _self);
+            list.Clear();
+        }
     }
 
     /// <summary>Links and nodes by path: one writer handles all that come for a name. string.GetHashCode is randomised

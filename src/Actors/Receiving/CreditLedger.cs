@@ -12,18 +12,21 @@ internal sealed class CreditLedger(int window, int slot)
 {
     private readonly int _grantEvery = Math.Max(1, window / 2);
 
-    /// <summary>Messages taken from each connection and not yet granted back.</summary>
-    private readonly Dictionary<IActorRef, int> _owed = [];
+    /// <summary>Messages taken from each connection and not yet granted back. A handful of connections: a list
+    /// compared by reference costs less than hashing actor paths per message.</summary>
+    private readonly List<(IActorRef Connection, int Owed)> _owed = [];
 
-    public void Taken(IActorRef connection)
+    public void Taken(IActorRef connection, int count = 1)
     {
-        _owed.TryGetValue(connection, out int owed);
-        if (++owed < _grantEvery)
+        int i = _owed.FindIndex(o => ReferenceEquals(o.Connection, connection));
+        int owed = (i < 0 ? 0 : _owed[i].Owed) + count;
+        if (owed < _grantEvery)
         {
-            _owed[connection] = owed;
+            if (i < 0) _owed.Add((connection, owed));
+            else _owed[i] = (connection, owed);
             return;
         }
-        _owed.Remove(connection);
+        if (i >= 0) _owed.RemoveAt(i);
         connection.Tell(new WriterCredits(slot, owed));
     }
 }

@@ -26,6 +26,9 @@ internal sealed class FileWriter : ReceiveActor
     private readonly ILogger _log;
     private readonly IActorRef _coordinator;
     private readonly CreditLedger _credits;
+    /// <summary>Files committed in the batch at hand: the coordinator hears of them once per batch.</summary>
+    private readonly List<ulong> _committed = [];
+    private long _committedBytes;
 
     public FileWriter(ReceiveSession session, int index, ILogger log)
     {
@@ -34,10 +37,17 @@ internal sealed class FileWriter : ReceiveActor
         _log = log;
         _coordinator = Context.Parent;
         _credits = new CreditLedger(session.Options.WriterCredits, index);
-        Receive<WriteCommand>(command =>
+        Receive<WriteBatch>(batch =>
         {
-            Handle(command);
-            _credits.Taken(Sender);
+            try
+            {
+                foreach (var command in batch.Commands) Handle(command);
+            }
+            finally
+            {
+                ReportCommitted();
+            }
+            _credits.Taken(Sender, batch.Commands.Length);
         });
     }
 
@@ -82,6 +92,14 @@ internal sealed class FileWriter : ReceiveActor
     private long _nodes;
 
     protected override void PreStart() => _parents = new DirectoryCache(session.Tree);
+
+    private void ReportCommitted()
+    {
+        if (_committed.Count == 0) return;
+        _coordinator.Tell(new ReceiveEvent.FilesCommitted([.. _committed], _committedBytes));
+        _committed.Clear();
+        _committedBytes = 0;
+    }
 
     private void Handle(WriteCommand command)
     {
@@ -309,7 +327,8 @@ internal sealed class FileWriter : ReceiveActor
             return;
         }
         session.Stats.Done(1, file.Header.Size);
-        _coordinator.Tell(new ReceiveEvent.FileCommitted(file.Header.FileId, file.Header.Size));
+        _committed.Add(file.Header.FileId);
+        _committedBytes += file.Header.Size;
         if (incomplete is null) return;
         foreach (string reason in incomplete)
             _coordinator.Tell(new ReceiveEvent.EntryIncomplete(file.Header.Path, reason));

@@ -62,7 +62,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         var outcome = _outcome;
         var log = _log;
         _coordinator = system.ActorOf(Props.Create(() => new ReceiveCoordinator(header.StreamCount, session, options, outcome, progress, owners, fsync, log))
-            .WithDispatcher(ActorSyncDispatchers.Socket), $"recv-{header.TransferId:N}-{Guid.NewGuid():N}");
+            .WithDispatcher(ActorSyncDispatchers.BlockingSocket), $"recv-{header.TransferId:N}-{Guid.NewGuid():N}");
         Stats = stats;
     }
 

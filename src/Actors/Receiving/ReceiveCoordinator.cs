@@ -99,12 +99,14 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         _credits = new CreditLedger(Credits, options.Writers);
         _channels = new ISecureChannel?[streamCount];
         _done = new bool[streamCount];
-        ReceiveAsync<ReceiveEvent>(m =>
+        // Synchronous: an event per committed file is the hot message here. Its few sends (an Ack frame per batch of
+        // files, DoneAck at the end) block this actor's own thread (it runs on the socket dispatcher).
+        Receive<ReceiveEvent>(m =>
         {
             if (_liveConnections.Contains(Sender)) _credits.Taken(Sender);
-            return Guarded(() => OnEventAsync(m));
+            Guarded(() => OnEvent(m));
         });
-        ReceiveAsync<AddConnection>(m => Guarded(() => AddAsync(m)));
+        Receive<AddConnection>(m => Guarded(() => Add(m)));
         Receive<StopConnection>(m =>
         {
             if (progress[m.Stream].Connection is { } old && _liveConnections.Contains(old))
@@ -138,31 +140,28 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         }
     }
 
-    // Awaits here come back to the actor's context (ConfigureAwait(true)): the timers and Sender are used after them.
-    // Acknowledgements are batched, so this costs a dispatch per batch, not per file.
-
     /// <summary>A failure of this actor's own is the transfer's: reported, never a restart that would forget the counts.</summary>
-    private async Task Guarded(Func<ValueTask> handler)
+    private void Guarded(Action handler)
     {
-        try { await handler().ConfigureAwait(true); }
+        try { handler(); }
         catch (Exception e)
         {
             outcome.TrySetException(e);
         }
     }
 
-    private async ValueTask AddAsync(AddConnection m)
+    private void Add(AddConnection m)
     {
         var p = progress[m.Stream];
         var connection = Context.ActorOf(Props.Create(() => new ConnectionReceiver(session, m.Stream, m.Channel, m.Reader, _writers, p, _log))
-            .WithDispatcher(Engine.ActorSyncDispatchers.Socket), $"connection-{m.Stream}-{p.Epoch}");
+            .WithDispatcher(Engine.ActorSyncDispatchers.ForSocket(blocking: m.Channel is Transport.Kernel.KernelTlsChannel)), $"connection-{m.Stream}-{p.Epoch}");
         p.Connection = connection;
         Context.Watch(connection);
         _liveConnections.Add(connection);
         Sender.Tell(connection);
         _channels[m.Stream] = m.Channel;
         // A stream that comes back after the end still needs to hear that everything is committed.
-        if (_finished) await SendDoneAckAsync(m.Channel).ConfigureAwait(true);
+        if (_finished) SendDoneAck(m.Channel);
     }
 
     /// <summary>Connections: a lost one stops (its stream may rejoin), one that breaks the protocol or integrity
@@ -177,7 +176,7 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         return Directive.Stop;
     }
 
-    private async ValueTask OnEventAsync(ReceiveEvent message)
+    private void OnEvent(ReceiveEvent message)
     {
         if (_finished) return;
         switch (message)
@@ -213,11 +212,11 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
             case ReceiveEvent.HardLinkSeen h:
                 (_links ??= new HardLinkLog(tree, transferId)).Add(h.Link);
                 break;
-            case ReceiveEvent.FileCommitted c:
-                _filesCommitted++;
+            case ReceiveEvent.FilesCommitted c:
+                _filesCommitted += c.FileIds.Length;
                 _bytes += c.Bytes;
-                _pendingAcks.Add(c.FileId);
-                if (_pendingAcks.Count >= options.AckBatch) await FlushAcksAsync().ConfigureAwait(true);
+                _pendingAcks.AddRange(c.FileIds);
+                if (_pendingAcks.Count >= options.AckBatch) FlushAcks();
                 break;
             case ReceiveEvent.EntryCommitted c:
                 if (c.Type == EntryType.Symlink) _symlinks++;
@@ -257,7 +256,7 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
                 _upToDate += a.Files;
                 break;
         }
-        await CheckCompleteAsync().ConfigureAwait(true);
+        CheckComplete();
     }
 
     private long FilesAccounted => _filesCommitted + _filesFailed + _filesAborted;
@@ -274,7 +273,7 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{printable}: {reason}");
     }
 
-    private async ValueTask CheckCompleteAsync()
+    private void CheckComplete()
     {
         if (_doneCount < streamCount || _totals is not { } t) return;
         _log.LogDebug("all streams done; {Files}/{Total} files, {Links}/{TotalLinks} symlinks, {HardLinks}/{TotalHardLinks} hard links, {Specials}/{TotalSpecials} special, {Dirs}/{TotalDirs} dirs accounted for",
@@ -296,7 +295,7 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         }
 
         _finished = true;
-        await FlushAcksAsync().ConfigureAwait(true);
+        FlushAcks();
         MakeHardLinks();
         ApplyDirectoryMetadata();
         _directories?.Dispose();
@@ -306,7 +305,7 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         if (fsync && tree.SyncAll() is int errno and not 0)
             throw new IOException($"cannot make the received files durable (syncfs): {Libc.Describe(errno)}");
         long failures = Failures;
-        foreach (var channel in _channels) await SendDoneAckAsync(channel!).ConfigureAwait(true);
+        foreach (var channel in _channels) SendDoneAck(channel!);
         // Files the sender announced and then dropped (their source changed) are not in DEST either.
         long senderFailures = Math.Max(t.Failed, Math.Max(_filesAborted, _senderSkipped));
         outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _linksMade, _specials, _bytes, failures, _upToDate, senderFailures,
@@ -332,12 +331,12 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         }
     }
 
-    private async ValueTask SendDoneAckAsync(ISecureChannel channel)
+    private void SendDoneAck(ISecureChannel channel)
     {
         var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, Failures), _problems);
         byte[] frame = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
         int n = FrameWriter.DoneAck(frame, ack);
-        try { await channel.SendAsync(frame.AsMemory(0, n)).ConfigureAwait(true); }
+        try { Send(channel, frame.AsMemory(0, n)); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* that stream rejoins and hears it then */ }
     }
 
@@ -466,15 +465,26 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         _lookups?.Dispose();
     }
 
-    private async ValueTask FlushAcksAsync()
+    /// <summary>Sends on a stream from this actor's own thread, and waits until the send is done.</summary>
+    private static void Send(ISecureChannel channel, ReadOnlyMemory<byte> frame)
     {
-        if (_pendingAcks.Count == 0) return;
-        var channel = _channels[_ackRotation++ % streamCount];
-        int n = FrameWriter.Ack(_ackFrame, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pendingAcks));
+        var sending = channel.SendAsync(frame);
+        if (!sending.IsCompletedSuccessfully) sending.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Acknowledges the committed files, a frame per ack-batch (commits come in batches, so there may be more).</summary>
+    private void FlushAcks()
+    {
+        var pending = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pendingAcks);
+        for (int from = 0; from < pending.Length; from += options.AckBatch)
+        {
+            var channel = _channels[_ackRotation++ % streamCount];
+            int n = FrameWriter.Ack(_ackFrame, pending.Slice(from, Math.Min(options.AckBatch, pending.Length - from)));
+            if (channel is null || n == 0) continue;
+            try { Send(channel, _ackFrame.AsMemory(0, n)); }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* acks are progress only; Done decides */ }
+        }
         _pendingAcks.Clear();
-        if (channel is null || n == 0) return;
-        try { await channel.SendAsync(_ackFrame.AsMemory(0, n)).ConfigureAwait(true); }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* acks are progress only; Done decides */ }
     }
 }
 

@@ -40,7 +40,8 @@ internal abstract record ReceiveEvent
     /// <summary>A directory's extended attributes; they follow its Directory frame on the same stream.</summary>
     public sealed record DirectoryAttributes(AttributesFrame Attributes) : ReceiveEvent;
     public sealed record HardLinkSeen(HardLinkFrame Link) : ReceiveEvent;
-    public sealed record FileCommitted(ulong FileId, long Bytes) : ReceiveEvent;
+    /// <summary>Files a writer committed while it took one batch of commands, and their bytes.</summary>
+    public sealed record FilesCommitted(ulong[] FileIds, long Bytes) : ReceiveEvent;
     public sealed record EntryCommitted(EntryType Type) : ReceiveEvent;
     /// <summary>An entry that could not be written here (a directory in the way, a device without root...).</summary>
     public sealed record EntryFailed(string Path, string Reason, EntryType Type) : ReceiveEvent;
@@ -53,6 +54,9 @@ internal abstract record ReceiveEvent
     /// <summary>Offered files the destination already had; they will not be announced.</summary>
     public sealed record AlreadyThere(int Files) : ReceiveEvent;
 }
+
+/// <summary>The commands for one writer that a connection took from one turn of its stream: one message, not one per frame.</summary>
+internal sealed record WriteBatch(WriteCommand[] Commands);
 
 /// <summary>A writer's grant to a connection: <paramref name="Count"/> more commands may go to writer <paramref name="Writer"/>.</summary>
 internal sealed record WriterCredits(int Writer, int Count);

@@ -72,6 +72,8 @@ internal sealed class DirectoryWalker : ReceiveActor
     private readonly Stack<Level> _levels = new();
     private readonly Queue<ReadWork> _ready = new();
     private readonly Queue<IActorRef> _idle = new();
+    /// <summary>Files found in this slice of the walk: one message to the manifest per slice, not per file.</summary>
+    private readonly List<ReadWork> _offers = [];
     private IActorRef _manifest = ActorRefs.Nobody;
     private int _offerCredits = ManifestExchange.Window;
     private bool _walking, _walkDone;
@@ -150,6 +152,11 @@ internal sealed class DirectoryWalker : ReceiveActor
         {
             _abort.ThrowIfCancellationRequested();
             Step();
+        }
+        if (_offers.Count > 0)
+        {
+            _manifest.Tell(new ManifestMessage.Offer([.. _offers]));
+            _offers.Clear();
         }
         if (_levels.Count == 0 && !_walkDone) WalkComplete();
         else if (MayWalk)
@@ -287,8 +294,7 @@ internal sealed class DirectoryWalker : ReceiveActor
                 bool sparse = (long)st.Blocks * 512 < size;
                 // Files are offered first; only those the receiver needs reach the readers.
                 _offerCredits--;
-                _manifest.Tell(new ManifestMessage.Offer(new ReadWork(EntryKind.File, rel, full, size, mode, mtime, _nextFileId++, null,
-                    Uid: uid, Gid: gid, Sparse: sparse)));
+                _offers.Add(new ReadWork(EntryKind.File, rel, full, size, mode, mtime, _nextFileId++, null, Uid: uid, Gid: gid, Sparse: sparse));
                 return null;
             case Libc.S_IFLNK:
                 string? target = Libc.ReadLinkAt(dirFd, name, out int linkErrno);

@@ -25,8 +25,6 @@ internal sealed class ManifestExchange : ReceiveActor
 
     private readonly BufferPool pool;
     private readonly Router streams;
-    /// <summary>Self, for use after an await that left the actor's context.</summary>
-    private readonly IActorRef _self;
     private readonly IActorRef walker;
     private readonly TransferStats stats;
     private readonly bool checksum;
@@ -43,7 +41,6 @@ internal sealed class ManifestExchange : ReceiveActor
     public ManifestExchange(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, bool checksum, SourceTree source, ILogger log, CancellationToken abort)
     {
         this.pool = pool;
-        _self = Self;
         this.streams = streams;
         this.walker = walker;
         this.stats = stats;
@@ -51,15 +48,18 @@ internal sealed class ManifestExchange : ReceiveActor
         this.source = source;
         this.log = log;
         this.abort = abort;
-        ReceiveAsync<ManifestMessage>(m => OnMessageAsync(m).AsTask());
+        // Synchronous: an offer per file is the hot message here, and a handler that may await costs a task and a
+        // mailbox suspension each time. The rare waits (a buffer for a batch, hashing under --checksum) block this
+        // actor's dispatcher thread instead; nothing that frees buffers runs on it.
+        Receive<ManifestMessage>(OnMessage);
     }
 
-    private async ValueTask OnMessageAsync(ManifestMessage message)
+    private void OnMessage(ManifestMessage message)
     {
         switch (message)
         {
             case ManifestMessage.Offer o:
-                await OfferAsync(o.Work).ConfigureAwait(false);
+                foreach (var work in o.Files) Offer(work);
                 break;
             case ManifestMessage.Answer a:
                 int answers = 0;
@@ -84,7 +84,7 @@ internal sealed class ManifestExchange : ReceiveActor
                 if (answers > 0) walker.Tell(new DirectoryWalker.Answered(answers, needed?.ToArray()));
                 break;
             case ManifestMessage.Flush:
-                await SendBatchAsync().ConfigureAwait(false);
+                SendBatch();
                 break;
             case ManifestMessage.Reoffer r:
                 // A stream was re-established: these answers may have died with the old connection. Only they are
@@ -94,11 +94,11 @@ internal sealed class ManifestExchange : ReceiveActor
                     if (!_pending.TryGetValue(id, out var pending) || _batch.Contains(pending.Entry)) continue;
                     var entry = pending.Entry;
                     int length = FrameWriter.OfferEntryLength(entry);
-                    if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
+                    if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) SendBatch();
                     _batch.Add(entry);
                     _batchBytes += length;
                 }
-                await SendBatchAsync().ConfigureAwait(false);
+                SendBatch();
                 break;
             case ManifestMessage.WhenDrained:
                 _drained = Sender;
@@ -111,30 +111,30 @@ internal sealed class ManifestExchange : ReceiveActor
         }
     }
 
-    private async ValueTask OfferAsync(ReadWork work)
+    private void Offer(ReadWork work)
     {
-        byte[]? hash = checksum ? await HashAsync(work).ConfigureAwait(false) : null;
+        byte[]? hash = checksum ? Hash(work) : null;
         var entry = new OfferEntry(work.FileId, work.RelativePath, work.Size, work.MTime, work.Mode, hash, work.Uid, work.Gid);
         int length = FrameWriter.OfferEntryLength(entry);
-        if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
+        if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) SendBatch();
         _batch.Add(entry);
         _batchBytes += length;
         _pending.Add(work.FileId, (work, entry));
-        if (_batch.Count == FrameLimits.MaxOfferEntries) await SendBatchAsync().ConfigureAwait(false);
+        if (_batch.Count == FrameLimits.MaxOfferEntries) SendBatch();
     }
 
-    private async ValueTask SendBatchAsync()
+    private void SendBatch()
     {
         if (_batch.Count == 0) return;
-        byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
+        byte[] buffer = pool.Rent(abort);
         int n = FrameWriter.Offer(buffer, _batch);
         _batch.Clear();
         _batchBytes = 4;
-        streams.Route(SenderCommand.Send(new Chunk(buffer, n, 0)), _self);
+        streams.Route(SenderCommand.Send(new Chunk(buffer, n, 0)), Self);
     }
 
     /// <summary>--checksum: the content's SHA-256, so the receiver compares bytes, not size and mtime.</summary>
-    private async ValueTask<byte[]?> HashAsync(ReadWork work)
+    private byte[]? Hash(ReadWork work)
     {
         int fd = source.OpenFile(work, out int errno);
         if (fd < 0)
@@ -145,8 +145,8 @@ internal sealed class ManifestExchange : ReceiveActor
         }
         try
         {
-            await using var file = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1 << 16);
-            return await SHA256.HashDataAsync(file, abort).ConfigureAwait(false);
+            using var file = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1 << 16);
+            return SHA256.HashData(file);
         }
         catch (IOException e)
         {
@@ -158,7 +158,8 @@ internal sealed class ManifestExchange : ReceiveActor
 
 internal abstract record ManifestMessage
 {
-    public sealed record Offer(ReadWork Work) : ManifestMessage;
+    /// <summary>Files the walker found in one slice of its walk, to offer.</summary>
+    public sealed record Offer(ReadWork[] Files) : ManifestMessage;
     /// <summary>The receiver's answers to an Offer; <paramref name="Held"/>[i] is what it holds of entry i when that one says Resume.</summary>
     public sealed record Answer(NeedEntry[] Entries, HeldBlock[]?[]? Held) : ManifestMessage;
     public sealed record Flush : ManifestMessage;

@@ -41,7 +41,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         {
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             await StopAsync(coordinator, ShutdownGrace).ConfigureAwait(false);
-            ReleaseKept(streamStates, pool);
+            await ReleaseKeptAsync(streamStates, pool).ConfigureAwait(false);
             return Summarise(result, walk, cryptoModes, null);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -49,7 +49,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
             log.LogDebug(e, "transfer failed");
             await abort.CancelAsync().ConfigureAwait(false);
             await StopAsync(coordinator, AbortGrace).ConfigureAwait(false);
-            ReleaseKept(streamStates, pool);
+            await ReleaseKeptAsync(streamStates, pool).ConfigureAwait(false);
             return Summarise(null, walk, cryptoModes, e);
         }
         finally
@@ -58,7 +58,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
             {
                 await abort.CancelAsync().ConfigureAwait(false);
                 await StopAsync(coordinator, AbortGrace).ConfigureAwait(false);
-                ReleaseKept(streamStates, pool);
+                await ReleaseKeptAsync(streamStates, pool).ConfigureAwait(false);
             }
         }
     }
@@ -71,9 +71,12 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         catch (AskTimeoutException) { }
     }
 
-    /// <summary>Chunks still kept for a possible re-send hold open source files: close them.</summary>
-    private static void ReleaseKept(StreamState[] streams, BufferPool pool)
+    /// <summary>Once the actors are stopped: their connections' closes are waited for (bounded), and chunks still
+    /// kept for a possible re-send, which hold open source files, are let go.</summary>
+    private static async Task ReleaseKeptAsync(StreamState[] streams, BufferPool pool)
     {
+        var closing = streams.Select(s => s.Closing).OfType<Task>().ToArray();
+        await Task.WhenAll(closing).WaitAsync(ShutdownGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var s in streams) s.ReleaseAll(pool);
     }
 

@@ -443,20 +443,26 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
     }
 
     /// <summary>Closes the connection politely (close_notify, then a moment for the receiver's own) unless the
-    /// transfer is aborting or the connection is already lost. On a restart too: the old instance lets go first.</summary>
+    /// transfer is aborting or the connection is already lost. On a restart too: the old instance lets go first.
+    /// The close runs on its own (this thread may serve other actors); the transfer waits for it at the end.</summary>
     protected override void PostStop()
     {
         Timers.CancelAll();
         if (_channel is not { } channel) return;
         _channel = null;
-        if (setup.Abort.IsCancellationRequested || State.Lost) channel.Abort();
+        State.Closing = CloseAsync(channel, _replies, polite: !setup.Abort.IsCancellationRequested && !State.Lost);
+    }
+
+    private static async Task CloseAsync(ISecureChannel channel, Task? replies, bool polite)
+    {
+        if (!polite) channel.Abort();
         else
         {
-            try { channel.CloseAsync().AsTask().Wait(CloseGrace); }
-            catch (AggregateException) { channel.Abort(); }
+            try { await channel.CloseAsync().AsTask().WaitAsync(CloseGrace).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or TimeoutException) { channel.Abort(); }
         }
-        _replies?.Wait(CloseGrace);
-        channel.DisposeAsync().AsTask().Wait(CloseGrace);
+        if (replies is not null) await replies.WaitAsync(CloseGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await channel.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>How long a stopping sender waits for the close to go through: enough for a loopback or LAN

@@ -26,6 +26,9 @@ internal sealed class StreamState
 
     public bool EverConnected { get; set; }
 
+    /// <summary>The last connection's close, under way once its sender stopped: the transfer waits for it.</summary>
+    public Task? Closing { get; set; }
+
     /// <summary>Restarts of the stream's sender so far: how long the next reconnect waits.</summary>
     public int Restarts { get; set; }
 

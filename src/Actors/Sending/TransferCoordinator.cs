@@ -60,10 +60,12 @@ internal sealed class TransferCoordinator : ReceiveActor
     protected override void PreStart()
     {
         var o = _setup.Options;
+        // Kernel TLS where the kernel has it: then the streams' calls block.
+        var dispatcher = ActorSyncDispatchers.ForSocket(o.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(o.Cipher) is null);
         for (int i = 0; i < o.Streams; i++)
         {
             int index = i;
-            var sender = Context.ActorOf(Props.Create(() => new StreamSender(_setup, index)).WithDispatcher(ActorSyncDispatchers.Socket), $"sender-{index}");
+            var sender = Context.ActorOf(Props.Create(() => new StreamSender(_setup, index)).WithDispatcher(dispatcher), $"sender-{index}");
             Context.Watch(sender);
             _senders[sender] = index;
         }

@@ -1,5 +1,7 @@
 using ActorSync.Engine;
-using ActorSync.Hosting;
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.Logger.Serilog;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,8 +12,9 @@ namespace ActorSync.Host.Cli;
 
 /// <summary>
 /// Builds the Generic Host a command runs in: configuration layered as built-in config/akka.hocon, then
-/// --config FILE or $ACTORSYNC_CONFIG, then command-line overrides; Serilog to stderr; the engine from
-/// AddActorSync.
+/// --config FILE or $ACTORSYNC_CONFIG, then command-line overrides; Serilog to stderr, for ActorSync's log and
+/// (through Akka.Logger.Serilog) Akka's; the process's one ActorSystem from Akka.Hosting, made from that same
+/// configuration, and the engine on it.
 /// </summary>
 internal static class EngineHost
 {
@@ -26,19 +29,36 @@ internal static class EngineHost
             .MinimumLevel.Is(level)
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
+        Serilog.Log.Logger = logger;
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
-        // Every actor's start and stop is kernel bookkeeping, not news: shown with -v only.
-        builder.Logging.AddFilter("ActorSync.Actors.ActorSystem", verbose ? LogLevel.Debug : LogLevel.Warning);
-        builder.Services.AddActorSync(config);
+        builder.Services.AddSingleton(_ => TransferOptions.FromConfig(config));
+        builder.Services.AddAkka("actorsync", akka => akka
+            .AddHocon(config, HoconAddMode.Prepend)
+            .ConfigureLoggers(l =>
+            {
+                // Akka's own news (dead letters, lifecycle) is for -v; ActorSync's log says what matters.
+                l.LogLevel = verbose ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.WarningLevel;
+                l.ClearLoggers();
+                l.AddLogger<SerilogLogger>();
+            }));
+        builder.Services.AddSingleton(sp => new ActorSyncEngine(sp.GetRequiredService<TransferOptions>(), sp.GetService<ILoggerFactory>(), sp.GetRequiredService<ActorSystem>()));
         return builder.Build();
     }
 
     /// <summary>Validates the options up front so a bad config file is a usage error, not a crash mid-transfer.</summary>
     public static TransferOptions Options(IHost host) => host.Services.GetRequiredService<TransferOptions>();
 
-    public static ActorSyncEngine Engine(IHost host) => host.Services.GetRequiredService<ActorSyncEngine>();
+    /// <summary>Starts the host (its ActorSystem) and hands out the engine on it.</summary>
+    public static ActorSyncEngine Engine(IHost host)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        host.Start();
+        var engine = host.Services.GetRequiredService<ActorSyncEngine>();
+        Loggers(host).CreateLogger("actorsync").LogDebug("actor system started in {Ms:F0} ms", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return engine;
+    }
 
     public static ILoggerFactory Loggers(IHost host) => host.Services.GetRequiredService<ILoggerFactory>();
 }

@@ -24,6 +24,9 @@ public sealed class FrameReader(ISecureChannel channel)
     public FrameType Type { get; private set; }
     public int BodyLength { get; private set; }
 
+    /// <summary>Plaintext of the last record is still unread: the next header needs no receive from the channel.</summary>
+    public bool HasBufferedBytes => !_segment.IsEmpty;
+
     /// <summary>Payload bytes of the current data frame not yet read.</summary>
     public int RemainingPayload { get; private set; }
 

@@ -59,20 +59,33 @@ public sealed class CreditTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.
         Sys.ActorOf(Props.Create(() => new Parent(
             Props.Create(() => new ConnectionReceiver(session, 0, channel, new FrameReader(channel), new[] { writer.Ref }, new StreamProgress(), NullLogger.Instance)), TestActor)));
 
-        for (int i = 0; i < 16; i++) Assert.Equal(WriteKind.Symlink, writer.ExpectMsg<WriteCommand>(Long).Kind);
+        Assert.Equal(16, Commands(writer, 16));
         var connection = writer.LastSender;
         // Out of credits at the writer: the stream is not read on, though 24 more links are waiting in it.
         writer.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
         connection.Tell(new WriterCredits(0, 8), writer.Ref);
-        for (int i = 0; i < 8; i++) writer.ExpectMsg<WriteCommand>(Long);
+        Assert.Equal(8, Commands(writer, 8));
         writer.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         ExpectNoMsg(TimeSpan.Zero);
 
         connection.Tell(new WriterCredits(0, 24), writer.Ref);
-        for (int i = 0; i < 16; i++) writer.ExpectMsg<WriteCommand>(Long);
+        Assert.Equal(16, Commands(writer, 16));
         Assert.Equal(Links, ExpectMsg<ReceiveEvent.StreamDone>(Long).Totals.Symlinks);
         session.Tree.Dispose();
+    }
+
+    /// <summary>Commands received in batches until <paramref name="expected"/> have come (or, past it, how many did).</summary>
+    private static int Commands(Akka.TestKit.TestProbe writer, int expected)
+    {
+        int n = 0;
+        while (n < expected)
+        {
+            var batch = writer.ExpectMsg<WriteBatch>(Long);
+            Assert.All(batch.Commands, c => Assert.Equal(WriteKind.Symlink, c.Kind));
+            n += batch.Commands.Length;
+        }
+        return n;
     }
 
     [Fact]
@@ -85,7 +98,7 @@ public sealed class CreditTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.
         var parent = Sys.ActorOf(Props.Create(() => new Parent(Props.Create(() => new FileWriter(session, 0, NullLogger.Instance)), TestActor)));
 
         for (int i = 0; i < 16; i++)
-            parent.Tell(WriteCommand.ForSymlink(new SymlinkFrame($"l{i:D2}", "target", new FileTime(1, 0))), connection.Ref);
+            parent.Tell(new WriteBatch([WriteCommand.ForSymlink(new SymlinkFrame($"l{i:D2}", "target", new FileTime(1, 0)))]), connection.Ref);
         Assert.Equal(new WriterCredits(0, 8), connection.ExpectMsg<WriterCredits>(Long));
         Assert.Equal(new WriterCredits(0, 8), connection.ExpectMsg<WriterCredits>(Long));
         for (int i = 0; i < 16; i++) Assert.Equal(EntryType.Symlink, ExpectMsg<ReceiveEvent.EntryCommitted>(Long).Type);

@@ -40,19 +40,33 @@ public sealed class DirectoryWalkerTests(ITestOutputHelper output) : Akka.TestKi
         var walker = Walker(root, new TransferOptions { Readers = 1 });
 
         walker.Tell(new DirectoryWalker.Start(manifest.Ref));
-        for (int i = 0; i < ManifestExchange.Window; i++) manifest.ExpectMsg<ManifestMessage.Offer>(Long);
-        manifest.ExpectNoMsg(TimeSpan.Zero);
+        var ids = new HashSet<ulong>();
+        Assert.Equal(ManifestExchange.Window, Offered(manifest, ids));
 
         walker.Tell(new DirectoryWalker.Answered(100, null));
-        for (int i = 0; i < 100; i++) manifest.ExpectMsg<ManifestMessage.Offer>(Long);
-        manifest.ExpectNoMsg(TimeSpan.Zero);
+        Assert.Equal(100, Offered(manifest, ids));
 
         walker.Tell(new DirectoryWalker.Answered(ManifestExchange.Window, null));
-        var ids = new HashSet<ulong>();
-        for (int i = 0; i < 200; i++) Assert.True(ids.Add(manifest.ExpectMsg<ManifestMessage.Offer>(Long).Work.FileId));
-        // The walk is over: the manifest is told to send its last batch and to say when all offers are answered.
-        manifest.ExpectMsg<ManifestMessage.Flush>(Long);
+        // The walk is over: the manifest is told to send its last batch (the Flush that ends the count) and to say
+        // when all offers are answered.
+        Assert.Equal(200, Offered(manifest, ids));
         manifest.ExpectMsg<ManifestMessage.WhenDrained>(Long);
+    }
+
+    /// <summary>Files offered since the last look (offers come a slice at a time), each a new one; a Flush (the walk's
+    /// end) stops the count.</summary>
+    private static int Offered(TestProbe manifest, HashSet<ulong> ids)
+    {
+        int n = 0;
+        while (manifest.HasMessages)
+        {
+            var m = manifest.ReceiveOne(TimeSpan.Zero);
+            if (m is ManifestMessage.Flush) return n;
+            var o = Assert.IsType<ManifestMessage.Offer>(m);
+            foreach (var work in o.Files) Assert.True(ids.Add(work.FileId));
+            n += o.Files.Length;
+        }
+        return n;
     }
 
     [Fact]
@@ -122,7 +136,7 @@ public sealed class DirectoryWalkerTests(ITestOutputHelper output) : Akka.TestKi
         {
             while (manifest.HasMessages)
             {
-                if (manifest.ReceiveOne(Long) is ManifestMessage.Offer) offers++;
+                if (manifest.ReceiveOne(Long) is ManifestMessage.Offer o) offers += o.Files.Length;
             }
             walker.Tell(new DirectoryWalker.Answered(offers - answered, null));
             answered = offers;
@@ -131,7 +145,7 @@ public sealed class DirectoryWalkerTests(ITestOutputHelper output) : Akka.TestKi
         }
         while (manifest.HasMessages)
         {
-            if (manifest.ReceiveOne(Long) is ManifestMessage.Offer) offers++;
+            if (manifest.ReceiveOne(Long) is ManifestMessage.Offer o) offers += o.Files.Length;
         }
         while (directories < Siblings)
         {
