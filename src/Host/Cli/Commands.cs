@@ -74,7 +74,7 @@ internal static class Commands
                 throw new UsageException($"--listen \"{parse.GetValue(listen)}\" is not [ADDR:]PORT");
             if (!IPAddress.TryParse(host, out var address)) throw new UsageException($"--listen needs an IP address, not \"{host}\"");
             using var app = BuildHost(parse, receiving: true);
-            var (options, engine, log) = Resolve(app, parse);
+            var (options, log) = ResolveOptions(app);
             var secret = ResolveSecret(parse, log);
             string destination = parse.GetValue(dest)!;
             if (File.Exists(destination)) throw new UsageException($"destination \"{destination}\" is a file");
@@ -82,6 +82,9 @@ internal static class Commands
             System.Net.Sockets.Socket listener;
             try { listener = ActorSyncEngine.Listen(address, port); }
             catch (System.Net.Sockets.SocketException e) { throw new UsageException($"cannot listen on {host}:{port}: {e.Message}"); }
+            // The actor system starts once the port is open (~0.2 s): a sender's first connections wait in the backlog
+            // meanwhile instead of being refused, and both sides start up at the same time.
+            var engine = EngineHost.Engine(app);
             log.LogInformation("listening on {Endpoint}, receiving into {Dest}", listener.LocalEndPoint, Path.GetFullPath(destination));
             bool json = parse.GetValue(Json);
             if (parse.GetValue(serve))
@@ -169,10 +172,16 @@ internal static class Commands
 
     private static (TransferOptions, ActorSyncEngine, ILogger) Resolve(IHost app, ParseResult parse)
     {
+        var (options, log) = ResolveOptions(app);
+        return (options, EngineHost.Engine(app), log);
+    }
+
+    /// <summary>The validated options (a bad one is a usage error) and the log, before the actor system starts.</summary>
+    private static (TransferOptions, ILogger) ResolveOptions(IHost app)
+    {
         try
         {
-            var options = EngineHost.Options(app);
-            return (options, EngineHost.Engine(app), EngineHost.Loggers(app).CreateLogger("actorsync"));
+            return (EngineHost.Options(app), EngineHost.Loggers(app).CreateLogger("actorsync"));
         }
         catch (FormatException e)
         {
