@@ -27,7 +27,7 @@ public static class ActorSyncAkkaExtensions
             {
                 var options = TransferOptions.FromConfig(system.Settings.Config);
                 var engine = new ActorSyncEngine(options, resolver.GetService<ILoggerFactory>(), system);
-                registry.Register<ActorSyncCoordinator>(system.ActorOf(Props.Create(() => new TransferHost(engine)), actorName));
+                registry.Register<ActorSyncCoordinator>(system.ActorOf(ActorProps.Of(() => new TransferHost(engine)), actorName));
             });
     }
 }

@@ -49,7 +49,7 @@ internal sealed class TransferRunner : ReceiveActor, IWithTimers
             self.Announce(null);
             return await engine.SendAsync(m.Source, m.Host, m.Port, m.Secret, m.Options, self.NewStats(), ct).ConfigureAwait(false);
         };
-        return Props.Create(() => new TransferRunner(id, requester, m.ProgressEvery, run));
+        return ActorProps.Of(() => new TransferRunner(id, requester, m.ProgressEvery, run));
     }
 
     public static Props ForReceive(Guid id, ActorSyncEngine engine, StartReceive m, IActorRef requester)
@@ -67,7 +67,7 @@ internal sealed class TransferRunner : ReceiveActor, IWithTimers
             return engine.ReceiveAsync(m.Destination, listener, m.Secret, m.Serve, m.Options, self.NewStats,
                 summary => self._self.Tell(new Served(summary)), ct);
         };
-        return Props.Create(() => new TransferRunner(id, requester, m.ProgressEvery, run));
+        return ActorProps.Of(() => new TransferRunner(id, requester, m.ProgressEvery, run));
     }
 
     protected override void PreStart()

@@ -61,7 +61,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         var progress = _progress;
         var outcome = _outcome;
         var log = _log;
-        _coordinator = system.ActorOf(Props.Create(() => new ReceiveCoordinator(header.StreamCount, session, options, outcome, progress, owners, fsync, log))
+        _coordinator = system.ActorOf(ActorProps.Of(() => new ReceiveCoordinator(header.StreamCount, session, options, outcome, progress, owners, fsync, log))
             .WithDispatcher(ActorSyncDispatchers.BlockingSocket), $"recv-{header.TransferId:N}-{Guid.NewGuid():N}");
         Stats = stats;
     }

@@ -136,7 +136,7 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         for (int i = 0; i < options.Writers; i++)
         {
             int index = i;
-            _writers.Add(Context.ActorOf(Props.Create(() => new FileWriter(session, index, _log)).WithDispatcher(Engine.ActorSyncDispatchers.File), $"writer-{i}"));
+            _writers.Add(Context.ActorOf(ActorProps.Of(() => new FileWriter(session, index, _log)).WithDispatcher(Engine.ActorSyncDispatchers.File), $"writer-{i}"));
         }
     }
 
@@ -153,7 +153,7 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
     private void Add(AddConnection m)
     {
         var p = progress[m.Stream];
-        var connection = Context.ActorOf(Props.Create(() => new ConnectionReceiver(session, m.Stream, m.Channel, m.Reader, _writers, p, _log))
+        var connection = Context.ActorOf(ActorProps.Of(() => new ConnectionReceiver(session, m.Stream, m.Channel, m.Reader, _writers, p, _log))
             .WithDispatcher(Engine.ActorSyncDispatchers.ForSocket(blocking: m.Channel is Transport.Kernel.KernelTlsChannel)), $"connection-{m.Stream}-{p.Epoch}");
         p.Connection = connection;
         Context.Watch(connection);

@@ -36,7 +36,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, streamStates, cryptoModes, log, abort.Token);
         // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
         bool fileRanges = options.FileRangesForTests || options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
-        var coordinator = system.ActorOf(Props.Create(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome)), $"send-{transferId:N}");
+        var coordinator = system.ActorOf(ActorProps.Of(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome)), $"send-{transferId:N}");
         try
         {
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

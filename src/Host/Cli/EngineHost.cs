@@ -33,6 +33,9 @@ internal static class EngineHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        // The command owns Ctrl+C and the exit status (Program); the default console lifetime would also take SIGINT
+        // and SIGTERM and print "Application started. Press Ctrl+C to shut down." on every run.
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Services.AddSingleton(_ => TransferOptions.FromConfig(config));
         builder.Services.AddAkka("actorsync", akka => akka
             .AddHocon(config, HoconAddMode.Prepend)
@@ -61,4 +64,12 @@ internal static class EngineHost
     }
 
     public static ILoggerFactory Loggers(IHost host) => host.Services.GetRequiredService<ILoggerFactory>();
+}
+
+/// <summary>A host lifetime that leaves signals and messages to the command: it starts and stops when told.</summary>
+internal sealed class CommandLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
