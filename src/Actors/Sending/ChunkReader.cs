@@ -17,25 +17,34 @@ namespace ActorSync.Sending;
 /// behind their frame header: no intermediate copy. Holes of sparse files are sent as Hole frames, never as
 /// zeros. Every entry is counted as announced where its first frame is written, so Done says exactly what
 /// the receiver will see.
+/// A batch is read by a coroutine (an iterator) that runs inside the actor's messages: where it needs a buffer and
+/// the pool has none, it yields, the pool hands the next buffer returned to this actor in a message, and that
+/// message resumes it where it stopped. Nothing waits on a thread, and the pool's cap is the readers' backpressure.
 /// </summary>
 internal sealed class ChunkReader : ReceiveActor
 {
+    /// <summary>What the coroutine yields: it waits for a buffer from the pool.</summary>
+    private static readonly object WaitingForBuffer = new();
+
     private readonly BufferPool pool;
     private readonly Router streams;
-    /// <summary>Self, for use after an await that left the actor's context.</summary>
     private readonly IActorRef _self;
     private readonly IActorRef walker, coordinator;
     private readonly TransferStats stats;
     private readonly SourceTree source;
     private readonly bool fileRanges, attributes;
     private readonly ILogger log;
-    private readonly CancellationToken abort;
     private byte[]? _batch;
     private int _used;
     private long _batchPayload;
+    /// <summary>The batch being read, where it stopped for a buffer; null when idle.</summary>
+    private IEnumerator<object>? _run;
+    /// <summary>A buffer the pool handed over, not yet taken by the coroutine.</summary>
+    private byte[]? _grant;
+    private bool _drainAfterRun;
 
     public ChunkReader(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, SourceTree source,
-        bool fileRanges, bool attributes, ILogger log, CancellationToken abort)
+        bool fileRanges, bool attributes, ILogger log)
     {
         this.pool = pool;
         _self = Self;
@@ -46,77 +55,130 @@ internal sealed class ChunkReader : ReceiveActor
         this.fileRanges = fileRanges;
         this.attributes = attributes;
         this.log = log;
-        this.abort = abort;
         coordinator = Context.Parent;
-        ReceiveAsync<ReadProtocol.Work>(async work =>
+        Receive<ReadProtocol.Work>(work =>
         {
-            foreach (var item in work.Items) await ReadAsync(item).ConfigureAwait(false);
-            walker.Tell(ReadProtocol.Pull.Instance, _self);
+            _run = Read(work.Items).GetEnumerator();
+            Resume();
+        });
+        Receive<BufferPool.Granted>(granted =>
+        {
+            _grant = granted.Buffer;
+            Resume();
         });
         Receive<ReadProtocol.Flush>(_ => Flush());
         Receive<ReadProtocol.Drain>(_ =>
         {
-            Flush();
-            walker.Tell(ReadProtocol.Drained.Instance, _self);
+            if (_run is not null) _drainAfterRun = true;
+            else Drain();
         });
     }
 
     protected override void PreStart() => walker.Tell(ReadProtocol.Pull.Instance, _self);
 
-    private async ValueTask ReadAsync(ReadWork work)
+    /// <summary>Runs the batch on until it waits for a buffer or is done; done, the reader asks for more work.</summary>
+    private void Resume()
     {
-        switch (work.Kind)
+        if (_run is null) return;
+        if (_run.MoveNext()) return;   // it waits for a Granted
+        _run.Dispose();
+        _run = null;
+        if (_drainAfterRun) Drain();
+        else walker.Tell(ReadProtocol.Pull.Instance, _self);
+    }
+
+    private void Drain()
+    {
+        _drainAfterRun = false;
+        Flush();
+        walker.Tell(ReadProtocol.Drained.Instance, _self);
+    }
+
+    /// <summary>A buffer now (one the pool handed over, or a free one), or null: then the pool owes this reader one,
+    /// and the batch it was packing goes off first. A reader waits holding nothing: were every buffer a half-full
+    /// batch of a waiting reader, none would ever come back.</summary>
+    private byte[]? TakeBuffer()
+    {
+        if (_grant is { } granted)
         {
-            case EntryKind.Directory:
-                await AppendDirectoryAsync(work).ConfigureAwait(false);
-                break;
-            case EntryKind.Symlink:
-                await EnsureSpaceAsync(FrameWriter.SymlinkLength(work.RelativePath, work.LinkTarget!)).ConfigureAwait(false);
-                _used += FrameWriter.Symlink(_batch.AsSpan(_used), new SymlinkFrame(work.RelativePath, work.LinkTarget!, work.MTime, work.Uid, work.Gid));
-                stats.AnnouncedSymlink();
-                break;
-            case EntryKind.HardLink:
-                await EnsureSpaceAsync(FrameWriter.HardLinkLength(work.RelativePath, work.LinkTarget!)).ConfigureAwait(false);
-                _used += FrameWriter.HardLink(_batch.AsSpan(_used), new HardLinkFrame(work.RelativePath, work.LinkTarget!, work.Size, work.MTime));
-                stats.AnnouncedHardLink();
-                break;
-            case EntryKind.Skipped:
-                await AppendSkippedAsync(work.RelativePath, work.LinkTarget!, directory: work.Mode == SkipMode.UnlistedDirectory, sentIncomplete: work.Mode == SkipMode.SentIncomplete).ConfigureAwait(false);
-                break;
-            case EntryKind.Special:
-                await EnsureSpaceAsync(FrameWriter.SpecialLength(work.RelativePath)).ConfigureAwait(false);
-                _used += FrameWriter.Special(_batch.AsSpan(_used), new SpecialFrame(work.RelativePath, work.Mode, work.Major, work.Minor, work.MTime, work.Uid, work.Gid));
-                stats.AnnouncedSpecial();
-                break;
-            default:
-                await SendFileAsync(work).ConfigureAwait(false);
-                break;
+            _grant = null;
+            return granted;
+        }
+        var buffer = pool.RentOrNotify(_self);
+        if (buffer is null) Flush();
+        return buffer;
+    }
+
+    /// <summary>Whether the current batch has <paramref name="bytes"/> free; if not it is sent off, and the caller
+    /// waits for a fresh one: <c>while (!Refilled()) yield return WaitingForBuffer;</c>.</summary>
+    private bool HasSpace(int bytes)
+    {
+        if (_batch is not null && pool.BufferSize - _used >= bytes) return true;
+        Flush();
+        return false;
+    }
+
+    private bool Refilled() => (_batch = TakeBuffer()) is not null;
+
+    private IEnumerable<object> Read(ReadWork[] items)
+    {
+        foreach (var work in items)
+        {
+            switch (work.Kind)
+            {
+                case EntryKind.Directory:
+                    // The attributes travel right behind the directory, in the same buffer: the receiver sets them once it exists.
+                    var (attributeFrame, problem) = AttributeFrame(work, 0, work.Attributes, directory: true);
+                    if (problem is not null) foreach (var wait in Problem(work, problem, sentIncomplete: true)) yield return wait;
+                    if (!HasSpace(FrameWriter.DirectoryLength(work.RelativePath) + (attributeFrame?.Length ?? 0))) while (!Refilled()) yield return WaitingForBuffer;
+                    _used += FrameWriter.Directory(_batch.AsSpan(_used), new DirectoryFrame(work.RelativePath, work.Mode, work.MTime, work.Uid, work.Gid));
+                    if (attributeFrame is not null) Append(attributeFrame);
+                    stats.AnnouncedDirectory();
+                    break;
+                case EntryKind.Symlink:
+                    if (!HasSpace(FrameWriter.SymlinkLength(work.RelativePath, work.LinkTarget!))) while (!Refilled()) yield return WaitingForBuffer;
+                    _used += FrameWriter.Symlink(_batch.AsSpan(_used), new SymlinkFrame(work.RelativePath, work.LinkTarget!, work.MTime, work.Uid, work.Gid));
+                    stats.AnnouncedSymlink();
+                    break;
+                case EntryKind.HardLink:
+                    if (!HasSpace(FrameWriter.HardLinkLength(work.RelativePath, work.LinkTarget!))) while (!Refilled()) yield return WaitingForBuffer;
+                    _used += FrameWriter.HardLink(_batch.AsSpan(_used), new HardLinkFrame(work.RelativePath, work.LinkTarget!, work.Size, work.MTime));
+                    stats.AnnouncedHardLink();
+                    break;
+                case EntryKind.Skipped:
+                    foreach (var wait in AppendSkipped(work.RelativePath, work.LinkTarget!, directory: work.Mode == SkipMode.UnlistedDirectory, sentIncomplete: work.Mode == SkipMode.SentIncomplete))
+                        yield return wait;
+                    break;
+                case EntryKind.Special:
+                    if (!HasSpace(FrameWriter.SpecialLength(work.RelativePath))) while (!Refilled()) yield return WaitingForBuffer;
+                    _used += FrameWriter.Special(_batch.AsSpan(_used), new SpecialFrame(work.RelativePath, work.Mode, work.Major, work.Minor, work.MTime, work.Uid, work.Gid));
+                    stats.AnnouncedSpecial();
+                    break;
+                default:
+                    foreach (var wait in SendFile(work)) yield return wait;
+                    break;
+            }
         }
     }
 
-    /// <summary>A reader stopped before its drain (the transfer failed or was cancelled): its buffer goes back.</summary>
+    /// <summary>A reader stopped before its drain (the transfer failed or was cancelled): its buffers go back, the
+    /// batch's open file is closed (the coroutine's finally blocks), and the pool owes it nothing any more.</summary>
     protected override void PostStop()
     {
+        pool.Forget(_self);
+        _run?.Dispose();
+        _run = null;
         if (_batch is not null) { pool.Return(_batch); _batch = null; }
+        if (_grant is not null) { pool.Return(_grant); _grant = null; }
     }
 
-    private async ValueTask AppendDirectoryAsync(ReadWork work)
-    {
-        // The attributes travel right behind the directory, in the same buffer: the receiver sets them once it exists.
-        byte[]? attributeFrame = await AttributeFrameAsync(work, 0, work.Attributes, directory: true).ConfigureAwait(false);
-        await EnsureSpaceAsync(FrameWriter.DirectoryLength(work.RelativePath) + (attributeFrame?.Length ?? 0)).ConfigureAwait(false);
-        _used += FrameWriter.Directory(_batch.AsSpan(_used), new DirectoryFrame(work.RelativePath, work.Mode, work.MTime, work.Uid, work.Gid));
-        if (attributeFrame is not null) Append(attributeFrame);
-        stats.AnnouncedDirectory();
-    }
-
-    private async ValueTask SendFileAsync(ReadWork work)
+    private IEnumerable<object> SendFile(ReadWork work)
     {
         int fd = source.OpenFile(work, out int errno);
         if (fd < 0)
         {
-            await ProblemAsync(work, OpenFailure(errno)).ConfigureAwait(false);
-            return;
+            foreach (var wait in Problem(work, OpenFailure(errno))) yield return wait;
+            yield break;
         }
         // The descriptor is this method's until one of the senders below takes it (each closes it).
         bool handedOn = false;
@@ -126,8 +188,10 @@ internal sealed class ChunkReader : ReceiveActor
             if (attributes)
             {
                 var read = Libc.ReadAttributes(fd, out int attributeErrno);
-                if (read is null) await ProblemAsync(work, $"cannot read extended attributes: {Libc.Describe(attributeErrno)}", sentIncomplete: true).ConfigureAwait(false);
-                attributeFrame = await AttributeFrameAsync(work, work.FileId, SendableAttributes.Of(read), directory: false).ConfigureAwait(false);
+                if (read is null)
+                    foreach (var wait in Problem(work, $"cannot read extended attributes: {Libc.Describe(attributeErrno)}", sentIncomplete: true)) yield return wait;
+                (attributeFrame, string? problem) = AttributeFrame(work, work.FileId, SendableAttributes.Of(read), directory: false);
+                if (problem is not null) foreach (var wait in Problem(work, problem, sentIncomplete: true)) yield return wait;
             }
             List<(long Start, long End)>? kept = null;
             if (work.Held is { } held)
@@ -142,12 +206,10 @@ internal sealed class ChunkReader : ReceiveActor
             }
             handedOn = true;
             int overhead = FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.DataHeaderLength;
-            if (kept is null && work.Size + overhead <= pool.BufferSize)
-                await ReadSmallAsync(work, fd, overhead, attributeFrame).ConfigureAwait(false);
-            else if (kept is not null && kept.Count == 1 && kept[0] == (0, work.Size))
-                await AllKeptAsync(work, fd, attributeFrame).ConfigureAwait(false);
-            else
-                await SendLargeAsync(work, fd, attributeFrame, kept ?? []).ConfigureAwait(false);
+            var rest = kept is null && work.Size + overhead <= pool.BufferSize ? ReadSmall(work, fd, overhead, attributeFrame)
+                : kept is not null && kept.Count == 1 && kept[0] == (0, work.Size) ? AllKept(work, fd, attributeFrame)
+                : SendLarge(work, fd, attributeFrame, kept ?? []);
+            foreach (var wait in rest) yield return wait;
         }
         finally
         {
@@ -199,16 +261,16 @@ internal sealed class ChunkReader : ReceiveActor
     }
 
     /// <summary>The receiver already holds the whole file, verified: its header and a Kept frame let it commit.</summary>
-    private async ValueTask AllKeptAsync(ReadWork work, int fd, byte[]? attributeFrame)
+    private IEnumerable<object> AllKept(ReadWork work, int fd, byte[]? attributeFrame)
     {
         string? changed = SourceChecks.ChangedSinceWalk(fd, work.Size, work.MTime);
         Libc.Close(fd);
         if (changed is not null)
         {
-            await ProblemAsync(work, changed).ConfigureAwait(false);
-            return;
+            foreach (var wait in Problem(work, changed)) yield return wait;
+            yield break;
         }
-        await EnsureSpaceAsync(FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.KeptLength).ConfigureAwait(false);
+        if (!HasSpace(FrameWriter.FileHeaderLength(work.RelativePath) + (attributeFrame?.Length ?? 0) + FrameWriter.KeptLength)) while (!Refilled()) yield return WaitingForBuffer;
         _used += FrameWriter.FileHeader(_batch.AsSpan(_used), Header(work, Flags(attributeFrame, awaitsEnd: false)));
         if (attributeFrame is not null) Append(attributeFrame);
         _used += FrameWriter.Kept(_batch.AsSpan(_used), work.FileId, 0, work.Size);
@@ -221,13 +283,13 @@ internal sealed class ChunkReader : ReceiveActor
     private static FileHeaderFrame Header(in ReadWork work, FileFlags flags) =>
         new(work.FileId, work.RelativePath, work.Size, work.Mode, work.MTime, work.Uid, work.Gid, flags);
 
-    private async ValueTask ReadSmallAsync(ReadWork work, int fd, int overhead, byte[]? attributeFrame)
+    private IEnumerable<object> ReadSmall(ReadWork work, int fd, int overhead, byte[]? attributeFrame)
     {
         int size = (int)work.Size;
         string? changed;
         try
         {
-            await EnsureSpaceAsync(overhead + size).ConfigureAwait(false);
+            if (!HasSpace(overhead + size)) while (!Refilled()) yield return WaitingForBuffer;
             int n = Libc.ReadFully(fd, _batch.AsSpan(_used + overhead, size), 0);
             // A short read with an unchanged size and mtime (a file that shrank and grew back, a filesystem that
             // reports sizes it does not have, like sysfs) would leave stale pool bytes in the file's place.
@@ -241,8 +303,8 @@ internal sealed class ChunkReader : ReceiveActor
         }
         if (changed is not null)
         {
-            await ProblemAsync(work, changed).ConfigureAwait(false);
-            return;
+            foreach (var wait in Problem(work, changed)) yield return wait;
+            yield break;
         }
         int h = FrameWriter.FileHeader(_batch.AsSpan(_used), Header(work, Flags(attributeFrame, awaitsEnd: false)));
         attributeFrame?.CopyTo(_batch.AsSpan(_used + h));
@@ -265,7 +327,7 @@ internal sealed class ChunkReader : ReceiveActor
     /// stays (config transfer.sendfile = false turns it off). The seed's splice() stalled on ACKs; sendfile
     /// into kTLS did not.
     /// </summary>
-    private async ValueTask SendLargeAsync(ReadWork work, int fd, byte[]? attributeFrame, List<(long Start, long End)> kept)
+    private IEnumerable<object> SendLarge(ReadWork work, int fd, byte[]? attributeFrame, List<(long Start, long End)> kept)
     {
         // By reference, the bytes are read when a stream sends them, so the file is judged then (see SourceFile).
         var file = fileRanges ? new SourceFile(fd, work.RelativePath, work.FileId, work.Size, work.MTime) : null;
@@ -276,12 +338,13 @@ internal sealed class ChunkReader : ReceiveActor
             // What the receiver keeps first, in frames behind the header; then the gaps between, in ranges.
             for (int k = 0; k < kept.Count;)
             {
-                byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
+                byte[]? buffer;
+                while ((buffer = TakeBuffer()) is null) yield return WaitingForBuffer;
                 int used = StartChunk(buffer, header, first ? attributeFrame : null);
                 for (; k < kept.Count && pool.BufferSize - used >= FrameWriter.KeptLength; k++)
                     used += FrameWriter.Kept(buffer.AsSpan(used), work.FileId, kept[k].Start, kept[k].End - kept[k].Start);
                 file?.Queued();
-                first = await QueueAsync(new Chunk(buffer, used, 0, file?.AddReference()), first).ConfigureAwait(false);
+                first = Queue(new Chunk(buffer, used, 0, file?.AddReference()), first);
             }
             var gaps = Gaps(kept, work.Size);
             for (int g = 0; g < gaps.Count && file?.Aborted != true; g++)
@@ -292,7 +355,8 @@ internal sealed class ChunkReader : ReceiveActor
                     var (dataStart, dataEnd) = work.Sparse ? Libc.NextData(fd, offset, work.Size) ?? (gapEnd, gapEnd) : (offset, gapEnd);
                     dataStart = Math.Min(dataStart, gapEnd);
                     dataEnd = Math.Min(dataEnd, gapEnd);
-                    byte[] buffer = await pool.RentAsync(abort).ConfigureAwait(false);
+                    byte[]? buffer;
+                    while ((buffer = TakeBuffer()) is null) yield return WaitingForBuffer;
                     int used = StartChunk(buffer, header, first ? attributeFrame : null);
                     if (dataStart > offset)
                     {
@@ -325,13 +389,13 @@ internal sealed class ChunkReader : ReceiveActor
                         if (failure is not null)
                         {
                             pool.Return(buffer);
-                            await AbortFileAsync(work, failure, announced: !first).ConfigureAwait(false);
-                            return;
+                            foreach (var wait in AbortFile(work, failure, announced: !first)) yield return wait;
+                            yield break;
                         }
                         if (n > 0) used += FrameWriter.DataHeader(buffer.AsSpan(used), work.FileId, offset, n) + n;
                         chunk = new Chunk(buffer, used, n);
                     }
-                    first = await QueueAsync(chunk, first).ConfigureAwait(false);
+                    first = Queue(chunk, first);
                     offset += n;
                 }
             }
@@ -356,7 +420,7 @@ internal sealed class ChunkReader : ReceiveActor
     }
 
     /// <summary>Hands a chunk of a file to the streams; the first one announces the file. Returns "still first": false.</summary>
-    private async ValueTask<bool> QueueAsync(Chunk chunk, bool first)
+    private bool Queue(Chunk chunk, bool first)
     {
         if (first) stats.AnnouncedFile();
         streams.Route(SenderCommand.Send(chunk), _self);
@@ -379,50 +443,48 @@ internal sealed class ChunkReader : ReceiveActor
 
     private static string OpenFailure(int errno) => errno == Libc.ENOENT ? "vanished since the directory walk" : Libc.Describe(errno);
 
-    /// <summary>An entry's Attributes frame, or null when it has none, or they do not fit one frame (reported).</summary>
-    private async ValueTask<byte[]?> AttributeFrameAsync(ReadWork work, ulong fileId, IReadOnlyList<(string Name, byte[] Value)>? list, bool directory)
+    /// <summary>An entry's Attributes frame, or null when it has none, or when they do not fit one frame: then
+    /// with the problem to report.</summary>
+    private static (byte[]? Frame, string? Problem) AttributeFrame(ReadWork work, ulong fileId, IReadOnlyList<(string Name, byte[] Value)>? list, bool directory)
     {
-        if (list is null) return null;
+        if (list is null) return (null, null);
         var frame = new AttributesFrame(fileId, directory ? work.RelativePath : null, list);
         int length = FrameWriter.AttributesLength(frame.DirectoryPath, list);
         byte[] bytes = new byte[length];
         if (FrameWriter.Attributes(bytes, frame) == 0)
-        {
-            await ProblemAsync(work, $"extended attributes not copied: {length} bytes of them, at most {FrameLimits.MaxMetadataBody} per entry", sentIncomplete: true).ConfigureAwait(false);
-            return null;
-        }
-        return bytes;
+            return (null, $"extended attributes not copied: {length} bytes of them, at most {FrameLimits.MaxMetadataBody} per entry");
+        return (bytes, null);
     }
 
     /// <summary>A file whose header may already be out: tell the receiver to drop it (it never commits it).</summary>
-    private async ValueTask AbortFileAsync(ReadWork work, string reason, bool announced)
+    private IEnumerable<object> AbortFile(ReadWork work, string reason, bool announced)
     {
         if (announced)
         {
             var frame = new FileAbortFrame(work.FileId, reason);
-            await EnsureSpaceAsync(FrameWriter.FileAbortLength(reason)).ConfigureAwait(false);
+            if (!HasSpace(FrameWriter.FileAbortLength(reason))) while (!Refilled()) yield return WaitingForBuffer;
             _used += FrameWriter.FileAbort(_batch.AsSpan(_used), frame);
             stats.AbortedFile();
         }
-        await ProblemAsync(work, reason).ConfigureAwait(false);
+        foreach (var wait in Problem(work, reason)) yield return wait;
     }
 
     /// <summary>An entry not sent, or (<paramref name="sentIncomplete"/>) sent without part of its metadata: a failure
     /// either way, reported here and to the receiver.</summary>
-    private async ValueTask ProblemAsync(ReadWork work, string reason, bool sentIncomplete = false)
+    private IEnumerable<object> Problem(ReadWork work, string reason, bool sentIncomplete = false)
     {
         stats.EntryFailed();
         coordinator.Tell(new SendEvent.Problem(work.RelativePath, reason));
-        await AppendSkippedAsync(work.RelativePath, reason, directory: false, sentIncomplete).ConfigureAwait(false);
+        return AppendSkipped(work.RelativePath, reason, directory: false, sentIncomplete);
     }
 
     /// <summary>Tells the receiver, in band, which entry did not come (or came incomplete) and why (a path no receiver
     /// would accept is not sent).</summary>
-    private async ValueTask AppendSkippedAsync(string path, string reason, bool directory, bool sentIncomplete = false)
+    private IEnumerable<object> AppendSkipped(string path, string reason, bool directory, bool sentIncomplete = false)
     {
-        if (!RelativePath.IsValid(path, out _)) return;
+        if (!RelativePath.IsValid(path, out _)) yield break;
         var frame = new SkippedFrame(path, reason, directory, sentIncomplete);
-        await EnsureSpaceAsync(FrameWriter.SkippedLength(frame)).ConfigureAwait(false);
+        if (!HasSpace(FrameWriter.SkippedLength(frame))) while (!Refilled()) yield return WaitingForBuffer;
         _used += FrameWriter.Skipped(_batch.AsSpan(_used), frame);
     }
 
@@ -430,14 +492,6 @@ internal sealed class ChunkReader : ReceiveActor
     {
         frame.CopyTo(_batch.AsSpan(_used));
         _used += frame.Length;
-    }
-
-    /// <summary>Makes sure the current batch has <paramref name="bytes"/> free, sending it off first if not.</summary>
-    private async ValueTask EnsureSpaceAsync(int bytes)
-    {
-        if (_batch is not null && pool.BufferSize - _used >= bytes) return;
-        Flush();
-        _batch = await pool.RentAsync(abort).ConfigureAwait(false);
     }
 
     private void Flush()

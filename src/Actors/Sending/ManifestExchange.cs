@@ -30,15 +30,20 @@ internal sealed class ManifestExchange : ReceiveActor
     private readonly bool checksum;
     private readonly SourceTree source;
     private readonly ILogger log;
-    private readonly CancellationToken abort;
 
-    private readonly List<OfferEntry> _batch = [];
+    private List<OfferEntry> _batch = [];
+    /// <summary>Offer frames full but not yet written for want of a pool buffer (at most the window's worth), and the
+    /// lists of sent ones, for reuse.</summary>
+    private readonly Queue<List<OfferEntry>> _unsent = new();
+    private readonly Stack<List<OfferEntry>> _spare = new();
+    /// <summary>The pool owes this actor a buffer (it sends it as <see cref="BufferPool.Granted"/>).</summary>
+    private bool _owed;
     private readonly Dictionary<ulong, (ReadWork Work, OfferEntry Entry)> _pending = [];
     private int _batchBytes = 4;
     private long _upToDate;
     private IActorRef? _drained;
 
-    public ManifestExchange(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, bool checksum, SourceTree source, ILogger log, CancellationToken abort)
+    public ManifestExchange(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, bool checksum, SourceTree source, ILogger log)
     {
         this.pool = pool;
         this.streams = streams;
@@ -47,12 +52,19 @@ internal sealed class ManifestExchange : ReceiveActor
         this.checksum = checksum;
         this.source = source;
         this.log = log;
-        this.abort = abort;
-        // Synchronous: an offer per file is the hot message here, and a handler that may await costs a task and a
-        // mailbox suspension each time. The rare waits (a buffer for a batch, hashing under --checksum) block this
-        // actor's dispatcher thread instead; nothing that frees buffers runs on it.
+        // Synchronous: an offer per file is the hot message here. A batch that finds the pool empty waits as a
+        // message (the next buffer returned is handed here); hashing under --checksum reads on this file thread.
         Receive<ManifestMessage>(OnMessage);
+        Receive<BufferPool.Granted>(granted =>
+        {
+            _owed = false;
+            Write(granted.Buffer, _unsent.Dequeue());
+            WriteUnsent();
+            CheckDrained();
+        });
     }
+
+    protected override void PostStop() => pool.Forget(Self);
 
     private void OnMessage(ManifestMessage message)
     {
@@ -91,7 +103,7 @@ internal sealed class ManifestExchange : ReceiveActor
                 // offered again (not everything unanswered: an answer in flight on another stream would come twice).
                 foreach (ulong id in r.FileIds)
                 {
-                    if (!_pending.TryGetValue(id, out var pending) || _batch.Contains(pending.Entry)) continue;
+                    if (!_pending.TryGetValue(id, out var pending) || _batch.Contains(pending.Entry) || _unsent.Any(b => b.Contains(pending.Entry))) continue;
                     var entry = pending.Entry;
                     int length = FrameWriter.OfferEntryLength(entry);
                     if (_batchBytes + length > FrameLimits.MaxMetadataBody || _batch.Count == FrameLimits.MaxOfferEntries) SendBatch();
@@ -104,7 +116,12 @@ internal sealed class ManifestExchange : ReceiveActor
                 _drained = Sender;
                 break;
         }
-        if (_drained is not null && _pending.Count == 0 && _batch.Count == 0)
+        CheckDrained();
+    }
+
+    private void CheckDrained()
+    {
+        if (_drained is not null && _pending.Count == 0 && _batch.Count == 0 && _unsent.Count == 0)
         {
             _drained.Tell(new DirectoryWalker.ManifestDrained(_upToDate));
             _drained = null;
@@ -126,10 +143,31 @@ internal sealed class ManifestExchange : ReceiveActor
     private void SendBatch()
     {
         if (_batch.Count == 0) return;
-        byte[] buffer = pool.Rent(abort);
-        int n = FrameWriter.Offer(buffer, _batch);
-        _batch.Clear();
+        _unsent.Enqueue(_batch);
+        _batch = _spare.TryPop(out var list) ? list : [];
         _batchBytes = 4;
+        WriteUnsent();
+    }
+
+    /// <summary>Writes the full batches into pool buffers and sends them, in order, while the pool has buffers.</summary>
+    private void WriteUnsent()
+    {
+        while (!_owed && _unsent.Count > 0)
+        {
+            if (pool.RentOrNotify(Self) is not { } buffer)
+            {
+                _owed = true;
+                return;
+            }
+            Write(buffer, _unsent.Dequeue());
+        }
+    }
+
+    private void Write(byte[] buffer, List<OfferEntry> batch)
+    {
+        int n = FrameWriter.Offer(buffer, batch);
+        batch.Clear();
+        _spare.Push(batch);
         streams.Route(SenderCommand.Send(new Chunk(buffer, n, 0)), Self);
     }
 

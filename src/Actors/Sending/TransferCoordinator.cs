@@ -65,18 +65,18 @@ internal sealed class TransferCoordinator : ReceiveActor
         for (int i = 0; i < o.Streams; i++)
         {
             int index = i;
-            var sender = Context.ActorOf(Props.Create(() => new StreamSender(_setup, index)).WithDispatcher(dispatcher), $"sender-{index}");
+            var sender = Context.ActorOf(ActorProps.Of(() => new StreamSender(_setup, index)).WithDispatcher(dispatcher), $"sender-{index}");
             Context.Watch(sender);
             _senders[sender] = index;
         }
         // Chunks go to the stream with the fewest queued: a slow connection gets fewer.
         var streams = new Router(new SmallestMailboxRoutingLogic(), [.. _senders.Keys.Select(s => (Routee)new ActorRefRoutee(s))]);
         var tree = new SourceTree(_source);
-        var walker = Context.ActorOf(Props.Create(() => new DirectoryWalker(_source, _walk, _setup.Stats, o, _setup.Log, _setup.Abort)).WithDispatcher(ActorSyncDispatchers.File), "walker");
-        _manifest = Context.ActorOf(Props.Create(() => new ManifestExchange(_setup.Pool, streams, walker, _setup.Stats, o.Checksum, tree, _setup.Log, _setup.Abort))
+        var walker = Context.ActorOf(ActorProps.Of(() => new DirectoryWalker(_source, _walk, _setup.Stats, o, _setup.Log, _setup.Abort)).WithDispatcher(ActorSyncDispatchers.File), "walker");
+        _manifest = Context.ActorOf(ActorProps.Of(() => new ManifestExchange(_setup.Pool, streams, walker, _setup.Stats, o.Checksum, tree, _setup.Log))
             .WithDispatcher(ActorSyncDispatchers.File), "manifest");
         for (int i = 0; i < o.Readers; i++)
-            Context.ActorOf(Props.Create(() => new ChunkReader(_setup.Pool, streams, walker, _setup.Stats, tree, _fileRanges, o.PreserveAttributes, _setup.Log, _setup.Abort))
+            Context.ActorOf(ActorProps.Of(() => new ChunkReader(_setup.Pool, streams, walker, _setup.Stats, tree, _fileRanges, o.PreserveAttributes, _setup.Log))
                 .WithDispatcher(ActorSyncDispatchers.File), $"reader-{i}");
         walker.Tell(new DirectoryWalker.Start(_manifest));
     }
