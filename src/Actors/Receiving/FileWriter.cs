@@ -107,8 +107,8 @@ internal sealed class FileWriter : ReceiveActor
         {
             case WriteKind.Header: OnHeader(command.Header); return;
             case WriteKind.Data:
-                try { OnData(command.FileId, command.Offset, command.Buffer!.AsSpan(0, (int)command.Length), command.Retransmit); return; }
-                finally { session.Pool.Return(command.Buffer!); }
+                try { OnData(command.FileId, command.Offset, command.Data, command.Retransmit); return; }
+                finally { command.ReleaseBuffer(session.Pool); }
             case WriteKind.Hole: OnHole(command.FileId, command.Offset, command.Length, command.Retransmit); return;
             case WriteKind.Kept: OnKept(command.FileId, command.Offset, command.Length, command.Retransmit); return;
             case WriteKind.End: OnEnd(command.FileId, command.Retransmit); return;

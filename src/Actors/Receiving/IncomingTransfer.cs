@@ -116,6 +116,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         Exception? error = null;
         try { result = await _outcome.Task.ConfigureAwait(false); }
         catch (Exception e) { error = e; }
+        _log.LogDebug("chunk buffers: {Created} of {Capacity} were needed", _session.Pool.Created, _session.Pool.Capacity);
 
         if (error is not null)
         {

@@ -6,15 +6,19 @@ namespace ActorSync.Receiving;
 internal enum WriteKind : byte { Header, Data, Hole, Kept, End, Attributes, Symlink, Special, Abort }
 
 /// <summary>
-/// What a connection hands a FileWriter. Data carries a pooled buffer the writer returns. The hot kinds (header,
-/// data, hole) are inline; the rare ones carry their frame in <paramref name="Extra"/>.
-/// <paramref name="Retransmit"/>: re-sent after a rejoin, so it may repeat what the writer already has.
+/// What a connection hands a FileWriter. Data carries its bytes in a pooled buffer the writer gives back when it has
+/// written them: a buffer of its own, or (small payloads) a <see cref="SharedBuffer"/> packed with others, from
+/// <paramref name="BufferStart"/>. The hot kinds (header, data, hole) are inline; the rare ones carry their frame in
+/// <paramref name="Extra"/>. <paramref name="Retransmit"/>: re-sent after a rejoin, so it may repeat what the writer
+/// already has.
 /// </summary>
 internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Header, ulong FileId, long Offset, byte[]? Buffer, long Length, object? Extra,
-    bool Retransmit = false)
+    bool Retransmit = false, int BufferStart = 0)
 {
     public static WriteCommand ForHeader(in FileHeaderFrame h) => new(WriteKind.Header, h, h.FileId, 0, null, 0, null);
     public static WriteCommand ForData(ulong id, long offset, byte[] buffer, int length, bool retransmit) => new(WriteKind.Data, default, id, offset, buffer, length, null, retransmit);
+    public static WriteCommand ForPackedData(ulong id, long offset, SharedBuffer shared, int start, int length, bool retransmit) =>
+        new(WriteKind.Data, default, id, offset, shared.Buffer, length, shared, retransmit, start);
     public static WriteCommand ForHole(in HoleFrame h, bool retransmit) => new(WriteKind.Hole, default, h.FileId, h.Offset, null, h.Length, null, retransmit);
     public static WriteCommand ForKept(in HoleFrame k, bool retransmit) => new(WriteKind.Kept, default, k.FileId, k.Offset, null, k.Length, null, retransmit);
     public static WriteCommand ForEnd(ulong id, bool retransmit) => new(WriteKind.End, default, id, 0, null, 0, null, retransmit);
@@ -22,6 +26,36 @@ internal readonly record struct WriteCommand(WriteKind Kind, FileHeaderFrame Hea
     public static WriteCommand ForSymlink(in SymlinkFrame s) => new(WriteKind.Symlink, default, 0, 0, null, 0, s);
     public static WriteCommand ForSpecial(in SpecialFrame s) => new(WriteKind.Special, default, 0, 0, null, 0, s);
     public static WriteCommand ForAbort(in FileAbortFrame a) => new(WriteKind.Abort, default, a.FileId, 0, null, 0, a.Reason);
+
+    public ReadOnlySpan<byte> Data => Buffer.AsSpan(BufferStart, (int)Length);
+
+    /// <summary>A data command's buffer goes back to the pool (a shared one when its last command is done).</summary>
+    public void ReleaseBuffer(Engine.BufferPool pool)
+    {
+        if (Kind != WriteKind.Data || Buffer is null) return;
+        if (Extra is SharedBuffer shared) shared.Release(pool);
+        else pool.Return(Buffer);
+    }
+}
+
+/// <summary>
+/// A pooled buffer that several small data payloads share: each command holds a reference, the connection packing
+/// it holds one more until it moves on; the last to let go returns it to the pool. Without packing each small
+/// file's bytes took a buffer of a chunk's size: measured on ml_large, 214 of the 256 buffers (53 MiB) in use at
+/// once on the receiver.
+/// </summary>
+internal sealed class SharedBuffer(byte[] buffer)
+{
+    private int _references = 1;
+
+    public byte[] Buffer { get; } = buffer;
+
+    public void AddReference() => Interlocked.Increment(ref _references);
+
+    public void Release(Engine.BufferPool pool)
+    {
+        if (Interlocked.Decrement(ref _references) == 0) pool.Return(Buffer);
+    }
 }
 
 /// <summary>The kinds of entry the receiver accounts for separately: totals of different kinds never mix.</summary>

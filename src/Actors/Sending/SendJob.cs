@@ -40,6 +40,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         try
         {
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            log.LogDebug("chunk buffers: {Created} of {Capacity} were needed", pool.Created, pool.Capacity);
             await StopAsync(coordinator, ShutdownGrace).ConfigureAwait(false);
             await ReleaseKeptAsync(streamStates, pool).ConfigureAwait(false);
             return Summarise(result, walk, cryptoModes, null);

@@ -20,6 +20,10 @@ internal static class EngineHost
 {
     public static IHost Build(string? configFile, bool verbose, bool quiet, IReadOnlyDictionary<string, string> overrides)
     {
+        // ActorSystem.Create(name, setup), which Akka.Hosting calls, evaluates ConfigurationFactory.Load() even when
+        // the setup has a config: System.Configuration looking for an app.config, ~55 ms of cold code here. It is
+        // cached, so it runs now on another core while this thread builds the host (Akka 1.5.74).
+        _ = Task.Run(Akka.Configuration.ConfigurationFactory.Load);
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         string? file = configFile ?? Environment.GetEnvironmentVariable("ACTORSYNC_CONFIG");
         var config = ActorSyncConfig.Load(file, overrides);
