@@ -1,3 +1,4 @@
+using ActorSync.Engine;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
 using ActorSync.Transport.Interop;
@@ -41,6 +42,9 @@ internal sealed class ConnectionReceiver : ReceiveActor
     /// <summary>Self, for use after an await that left the actor's context.</summary>
     private readonly IActorRef _self;
     private bool _waitingForCredits;
+    /// <summary>A turn is running in the background; credits granted meanwhile wait in <see cref="_creditsArrived"/>.</summary>
+    private bool _inTurn;
+    private readonly int[] _creditsArrived;
 
     // Stream offsets count the sender's frames only: the TransferHeader this connection began with is not part
     // of the stream, so offsets are taken relative to where the reader stood when this actor took over.
@@ -53,6 +57,13 @@ internal sealed class ConnectionReceiver : ReceiveActor
     private DirectoryCache? _lookups;
     private readonly byte[] _ackFrame = new byte[FrameLimits.HeaderLength + 8];
     private CancellationTokenSource? _idle;
+    /// <summary>The buffer small payloads are packed into, and how far it is filled.</summary>
+    private SharedBuffer? _pack;
+    private int _packUsed;
+
+    /// <summary>Payloads of up to a quarter of a buffer are packed: a turn's worth of small files shares one buffer,
+    /// and what a full one leaves unused is small.</summary>
+    private const int PackedShare = 4;
 
     public ConnectionReceiver(ReceiveSession session, int stream, ISecureChannel channel, FrameReader reader, IReadOnlyList<IActorRef> writers,
         StreamProgress progress, ILogger log)
@@ -70,18 +81,23 @@ internal sealed class ConnectionReceiver : ReceiveActor
         _pending = new List<WriteCommand>?[writers.Count];
         _blockingChannel = channel is Transport.Kernel.KernelTlsChannel;
         _credits = [.. Enumerable.Repeat(session.Options.WriterCredits, writers.Count), ReceiveCoordinator.Credits];
-        ReceiveAsync<ReadTurn>(async _ =>
+        _creditsArrived = new int[_credits.Length];
+        // A turn runs in its message; one that has to wait for the socket (or the pool) goes on in the background and
+        // says when it is done. Meanwhile the turn alone touches this actor's state: credits that come are set aside.
+        Receive<ReadTurn>(_ =>
         {
-            // Back in the actor's context (ConfigureAwait(true)) to schedule the next turn or stop.
-            switch (await TurnAsync().ConfigureAwait(true))
-            {
-                case TurnEnd.More: Self.Tell(ReadTurn.Instance); break;
-                case TurnEnd.Stop: Context.Stop(Self); break;
-                default: _waitingForCredits = true; break;
-            }
+            if (Completion.RanToCompletion(TurnAsync(), _self, out var end)) After(end);
+            else _inTurn = true;
+        });
+        Receive<Completion.Done<TurnEnd>>(done =>
+        {
+            _inTurn = false;
+            for (int w = 0; w < _creditsArrived.Length; w++) { _credits[w] += _creditsArrived[w]; _creditsArrived[w] = 0; }
+            After(done.ResultOrThrow());
         });
         Receive<WriterCredits>(c =>
         {
+            if (_inTurn) { _creditsArrived[c.Writer] += c.Count; return; }
             _credits[c.Writer] += c.Count;
             if (_waitingForCredits && HasCredits)
             {
@@ -89,6 +105,20 @@ internal sealed class ConnectionReceiver : ReceiveActor
                 Self.Tell(ReadTurn.Instance);
             }
         });
+    }
+
+    private void After(TurnEnd end)
+    {
+        switch (end)
+        {
+            case TurnEnd.More: Self.Tell(ReadTurn.Instance); break;
+            case TurnEnd.Stop: Context.Stop(Self); break;
+            default:
+                // Credits that came during a background turn may already cover it.
+                _waitingForCredits = !HasCredits;
+                if (!_waitingForCredits) Self.Tell(ReadTurn.Instance);
+                break;
+        }
     }
 
     protected override void PreStart()
@@ -109,7 +139,7 @@ internal sealed class ConnectionReceiver : ReceiveActor
 
     private enum TurnEnd { More, WaitForCredits, Stop }
 
-    private async Task<TurnEnd> TurnAsync()
+    private async ValueTask<TurnEnd> TurnAsync()
     {
         var idle = _idle!;
         try
@@ -270,7 +300,9 @@ internal sealed class ConnectionReceiver : ReceiveActor
         // Stopped mid-turn (a failure): data never handed to a writer goes back to the pool.
         foreach (var list in _pending)
             foreach (var c in list ?? [])
-                if (c.Buffer is { } buffer) session.Pool.Return(buffer);
+                c.ReleaseBuffer(session.Pool);
+        _pack?.Release(session.Pool);
+        _pack = null;
         _lookups?.Dispose();
         _idle?.Dispose();
     }
@@ -349,20 +381,36 @@ internal sealed class ConnectionReceiver : ReceiveActor
         return held;
     }
 
-    /// <summary>Streams a data frame's payload into pooled buffers, one writer message per buffer.</summary>
+    /// <summary>
+    /// Streams a data frame's payload into pooled buffers, one writer command per buffer; a small payload is packed
+    /// behind the previous ones in a buffer they share (<see cref="SharedBuffer"/>).
+    /// </summary>
     private async ValueTask ReceiveDataAsync(FrameReader reader, CancellationToken ct)
     {
         var (fileId, offset) = await reader.ReadDataPrefixAsync(ct).ConfigureAwait(false);
         var writer = WriterOf(fileId);
         // Re-sent after a rejoin, part of this frame may already be with the writer: it tolerates the overlap.
         bool retransmit = StreamOffset(reader.FrameStart) < progress.RetransmitBelow;
+        int payload = reader.RemainingPayload;
+        if (payload > 0 && payload <= session.Pool.BufferSize / PackedShare)
+        {
+            if (_pack is null || session.Pool.BufferSize - _packUsed < payload)
+            {
+                _pack?.Release(session.Pool);
+                _pack = null;
+                _pack = new SharedBuffer(await RentAsync(ct).ConfigureAwait(false));
+                _packUsed = 0;
+            }
+            int got = await reader.ReadPayloadAsync(_pack.Buffer.AsMemory(_packUsed, payload), ct).ConfigureAwait(false);
+            _pack.AddReference();
+            Hand(writer, WriteCommand.ForPackedData(fileId, offset, _pack, _packUsed, got, retransmit));
+            _packUsed += got;
+            progress.HandedOut = Math.Max(progress.HandedOut, StreamOffset(reader.Consumed));
+            return;
+        }
         while (reader.RemainingPayload > 0)
         {
-            if (!session.Pool.TryRent(out byte[]? buffer))
-            {
-                SendPending();   // the buffers they hold may be the ones this waits for
-                buffer = await session.Pool.RentAsync(ct).ConfigureAwait(false);
-            }
+            byte[] buffer = await RentAsync(ct).ConfigureAwait(false);
             int n;
             try { n = await reader.ReadPayloadAsync(buffer, ct).ConfigureAwait(false); }
             catch { session.Pool.Return(buffer); throw; }
@@ -370,6 +418,13 @@ internal sealed class ConnectionReceiver : ReceiveActor
             offset += n;
             progress.HandedOut = Math.Max(progress.HandedOut, StreamOffset(reader.Consumed));
         }
+    }
+
+    private async ValueTask<byte[]> RentAsync(CancellationToken ct)
+    {
+        if (session.Pool.TryRent(out byte[]? buffer)) return buffer;
+        SendPending();   // the buffers they hold may be the ones this waits for
+        return await session.Pool.RentAsync(ct).ConfigureAwait(false);
     }
 
     private int WriterOf(ulong fileId) => (int)(fileId % (ulong)writers.Count);

@@ -47,9 +47,10 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
         _coordinator = Context.Parent;
         _self = Self;
         _log = setup.Log;
-        ReceiveAsync<Connect>(async _ =>
+        Receive<Connect>(_ => Completion.TellWhenDone(ConnectAsync(), _self));
+        Receive<Completion.Done>(connected =>
         {
-            await ConnectAsync().ConfigureAwait(true);   // back in the actor's context: Become and the stash need it
+            connected.ThrowIfFailed();
             Become(Connected);
             Stash.UnstashAll();
         });
@@ -111,11 +112,31 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
         if (State.Restarts > 0) _log.LogInformation("stream {Index} (re)connected after {Restarts} restarts", index, State.Restarts);
     }
 
+    /// <summary>
+    /// Connected: each command is sent in its message; when the socket cannot take it all at once (userspace TLS, a
+    /// full send buffer) the send goes on in the background, the commands that come meanwhile are stashed, and its
+    /// completion, a message, lets them through (or fails the actor with the send's error). Nothing else touches the
+    /// stream's state meanwhile; a kernel-TLS stream's sends always complete in the message.
+    /// </summary>
     private void Connected()
     {
-        ReceiveAsync<SenderCommand>(command => OnCommandAsync(command).AsTask());
+        Receive<SenderCommand>(command =>
+        {
+            if (_sending) { Stash.Stash(); return; }
+            if (command.Chunk.Buffer is not null) State.ChunkTaken();
+            _sending = !Completion.RanToCompletion(OnCommandAsync(command), _self);
+        });
+        Receive<Completion.Done>(sent =>
+        {
+            _sending = false;
+            Stash.UnstashAll();
+            sent.ThrowIfFailed();
+        });
         Receive<Connect>(_ => { });
     }
+
+    /// <summary>A send is completing in the background.</summary>
+    private bool _sending;
 
     /// <summary>
     /// Rejoin: the receiver says where it stopped; everything kept from there on goes again. A range that was sent

@@ -20,6 +20,14 @@ internal sealed class StreamState
     private readonly Queue<Kept> _kept = new();
     private long _acked;
     private volatile bool _lost;
+    private int _queued;
+
+    /// <summary>Chunks routed to this stream and not yet taken up by its sender (in its mailbox or stash).</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    public void ChunkRouted() => Interlocked.Increment(ref _queued);
+
+    public void ChunkTaken() => Interlocked.Decrement(ref _queued);
 
     /// <summary>Stream offset of the next byte to send.</summary>
     public long Position { get; private set; }

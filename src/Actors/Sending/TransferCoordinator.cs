@@ -69,8 +69,7 @@ internal sealed class TransferCoordinator : ReceiveActor
             Context.Watch(sender);
             _senders[sender] = index;
         }
-        // Chunks go to the stream with the fewest queued: a slow connection gets fewer.
-        var streams = new Router(new SmallestMailboxRoutingLogic(), [.. _senders.Keys.Select(s => (Routee)new ActorRefRoutee(s))]);
+        var streams = new Router(new FewestQueuedRouting(_setup.Streams), [.. _senders.OrderBy(s => s.Value).Select(s => (Routee)new ActorRefRoutee(s.Key))]);
         var tree = new SourceTree(_source);
         var walker = Context.ActorOf(ActorProps.Of(() => new DirectoryWalker(_source, _walk, _setup.Stats, o, _setup.Log, _setup.Abort)).WithDispatcher(ActorSyncDispatchers.File), "walker");
         _manifest = Context.ActorOf(ActorProps.Of(() => new ManifestExchange(_setup.Pool, streams, walker, _setup.Stats, o.Checksum, tree, _setup.Log))
