@@ -5,6 +5,9 @@ namespace ActorSync.Engine;
 /// <summary>Maps a failure to its exit status and a one-line message.</summary>
 internal static class TransferFailure
 {
+    /// <summary>What one side tells the other when it is stopped by a signal (or cancelled by its host).</summary>
+    public const string Interrupted = "it was interrupted; the same commands again finish the copy";
+
     public static int ExitCodeOf(Exception e) => e switch
     {
         AuthenticationException => ExitCodes.AuthenticationFailed,

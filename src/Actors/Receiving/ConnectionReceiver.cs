@@ -485,4 +485,4 @@ internal sealed class StreamProgress
 }
 
 /// <summary>The sender aborted the transfer and said why.</summary>
-public sealed class TransferAbortedByPeerException(string message) : Exception($"the sender aborted: {message}");
+public sealed class TransferAbortedByPeerException(string message) : Exception($"the sender stopped: {message}");

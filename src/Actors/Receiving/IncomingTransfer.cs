@@ -28,6 +28,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     private readonly TransferOptions _options;
     private readonly ILogger _log;
     private readonly Lock _gate = new();
+    private readonly CancellationTokenRegistration _interrupted;
 
     /// <summary>Opens (and locks) DEST, waiting for another transfer to let go of it, then sets up the pipeline.</summary>
     public static async Task<IncomingTransfer> StartAsync(ActorSystem system, TransferHeaderFrame header, string destination, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
@@ -64,6 +65,10 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         _coordinator = system.ActorOf(ActorProps.Of(() => new ReceiveCoordinator(header.StreamCount, session, options, outcome, progress, owners, fsync, log))
             .WithDispatcher(ActorSyncDispatchers.BlockingSocket), $"recv-{header.TransferId:N}-{Guid.NewGuid():N}");
         Stats = stats;
+        // Stopped from outside (a signal, the host): the outcome is a failure the sender is told about at once, so it
+        // stops too instead of reconnecting to a receiver that is going away.
+        _interrupted = cancellationToken.Register(static o => ((TaskCompletionSource<ReceiveOutcome>)o!).TrySetException(
+            new Sending.TransferFailedException(TransferFailure.Interrupted)), _outcome);
     }
 
     private int _connectionCount;
@@ -178,6 +183,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _interrupted.DisposeAsync().ConfigureAwait(false);
         await Sending.SendJob.StopAsync(_coordinator, ShutdownGrace).ConfigureAwait(false);
         foreach (var c in Snapshot()) await c.DisposeAsync().ConfigureAwait(false);
         _session.Tree.Dispose();

@@ -19,6 +19,10 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
     /// <summary>Time to let actors drain and close connections politely once the outcome is known.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long the streams have to tell the receiver why the transfer stops: a send under way finishes
+    /// first, each notice has half a second to go out and two for the receiver to read up to it.</summary>
+    private static readonly TimeSpan NoticeGrace = TimeSpan.FromSeconds(3);
+
     /// <summary>After a failure: long enough for the actors to stop, not for polite closes.</summary>
     private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(2);
 
@@ -26,7 +30,8 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
     {
         var log = loggers.CreateLogger("actorsync.send");
         ActorSyncEngine.LogCryptoChoice(log, options);
-        using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Not linked to the caller's token: a cancelled transfer first tells the receiver why (InterruptAsync), then aborts.
+        using var abort = new CancellationTokenSource();
         var outcome = new TaskCompletionSource<SendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var pool = new BufferPool(options.ChunkSize, options.BufferCount);
         var cryptoModes = new string[options.Streams];
@@ -48,8 +53,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             log.LogDebug(e, "transfer failed");
-            await abort.CancelAsync().ConfigureAwait(false);
-            await StopAsync(coordinator, AbortGrace).ConfigureAwait(false);
+            await InterruptAsync(coordinator, TransferFailure.Describe(e), abort).ConfigureAwait(false);
             await ReleaseKeptAsync(streamStates, pool).ConfigureAwait(false);
             return Summarise(null, walk, cryptoModes, e);
         }
@@ -57,11 +61,23 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                await abort.CancelAsync().ConfigureAwait(false);
-                await StopAsync(coordinator, AbortGrace).ConfigureAwait(false);
+                await InterruptAsync(coordinator, TransferFailure.Interrupted, abort).ConfigureAwait(false);
                 await ReleaseKeptAsync(streamStates, pool).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Stops the transfer, telling the receiver why on the streams that can still say it (bounded by
+    /// <see cref="NoticeGrace"/>), then aborts whatever is left and waits, bounded, for the actors to stop.
+    /// </summary>
+    private static async Task InterruptAsync(IActorRef transfer, string reason, CancellationTokenSource abort)
+    {
+        var stopped = transfer.WatchAsync();
+        transfer.Tell(new TransferCoordinator.Interrupt(reason));
+        await ((Task)stopped).WaitAsync(NoticeGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await abort.CancelAsync().ConfigureAwait(false);
+        await StopAsync(transfer, AbortGrace).ConfigureAwait(false);
     }
 
     /// <summary>Stops the transfer's actors (children first) and waits, bounded, until they have.</summary>

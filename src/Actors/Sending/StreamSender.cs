@@ -122,6 +122,11 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
     {
         Receive<SenderCommand>(command =>
         {
+            if (_interrupt is not null)
+            {
+                Drop(command.Chunk);
+                return;
+            }
             if (_sending) { Stash.Stash(); return; }
             if (command.Chunk.Buffer is not null) State.ChunkTaken();
             _sending = !Completion.RanToCompletion(OnCommandAsync(command), _self);
@@ -129,14 +134,77 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
         Receive<Completion.Done>(sent =>
         {
             _sending = false;
-            Stash.UnstashAll();
             sent.ThrowIfFailed();
+            if (_interrupt is { } interrupt) Notice(interrupt);
+            else Stash.UnstashAll();
         });
+        Receive<TransferCoordinator.Interrupt>(interrupt =>
+        {
+            // Between two sends only: a record half-written by a send still running would garble the notice.
+            if (_sending || _interrupt is not null) _interrupt ??= interrupt.Reason;
+            else Notice(_interrupt = interrupt.Reason);
+        });
+        Receive<Completion.Done<bool>>(_ => Context.Stop(Self));
         Receive<Connect>(_ => { });
     }
 
     /// <summary>A send is completing in the background.</summary>
     private bool _sending;
+
+    /// <summary>Why the transfer is being stopped, once it is: nothing more is sent but that.</summary>
+    private string? _interrupt;
+
+    /// <summary>A chunk that will not be sent: its buffer and its hold on the source file go back.</summary>
+    private void Drop(Chunk chunk)
+    {
+        if (chunk.Buffer is null) return;
+        State.ChunkTaken();
+        chunk.File?.Release();
+        setup.Pool.Return(chunk.Buffer);
+    }
+
+    /// <summary>The receiver learns why the transfer stops (best effort, bounded); the actor then stops and closes.</summary>
+    private void Notice(string reason)
+    {
+        if (Completion.RanToCompletion(NoticeAsync(reason), _self, out _)) Context.Stop(Self);
+    }
+
+    private async ValueTask<bool> NoticeAsync(string reason)
+    {
+        if (State.Lost || _channel is not { } channel)
+        {
+            _log.LogDebug("stream {Index}: lost, the receiver is not told why the transfer stops", index);
+            return false;
+        }
+        byte[] frame = new byte[FrameWriter.MaxErrorLength];
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(setup.Abort);
+        limit.CancelAfter(NoticeLimit);
+        try
+        {
+            int n = FrameWriter.Error(frame, new ErrorFrame(ErrorCode.Failed, reason));
+            await channel.SendAsync(frame.AsMemory(0, n), limit.Token).ConfigureAwait(false);
+            await channel.CloseAsync(limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
+        {
+            State.Lost = true;   // half-sent, perhaps: no polite close after it
+            return false;
+        }
+        // The receiver comes to the notice after what is still in flight, and closes its side then, which ends the reply
+        // loop. Closing first would reset the connection, and the notice would be lost with the data before it.
+        if (_replies is { } replies) await replies.WaitAsync(ReceiverCloseLimit).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _log.LogDebug("stream {Index}: told the receiver \"{Reason}\"{Closed}", index, reason, _replies?.IsCompleted == false ? "; it did not close in time" : "");
+        _channel = null;
+        await channel.DisposeAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>How long a noticed receiver has to read what was in flight and close: a few MiB per stream on a LAN.</summary>
+    private static readonly TimeSpan ReceiverCloseLimit = TimeSpan.FromSeconds(2);
+
+    /// <summary>Long enough for a live connection's send buffer to take a small frame, short enough not to hold up a
+    /// user who pressed Ctrl+C behind a peer that stopped reading.</summary>
+    private static readonly TimeSpan NoticeLimit = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// Rejoin: the receiver says where it stopped; everything kept from there on goes again. A range that was sent

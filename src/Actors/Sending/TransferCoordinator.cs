@@ -15,6 +15,14 @@ namespace ActorSync.Sending;
 /// </summary>
 internal sealed class TransferCoordinator : ReceiveActor
 {
+    /// <summary>
+    /// Stop the transfer and tell the receiver why (Ctrl+C, SIGTERM, a failure here): reading stops at once, each
+    /// stream sends an Error frame with <paramref name="Reason"/> where it can (between two sends) and closes, and the
+    /// coordinator stops when its streams have. The receiver then ends its side at once, keeping what it has for the
+    /// re-run, instead of waiting rejoin-grace for streams that will not come back.
+    /// </summary>
+    public sealed record Interrupt(string Reason);
+
     private readonly SenderSetup _setup;
     private readonly WalkResult _walk;
     private readonly string _source;
@@ -24,7 +32,7 @@ internal sealed class TransferCoordinator : ReceiveActor
     private readonly Dictionary<IActorRef, int> _senders = [];
     private readonly Dictionary<IActorRef, Exception> _lastFailure = [];
     private IActorRef _manifest = ActorRefs.Nobody;
-    private bool _ending;
+    private bool _ending, _interrupted;
 
     public TransferCoordinator(SenderSetup setup, string source, WalkResult walk, bool fileRanges, TaskCompletionSource<SendOutcome> outcome)
     {
@@ -55,6 +63,19 @@ internal sealed class TransferCoordinator : ReceiveActor
         Receive<SendEvent.StreamFailed>(f => Fail(f.Error));
         Receive<ManifestMessage>(m => _manifest.Forward(m));
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
+        Receive<Interrupt>(OnInterrupt);
+    }
+
+    private void OnInterrupt(Interrupt interrupt)
+    {
+        _ending = _interrupted = true;
+        _setup.Log.LogDebug("stopping the transfer: {Reason}", interrupt.Reason);
+        foreach (var child in Context.GetChildren())
+        {
+            if (_senders.ContainsKey(child)) child.Tell(interrupt);
+            else Context.Stop(child);
+        }
+        if (_senders.Count == 0) Context.Stop(Self);
     }
 
     protected override void PreStart()
@@ -99,6 +120,11 @@ internal sealed class TransferCoordinator : ReceiveActor
 
     private void OnTerminated(IActorRef child)
     {
+        if (_interrupted)
+        {
+            if (_senders.Remove(child) && _senders.Count == 0) Context.Stop(Self);
+            return;
+        }
         if (!_senders.TryGetValue(child, out int index) || _outcome.Task.IsCompleted) return;
         Fail(_lastFailure.TryGetValue(child, out var reason)
             ? new TransferFailedException($"stream {index} gave up after its restart budget ({TransferFailure.Describe(reason)}); " +

@@ -43,6 +43,9 @@ internal static class EngineHost
         builder.Services.AddSingleton(_ => TransferOptions.FromConfig(config));
         builder.Services.AddAkka("actorsync", akka => akka
             .AddHocon(config, HoconAddMode.Prepend)
+            // The command owns SIGINT and SIGTERM (Program.Interruption) and the end of the process: Akka's own hook would
+            // terminate the actor system on SIGTERM under a transfer that is still telling its peer why it stops.
+            .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
             .ConfigureLoggers(l =>
             {
                 // Akka's own news (dead letters, lifecycle) is for -v; ActorSync's log says what matters.

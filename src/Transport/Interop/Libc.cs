@@ -29,4 +29,8 @@ internal static unsafe partial class Libc
     {
         if (fd >= 0) close(fd);
     }
+
+    /// <summary>Ends the process now with <paramref name="status"/>, running no exit handlers (a user's second Ctrl+C:
+    /// a handler that waits is exactly what they are cutting short).</summary>
+    public static void ExitNow(int status) => Tmds.Linux.LibC._exit(status);
 }
