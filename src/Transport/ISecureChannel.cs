@@ -29,6 +29,10 @@ public interface ISecureChannel : IAsyncDisposable
     /// </summary>
     ValueTask<ReadOnlyMemory<byte>> ReceiveAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Whether bytes are waiting to be received: a channel whose receive blocks (kernel TLS) is asked before
+    /// a receive, to tell "more is coming" from "the peer has stopped sending". Channels that never block say false.</summary>
+    bool InputWaiting => false;
+
     /// <summary>Sends close_notify and shuts down our sending half.</summary>
     ValueTask CloseAsync(CancellationToken cancellationToken = default);
 

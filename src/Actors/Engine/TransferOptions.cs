@@ -80,6 +80,15 @@ public sealed record TransferOptions
     /// <summary>One buffer per stream and per reader in flight, plus two to turn over: fewer and the pipeline stalls.</summary>
     public int MinimumBuffers => Streams + Readers + 2;
 
+    /// <summary>
+    /// The sender's chunk buffers: what its streams can have in flight, not all of buffer-memory. Per stream, its own
+    /// send buffer and the receiver's receive buffer (a socket-buffer each) and the acknowledgement interval, in
+    /// chunks, and the one being sent; per reader, the batch it packs and one on its way. More would only wait in the
+    /// streams' queues: on 100K small files (ml_large) 96 buffers ran as fast as 256, with 40 MiB less RSS.
+    /// </summary>
+    public int SenderBufferCount =>
+        (int)Math.Min(BufferCount, Streams * ((2L * SocketBuffer + FrameLimits.AckEvery) / ChunkSize + 1) + 2 * Readers + 2);
+
     /// <summary>The special-bits mask applied to received modes: rwx for all, plus setuid/setgid/sticky if configured.</summary>
     public uint ModeMask => PreserveSpecialBits ? 0xFFFu : 0x1FFu;
 

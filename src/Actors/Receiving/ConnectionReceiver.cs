@@ -23,7 +23,7 @@ internal sealed class ConnectionReceiver : ReceiveActor
 
     /// <summary>How much the sender may have to keep for a possible re-send: it gets a StreamAck per this many
     /// bytes taken in. Two chunks: small against the pool, frequent enough that senders never wait on it.</summary>
-    private const long AckEvery = 512 << 10;
+    private const long AckEvery = FrameLimits.AckEvery;
 
     /// <summary>Frames per message: enough to amortise the message, few enough that credits are looked at often.</summary>
     private const int FramesPerTurn = 64;
@@ -149,9 +149,18 @@ internal sealed class ConnectionReceiver : ReceiveActor
                 if (!HasCredits) return TurnEnd.WaitForCredits;
                 // A kernel-TLS channel's receive blocks instead of returning an incomplete task: what is pending goes
                 // before any receive that may wait (at the end of the stream, the last of it is what the sender waits for).
-                if (_blockingChannel && !reader.HasBufferedBytes) SendPending();
+                if (_blockingChannel && !reader.HasBufferedBytes)
+                {
+                    SendPending();
+                    if (QuietAckDue && !channel.InputWaiting) await AcknowledgeAsync(ct: idle.Token).ConfigureAwait(false);
+                }
                 var next = reader.ReadNextAsync(idle.Token);
-                if (!next.IsCompleted) SendPending();
+                if (!next.IsCompleted)
+                {
+                    SendPending();
+                    // Caught up: the sender may be waiting for its buffers back (see FrameLimits.QuietAckBytes).
+                    if (QuietAckDue) await AcknowledgeAsync(ct: idle.Token).ConfigureAwait(false);
+                }
                 if (!await next.ConfigureAwait(false))
                 {
                     // close_notify before Done: the sender went away cleanly but early; the stream may still be re-established.
@@ -285,11 +294,19 @@ internal sealed class ConnectionReceiver : ReceiveActor
     private long StreamOffset(long readerPosition) => _base + readerPosition - _readerStart;
 
     /// <summary>A whole frame is taken in: it counts for a resume point, and now and then for the sender's StreamAck.</summary>
-    private async ValueTask FrameTakenAsync(CancellationToken ct)
+    private ValueTask FrameTakenAsync(CancellationToken ct)
     {
         long consumed = StreamOffset(reader.Consumed);
         progress.Consumed = consumed;
-        if (consumed - _lastAck < AckEvery) return;
+        return consumed - _lastAck < AckEvery ? ValueTask.CompletedTask : AcknowledgeAsync(ct);
+    }
+
+    /// <summary>Enough taken in since the last StreamAck that a sender could be holding a pooled buffer for it.</summary>
+    private bool QuietAckDue => progress.Consumed - _lastAck >= FrameLimits.QuietAckBytes;
+
+    private async ValueTask AcknowledgeAsync(CancellationToken ct)
+    {
+        long consumed = progress.Consumed;
         _lastAck = consumed;
         int n = FrameWriter.StreamOffset(_ackFrame, FrameType.StreamAck, consumed);
         await channel.SendAsync(_ackFrame.AsMemory(0, n), ct).ConfigureAwait(false);

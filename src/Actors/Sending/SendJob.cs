@@ -33,7 +33,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         // Not linked to the caller's token: a cancelled transfer first tells the receiver why (InterruptAsync), then aborts.
         using var abort = new CancellationTokenSource();
         var outcome = new TaskCompletionSource<SendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var pool = new BufferPool(options.ChunkSize, options.BufferCount);
+        using var pool = new BufferPool(options.ChunkSize, options.SenderBufferCount);
         var cryptoModes = new string[options.Streams];
         var walk = new WalkResult();
         var transferId = Guid.NewGuid();

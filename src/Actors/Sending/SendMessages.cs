@@ -28,8 +28,10 @@ internal static class SkipMode
 /// A pooled buffer full of encoded frames, on its way to a stream; the sender returns the buffer. With
 /// <paramref name="File"/> set, the buffer holds only the frame headers and the range's bytes follow from
 /// the file (sendfile on a kernel-TLS stream); the sender releases its reference to the file.
+/// <paramref name="Rented"/>: the bytes were copied out of the pool's buffer into one of ArrayPool's, which is
+/// where the buffer goes back (see <see cref="StreamState.CopyOutSmall"/>).
 /// </summary>
-internal readonly record struct Chunk(byte[] Buffer, int Length, long PayloadBytes, SourceFile? File = null, long FileOffset = 0, int FileCount = 0);
+internal readonly record struct Chunk(byte[] Buffer, int Length, long PayloadBytes, SourceFile? File = null, long FileOffset = 0, int FileCount = 0, bool Rented = false);
 
 /// <summary>Commands a StreamSender accepts: a chunk to send, the end of the transfer, or a wake-up (acks
 /// arrived, or the connection was lost) for a sender with nothing else to do.</summary>

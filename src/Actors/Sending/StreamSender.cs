@@ -326,7 +326,7 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
             if (command.Finish is { } end) State.Keep(default, DoneFrame(end), DoneFrame(end).Length);
             else if (!command.Poke)
             {
-                State.Keep(command.Chunk, null, command.Chunk.Length + command.Chunk.FileCount);
+                State.Keep(StreamState.CopyOutSmall(command.Chunk, setup.Pool), null, command.Chunk.Length + command.Chunk.FileCount);
                 await FileSentAsync(null, command.Chunk).ConfigureAwait(false);
             }
             throw new StreamBrokenException(index, null);
@@ -393,6 +393,7 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
     /// <summary>Kept before it is sent: if the send fails half-way, the rejoin sends it (again) from the receiver's offset.</summary>
     private async ValueTask SendKeptAsync(ISecureChannel channel, Chunk chunk, byte[]? control)
     {
+        if (control is null) chunk = StreamState.CopyOutSmall(chunk, setup.Pool);
         long length = control?.Length ?? chunk.Length + chunk.FileCount;
         State.Keep(chunk, control, length);
         try

@@ -1,4 +1,6 @@
+using System.Buffers;
 using ActorSync.Engine;
+using ActorSync.Transport.Frames;
 
 namespace ActorSync.Sending;
 
@@ -77,6 +79,23 @@ internal sealed class StreamState
     {
         if (k.Control is not null) return;
         k.Chunk.File?.Release();
-        pool.Return(k.Chunk.Buffer);
+        if (k.Chunk.Rented) ArrayPool<byte>.Shared.Return(k.Chunk.Buffer);
+        else pool.Return(k.Chunk.Buffer);
+    }
+
+    /// <summary>
+    /// A chunk with less than <see cref="FrameLimits.QuietAckBytes"/> in its buffer (a batch sent off half-full, an
+    /// offer, a sendfile range's headers) is kept for re-sending in a copy of the right size, and its pooled buffer goes
+    /// back at once. Kept pooled buffers then each cover at least that much of the stream, and a receiver that has
+    /// caught up acknowledges all but the last of them: the pool cannot run dry on tiny chunks no acknowledgement is
+    /// due for. From ArrayPool, so no allocation in steady state.
+    /// </summary>
+    public static Chunk CopyOutSmall(Chunk chunk, BufferPool pool)
+    {
+        if (chunk.Rented || chunk.Length >= FrameLimits.QuietAckBytes) return chunk;
+        byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(chunk.Length, 1));
+        chunk.Buffer.AsSpan(0, chunk.Length).CopyTo(copy);
+        pool.Return(chunk.Buffer);
+        return chunk with { Buffer = copy, Rented = true };
     }
 }

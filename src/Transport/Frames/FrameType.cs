@@ -114,6 +114,18 @@ public static class FrameLimits
     /// <summary>Largest block a receiver may ask the sender to hash: its journal's block, so what a receiver can make
     /// a sender read is bounded by the file, not by 4096 claims of 2 GiB.</summary>
     public const int MaxHashedBlock = 4 << 20;
+    /// <summary>
+    /// The receiver acknowledges a stream (StreamAck) every <see cref="AckEvery"/> bytes taken in, and also whenever it
+    /// has taken in everything that arrived and at least <see cref="QuietAckBytes"/> are unacknowledged. A sender keeps
+    /// a pooled buffer for re-sending only for chunks of at least that size (smaller ones are copied out), so once a
+    /// receiver has caught up each stream holds at most one pooled buffer unacknowledged: a pool of streams + readers +
+    /// 2 buffers never runs dry waiting for an acknowledgement that is not due.
+    /// </summary>
+    public const int AckEvery = 512 << 10;
+
+    /// <inheritdoc cref="AckEvery"/>
+    public const int QuietAckBytes = 128 << 10;
+
     /// <summary>Largest Padding body: the largest frame a re-sent range can stand in for.</summary>
     public const int MaxPaddingBody = DataPrefixLength + MaxDataBody;
 }

@@ -26,6 +26,9 @@ internal sealed class KernelTlsChannel : ISecureChannel, IDirectReceiveChannel
     private bool _closedByPeer;
     private long _sendfileCalls, _sendfileBytes;
 
+    /// <summary>FIONREAD on the socket: bytes of records not yet received.</summary>
+    public bool InputWaiting => _socket.Available > 0;
+
     private KernelTlsChannel(Socket socket)
     {
         _socket = socket;

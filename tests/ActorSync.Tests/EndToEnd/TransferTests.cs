@@ -186,6 +186,35 @@ public sealed class TransferTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(scratch.Sub("dst")));
     }
 
+    /// <summary>
+    /// The smallest pool the configuration allows (streams + readers + 2 buffers) on a tree whose chunks are mostly tiny
+    /// (2,000 small files in 400 directories, flushed as they come, then files of 200 KiB and 5 MiB). Was: each tiny
+    /// chunk held a whole pooled buffer until a StreamAck every 512 KiB that was not due, and the transfer hung once the
+    /// pool was out; now small chunks are kept for re-sending in copies (and a receiver that has caught up acknowledges
+    /// what it holds: CreditTests).
+    /// </summary>
+    [Fact]
+    public async Task The_smallest_pool_allowed_never_waits_for_an_acknowledgement_that_is_not_due()
+    {
+        using var scratch = new Scratch("smallpool");
+        string src = scratch.Sub("src");
+        for (int i = 0; i < 2000; i++)
+        {
+            string path = Path.Join(src, $"d{i % 400:D3}", $"tiny{i:D4}");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, new byte[i % 97]);
+        }
+        for (int i = 0; i < 40; i++) RandomFile.Write(Path.Join(src, "mid", $"f{i:D2}"), 200 << 10, seed: i);
+        for (int i = 0; i < 3; i++) RandomFile.Write(Path.Join(src, "big", $"b{i}"), 5 << 20, seed: 100 + i);
+        var options = Loopback.Options(streams: 8);
+        options = options with { BufferMemory = (long)options.MinimumBuffers * options.ChunkSize };
+        Assert.Equal(options.MinimumBuffers, options.SenderBufferCount);
+        var (sent, received) = await Loopback.TransferAsync(src, scratch.Sub("dst"), options, timeout: TimeSpan.FromSeconds(60));
+        Assert.True(sent.ExitCode == 0 && received.ExitCode == 0, $"{sent.Error} / {received.Error}");
+        var result = TreeComparer.Compare(src, scratch.Sub("dst"));
+        Assert.True(result.Identical, string.Join("\n", result.Differences));
+    }
+
     /// <summary>Owns the tampering relay for the duration of a test.</summary>
     private sealed class RelayHolder : IAsyncDisposable
     {

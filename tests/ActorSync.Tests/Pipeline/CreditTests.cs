@@ -105,4 +105,34 @@ public sealed class CreditTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.
         Assert.Equal(16, Directory.EnumerateFileSystemEntries(scratch.Sub("dst")).Count(p => Path.GetFileName(p).StartsWith('l')));
         session.Tree.Dispose();
     }
+    /// <summary>
+    /// A stream that goes quiet is acknowledged as soon as 128 KiB (FrameLimits.QuietAckBytes) are unacknowledged, not
+    /// only every 512 KiB: a sender holding pooled buffers for what it sent gets them back although no regular
+    /// acknowledgement is due. 100 KiB then going quiet draws no StreamAck; 100 KiB more does, for all 200.
+    /// </summary>
+    [Fact]
+    public async Task A_stream_that_goes_quiet_is_acknowledged_once_128_KiB_are_unacknowledged()
+    {
+        using var scratch = new Scratch("quiet-ack");
+        var options = new TransferOptions { Writers = 1 };
+        var session = await SessionAsync(scratch, options);
+        var channel = new ScriptedChannel();
+        var progress = new StreamProgress();
+        Sys.ActorOf(Props.Create(() => new Parent(
+            Props.Create(() => new ConnectionReceiver(session, 0, channel, new FrameReader(channel), new[] { CreateTestProbe().Ref }, progress, NullLogger.Instance)), TestActor)));
+
+        byte[] padding = new byte[100 << 10];
+        FrameWriter.Padding(padding, padding.Length);
+        channel.Feed(padding);
+        // Taken in, and the connection waits on its channel: under 128 KiB, nothing is due.
+        AwaitCondition(() => progress.Consumed == padding.Length, Long);
+        Assert.False(channel.Sent.TryRead(out _));
+        channel.Feed(padding);
+        using var wait = new CancellationTokenSource(Long);
+        byte[] ack = await channel.Sent.ReadAsync(wait.Token);
+        Assert.Equal(FrameType.StreamAck, (FrameType)ack[0]);
+        Assert.Equal(2L * padding.Length, FrameParser.StreamOffset(ack.AsSpan(FrameLimits.HeaderLength)));
+        Assert.False(channel.Sent.TryRead(out _));
+        session.Tree.Dispose();
+    }
 }
