@@ -9,19 +9,36 @@ namespace ActorSync.Hosting;
 /// restarted (its requester gets a failed <see cref="TransferCompleted"/>; re-running it is the requester's
 /// choice, and a re-run resumes), and the others go on.
 /// </summary>
-internal sealed class TransferHost : ReceiveActor
+internal sealed class TransferHost : UntypedActor
 {
     private readonly Dictionary<Guid, IActorRef> _running = [];
 
-    public TransferHost(ActorSyncEngine engine)
+    private readonly ActorSyncEngine _engine;
+
+    public TransferHost(ActorSyncEngine engine) => _engine = engine;
+
+    protected override void OnReceive(object message)
     {
-        Receive<StartSend>(m => Start(id => TransferRunner.ForSend(id, engine, m, Sender)));
-        Receive<StartReceive>(m => Start(id => TransferRunner.ForReceive(id, engine, m, Sender)));
-        Receive<CancelTransfer>(m =>
+        switch (message)
         {
-            if (_running.TryGetValue(m.TransferId, out var runner)) runner.Forward(m);
-        });
-        Receive<RunnerEnded>(m => _running.Remove(m.TransferId));
+            case StartSend m:
+                var sendRequester = Sender;
+                Start(id => TransferRunner.ForSend(id, _engine, m, sendRequester));
+                break;
+            case StartReceive m:
+                var receiveRequester = Sender;
+                Start(id => TransferRunner.ForReceive(id, _engine, m, receiveRequester));
+                break;
+            case CancelTransfer m:
+                if (_running.TryGetValue(m.TransferId, out var runner)) runner.Forward(m);
+                break;
+            case RunnerEnded m:
+                _running.Remove(m.TransferId);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private void Start(Func<Guid, Props> props)

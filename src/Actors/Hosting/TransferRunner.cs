@@ -9,7 +9,7 @@ namespace ActorSync.Hosting;
 /// progress on a timer (and a last snapshot before the end), completed. Stopping the runner (a cancel, the
 /// system shutting down) cancels the transfer; the engine leaves DEST as after any interruption, resumable.
 /// </summary>
-internal sealed class TransferRunner : ReceiveActor, IWithTimers
+internal sealed class TransferRunner : UntypedActor, IWithTimers
 {
     /// <summary>Progress when the request names no interval: often enough for a bar, rare enough to cost nothing.</summary>
     private static readonly TimeSpan DefaultProgressEvery = TimeSpan.FromSeconds(1);
@@ -29,15 +29,32 @@ internal sealed class TransferRunner : ReceiveActor, IWithTimers
         _requester = requester;
         _progressEvery = progressEvery ?? DefaultProgressEvery;
         _run = run;
-        Receive<Started>(m =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _requester.Tell(new TransferStarted(_id, m.ListeningOn));
-            if (_progressEvery > TimeSpan.Zero) Timers.StartPeriodicTimer("progress", Tick.Instance, _progressEvery);
-        });
-        Receive<Tick>(_ => ReportProgress());
-        Receive<Served>(m => _requester.Tell(new TransferCompleted(_id, m.Summary, Final: false)));
-        Receive<Ended>(Complete);
-        Receive<CancelTransfer>(_ => _cancel.Cancel());
+            case Started m:
+                _requester.Tell(new TransferStarted(_id, m.ListeningOn));
+                if (_progressEvery > TimeSpan.Zero) Timers.StartPeriodicTimer("progress", Tick.Instance, _progressEvery);
+                break;
+            case Tick:
+                ReportProgress();
+                break;
+            case Served m:
+                _requester.Tell(new TransferCompleted(_id, m.Summary, Final: false));
+                break;
+            case Ended m:
+                Complete(m);
+                break;
+            case CancelTransfer:
+                _cancel.Cancel();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

@@ -14,7 +14,7 @@ namespace ActorSync.Receiving;
 /// for it left; a writer that falls behind holds the stream (and through TCP the sender) until it grants more.
 /// The connection's end, clean or not, stops the actor; its parent decides what a failure means.
 /// </summary>
-internal sealed class ConnectionReceiver : ReceiveActor
+internal sealed class ConnectionReceiver : UntypedActor
 {
     private sealed record ReadTurn
     {
@@ -82,29 +82,38 @@ internal sealed class ConnectionReceiver : ReceiveActor
         _blockingChannel = channel is Transport.Kernel.KernelTlsChannel;
         _credits = [.. Enumerable.Repeat(session.Options.WriterCredits, writers.Count), ReceiveCoordinator.Credits];
         _creditsArrived = new int[_credits.Length];
-        // A turn runs in its message; one that has to wait for the socket (or the pool) goes on in the background and
-        // says when it is done. Meanwhile the turn alone touches this actor's state: credits that come are set aside.
-        Receive<ReadTurn>(_ =>
+    }
+
+    /// <summary>A turn runs in its message; one that has to wait for the socket (or the pool) goes on in the background and
+    /// says when it is done. Meanwhile the turn alone touches this actor's state: credits that come are set aside.</summary>
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            if (Completion.RanToCompletion(TurnAsync(), _self, out var end)) After(end);
-            else _inTurn = true;
-        });
-        Receive<Completion.Done<TurnEnd>>(done =>
-        {
-            _inTurn = false;
-            for (int w = 0; w < _creditsArrived.Length; w++) { _credits[w] += _creditsArrived[w]; _creditsArrived[w] = 0; }
-            After(done.ResultOrThrow());
-        });
-        Receive<WriterCredits>(c =>
-        {
-            if (_inTurn) { _creditsArrived[c.Writer] += c.Count; return; }
-            _credits[c.Writer] += c.Count;
-            if (_waitingForCredits && HasCredits)
-            {
-                _waitingForCredits = false;
-                Self.Tell(ReadTurn.Instance);
-            }
-        });
+            case ReadTurn:
+                if (Completion.RanToCompletion(TurnAsync(), _self, out var end)) After(end);
+                else _inTurn = true;
+                break;
+            case Completion.Done<TurnEnd> done:
+                _inTurn = false;
+                for (int w = 0; w < _creditsArrived.Length; w++) { _credits[w] += _creditsArrived[w]; _creditsArrived[w] = 0; }
+                After(done.ResultOrThrow());
+                break;
+            case WriterCredits c when _inTurn:
+                _creditsArrived[c.Writer] += c.Count;
+                break;
+            case WriterCredits c:
+                _credits[c.Writer] += c.Count;
+                if (_waitingForCredits && HasCredits)
+                {
+                    _waitingForCredits = false;
+                    Self.Tell(ReadTurn.Instance);
+                }
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private void After(TurnEnd end)

@@ -19,7 +19,7 @@ namespace ActorSync.Receiving;
 /// Flow control: each connection may have <see cref="TransferOptions.WriterCredits"/> commands outstanding here;
 /// the writer grants them back in halves, so a connection waits only while this writer is that far behind.
 /// </summary>
-internal sealed class FileWriter : ReceiveActor
+internal sealed class FileWriter : UntypedActor
 {
     private readonly ReceiveSession session;
     private readonly int index;
@@ -37,18 +37,24 @@ internal sealed class FileWriter : ReceiveActor
         _log = log;
         _coordinator = Context.Parent;
         _credits = new CreditLedger(session.Options.WriterCredits, index);
-        Receive<WriteBatch>(batch =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        if (message is not WriteBatch batch)
         {
-            try
-            {
-                foreach (var command in batch.Commands) Handle(command);
-            }
-            finally
-            {
-                ReportCommitted();
-            }
-            _credits.Taken(Sender, batch.Commands.Length);
-        });
+            Unhandled(message);
+            return;
+        }
+        try
+        {
+            foreach (var command in batch.Commands) Handle(command);
+        }
+        finally
+        {
+            ReportCommitted();
+        }
+        _credits.Taken(Sender, batch.Commands.Length);
     }
 
     private sealed class Incoming(FileHeaderFrame header, int fd, string tempName, int directoryFd)

@@ -17,7 +17,7 @@ namespace ActorSync.Receiving;
 /// supervisor strategy decides for them (a lost connection stops, and its stream may rejoin; anything else fails
 /// the transfer).
 /// </summary>
-internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
+internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
 {
     /// <summary>Adds an authenticated connection of stream <paramref name="Stream"/>; answered with the connection's actor.</summary>
     public sealed record AddConnection(int Stream, ISecureChannel Channel, FrameReader Reader, bool Rejoin);
@@ -101,27 +101,38 @@ internal sealed class ReceiveCoordinator : ReceiveActor, IWithTimers
         _done = new bool[streamCount];
         // Synchronous: an event per committed file is the hot message here. Its few sends (an Ack frame per batch of
         // files, DoneAck at the end) block this actor's own thread (it runs on the socket dispatcher).
-        Receive<ReceiveEvent>(m =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            if (_liveConnections.Contains(Sender)) _credits.Taken(Sender);
-            Guarded(() => OnEvent(m));
-        });
-        Receive<AddConnection>(m => Guarded(() => Add(m)));
-        Receive<StopConnection>(m =>
-        {
-            if (progress[m.Stream].Connection is { } old && _liveConnections.Contains(old))
-            {
-                progress[m.Stream].Channel?.Abort();
-                _stopWaiters[old] = Sender;
-            }
-            else Sender.Tell(ConnectionStopped.Instance);
-        });
-        Receive<WhenConnectionsStopped>(_ =>
-        {
-            if (_liveConnections.Count == 0) Sender.Tell(ConnectionStopped.Instance);
-            else _allStoppedWaiters.Add(Sender);
-        });
-        Receive<Terminated>(t => OnTerminated(t.ActorRef));
+            case ReceiveEvent m:
+                if (_liveConnections.Contains(Sender)) _credits.Taken(Sender);
+                Guarded(() => OnEvent(m));
+                break;
+            case AddConnection m:
+                Guarded(() => Add(m));
+                break;
+            case StopConnection m:
+                if (progress[m.Stream].Connection is { } old && _liveConnections.Contains(old))
+                {
+                    progress[m.Stream].Channel?.Abort();
+                    _stopWaiters[old] = Sender;
+                }
+                else Sender.Tell(ConnectionStopped.Instance);
+                break;
+            case WhenConnectionsStopped:
+                if (_liveConnections.Count == 0) Sender.Tell(ConnectionStopped.Instance);
+                else _allStoppedWaiters.Add(Sender);
+                break;
+            case Terminated t:
+                OnTerminated(t.ActorRef);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

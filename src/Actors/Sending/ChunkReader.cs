@@ -21,7 +21,7 @@ namespace ActorSync.Sending;
 /// the pool has none, it yields, the pool hands the next buffer returned to this actor in a message, and that
 /// message resumes it where it stopped. Nothing waits on a thread, and the pool's cap is the readers' backpressure.
 /// </summary>
-internal sealed class ChunkReader : ReceiveActor
+internal sealed class ChunkReader : UntypedActor
 {
     /// <summary>What the coroutine yields: it waits for a buffer from the pool.</summary>
     private static readonly object WaitingForBuffer = new();
@@ -56,22 +56,31 @@ internal sealed class ChunkReader : ReceiveActor
         this.attributes = attributes;
         this.log = log;
         coordinator = Context.Parent;
-        Receive<ReadProtocol.Work>(work =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _run = Read(work.Items).GetEnumerator();
-            Resume();
-        });
-        Receive<BufferPool.Granted>(granted =>
-        {
-            _grant = granted.Buffer;
-            Resume();
-        });
-        Receive<ReadProtocol.Flush>(_ => Flush());
-        Receive<ReadProtocol.Drain>(_ =>
-        {
-            if (_run is not null) _drainAfterRun = true;
-            else Drain();
-        });
+            case ReadProtocol.Work work:
+                _run = Read(work.Items).GetEnumerator();
+                Resume();
+                break;
+            case BufferPool.Granted granted:
+                _grant = granted.Buffer;
+                Resume();
+                break;
+            case ReadProtocol.Flush:
+                Flush();
+                break;
+            case ReadProtocol.Drain:
+                if (_run is not null) _drainAfterRun = true;
+                else Drain();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     protected override void PreStart() => walker.Tell(ReadProtocol.Pull.Instance, _self);

@@ -17,7 +17,7 @@ namespace ActorSync.Sending;
 /// stay under <see cref="ManifestExchange.Window"/>) and the readers' queue is under the walk-ahead; every answer
 /// and every pull lets it go on. At the end it drains the readers and tells the coordinator.
 /// </summary>
-internal sealed class DirectoryWalker : ReceiveActor
+internal sealed class DirectoryWalker : UntypedActor
 {
     /// <summary>Begins the walk; offers go to <paramref name="Manifest"/>.</summary>
     public sealed record Start(IActorRef Manifest);
@@ -99,30 +99,40 @@ internal sealed class DirectoryWalker : ReceiveActor
         _log = log;
         _abort = abort;
         _coordinator = Context.Parent;
-        Receive<Start>(OnStart);
-        Receive<Continue>(_ => Walk());
-        Receive<ReadProtocol.Pull>(_ =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _idle.Enqueue(Sender);
-            // Nothing for it yet: what it has packed goes now, not when more work comes (a kill meanwhile would lose it).
-            if (_ready.Count == 0 && !ReadingComplete) Sender.Tell(ReadProtocol.Flush.Instance);
-            Dispatch();
-        });
-        Receive<Answered>(a =>
-        {
-            _offerCredits += a.Answers;
-            foreach (var work in a.Needed ?? []) _ready.Enqueue(work);
-            Dispatch();
-        });
-        Receive<ManifestDrained>(d =>
-        {
-            _upToDate = d.UpToDate;
-            Dispatch();
-        });
-        Receive<ReadProtocol.Drained>(_ =>
-        {
-            if (++_drained == _options.Readers) _coordinator.Tell(new SendEvent.ReadingDone(_upToDate ?? 0));
-        });
+            case Start start:
+                OnStart(start);
+                break;
+            case Continue:
+                Walk();
+                break;
+            case ReadProtocol.Pull:
+                _idle.Enqueue(Sender);
+                // Nothing for it yet: what it has packed goes now, not when more work comes (a kill meanwhile would lose it).
+                if (_ready.Count == 0 && !ReadingComplete) Sender.Tell(ReadProtocol.Flush.Instance);
+                Dispatch();
+                break;
+            case Answered a:
+                _offerCredits += a.Answers;
+                foreach (var work in a.Needed ?? []) _ready.Enqueue(work);
+                Dispatch();
+                break;
+            case ManifestDrained d:
+                _upToDate = d.UpToDate;
+                Dispatch();
+                break;
+            case ReadProtocol.Drained:
+                if (++_drained == _options.Readers) _coordinator.Tell(new SendEvent.ReadingDone(_upToDate ?? 0));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private void OnStart(Start start)

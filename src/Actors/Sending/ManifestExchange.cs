@@ -16,7 +16,7 @@ namespace ActorSync.Sending;
 /// At most <see cref="Window"/> files are outstanding (the walker's offer credits; each answer gives one back), so
 /// memory stays bounded.
 /// </summary>
-internal sealed class ManifestExchange : ReceiveActor
+internal sealed class ManifestExchange : UntypedActor
 {
     /// <summary>Files offered but not yet answered: enough to keep every stream busy with offers in flight
     /// while the receiver checks, small enough to be a bounded table. A whole number of Offer frames, so the
@@ -54,14 +54,25 @@ internal sealed class ManifestExchange : ReceiveActor
         this.log = log;
         // Synchronous: an offer per file is the hot message here. A batch that finds the pool empty waits as a
         // message (the next buffer returned is handed here); hashing under --checksum reads on this file thread.
-        Receive<ManifestMessage>(OnMessage);
-        Receive<BufferPool.Granted>(granted =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _owed = false;
-            Write(granted.Buffer, _unsent.Dequeue());
-            WriteUnsent();
-            CheckDrained();
-        });
+            case ManifestMessage m:
+                OnMessage(m);
+                break;
+            case BufferPool.Granted granted:
+                _owed = false;
+                Write(granted.Buffer, _unsent.Dequeue());
+                WriteUnsent();
+                CheckDrained();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     protected override void PostStop() => pool.Forget(Self);

@@ -18,7 +18,7 @@ namespace ActorSync.Sending;
 /// re-sends what the receiver did not take in; the other streams keep going. A background loop reads what the
 /// receiver says on this connection (acks, answers to offers, the final DoneAck, errors).
 /// </summary>
-internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedStash
+internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedStash
 {
     /// <summary>Connect (again); sent to self at start, after a restart once the backoff has passed.</summary>
     private sealed record Connect
@@ -47,15 +47,26 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
         _coordinator = Context.Parent;
         _self = Self;
         _log = setup.Log;
-        Receive<Connect>(_ => Completion.TellWhenDone(ConnectAsync(), _self));
-        Receive<Completion.Done>(connected =>
+    }
+
+    /// <summary>Connecting: once connected, <see cref="Connected"/>.</summary>
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            connected.ThrowIfFailed();
-            Become(Connected);
-            Stash.UnstashAll();
-        });
-        // Chunks that come while connecting wait here; a restart puts them back in the mailbox.
-        ReceiveAny(_ => Stash.Stash());
+            case Connect:
+                Completion.TellWhenDone(ConnectAsync(), _self);
+                break;
+            case Completion.Done connected:
+                connected.ThrowIfFailed();
+                Become(Connected);
+                Stash.UnstashAll();
+                break;
+            default:
+                // Chunks that come while connecting wait here; a restart puts them back in the mailbox.
+                Stash.Stash();
+                break;
+        }
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -118,34 +129,39 @@ internal sealed class StreamSender : ReceiveActor, IWithTimers, IWithUnboundedSt
     /// completion, a message, lets them through (or fails the actor with the send's error). Nothing else touches the
     /// stream's state meanwhile; a kernel-TLS stream's sends always complete in the message.
     /// </summary>
-    private void Connected()
+    private void Connected(object message)
     {
-        Receive<SenderCommand>(command =>
+        switch (message)
         {
-            if (_interrupt is not null)
-            {
-                Drop(command.Chunk);
-                return;
-            }
-            if (_sending) { Stash.Stash(); return; }
-            if (command.Chunk.Buffer is not null) State.ChunkTaken();
-            _sending = !Completion.RanToCompletion(OnCommandAsync(command), _self);
-        });
-        Receive<Completion.Done>(sent =>
-        {
-            _sending = false;
-            sent.ThrowIfFailed();
-            if (_interrupt is { } interrupt) Notice(interrupt);
-            else Stash.UnstashAll();
-        });
-        Receive<TransferCoordinator.Interrupt>(interrupt =>
-        {
-            // Between two sends only: a record half-written by a send still running would garble the notice.
-            if (_sending || _interrupt is not null) _interrupt ??= interrupt.Reason;
-            else Notice(_interrupt = interrupt.Reason);
-        });
-        Receive<Completion.Done<bool>>(_ => Context.Stop(Self));
-        Receive<Connect>(_ => { });
+            case SenderCommand command:
+                if (_interrupt is not null) Drop(command.Chunk);
+                else if (_sending) Stash.Stash();
+                else
+                {
+                    if (command.Chunk.Buffer is not null) State.ChunkTaken();
+                    _sending = !Completion.RanToCompletion(OnCommandAsync(command), _self);
+                }
+                break;
+            case Completion.Done sent:
+                _sending = false;
+                sent.ThrowIfFailed();
+                if (_interrupt is { } reason) Notice(reason);
+                else Stash.UnstashAll();
+                break;
+            case TransferCoordinator.Interrupt interrupt:
+                // Between two sends only: a record half-written by a send still running would garble the notice.
+                if (_sending || _interrupt is not null) _interrupt ??= interrupt.Reason;
+                else Notice(_interrupt = interrupt.Reason);
+                break;
+            case Completion.Done<bool>:
+                Context.Stop(Self);
+                break;
+            case Connect:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <summary>A send is completing in the background.</summary>

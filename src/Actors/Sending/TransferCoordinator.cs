@@ -13,7 +13,7 @@ namespace ActorSync.Sending;
 /// anything else fails the transfer). It collects problems and acknowledgements, sends Done on every stream once
 /// the readers are drained, and completes the outcome when a stream has its DoneAck. The first fatal event ends it.
 /// </summary>
-internal sealed class TransferCoordinator : ReceiveActor
+internal sealed class TransferCoordinator : UntypedActor
 {
     /// <summary>
     /// Stop the transfer and tell the receiver why (Ctrl+C, SIGTERM, a failure here): reading stops at once, each
@@ -41,29 +41,48 @@ internal sealed class TransferCoordinator : ReceiveActor
         _walk = walk;
         _fileRanges = fileRanges;
         _outcome = outcome;
-        var log = setup.Log;
-        Receive<SendEvent.Problem>(p =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            string path = RelativePath.Printable(p.Path);
-            log.LogWarning("skipped {Path}: {Reason}", path, p.Reason);
-            if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {p.Reason}");
-        });
-        Receive<SendEvent.Acked>(a => setup.Stats.Done(a.Files, 0));
-        Receive<SendEvent.ReadingDone>(d =>
-        {
-            // Done carries exactly what was announced, kind by kind, as the readers counted it where they wrote
-            // each entry's first frame: the receiver completes when it has accounted for all of them.
-            var s = setup.Stats;
-            var totals = new TransferTotals(s.AnnouncedFiles, s.AnnouncedDirectories, s.AnnouncedSymlinks, _walk.Bytes, s.FailedEntries, s.AnnouncedHardLinks, s.AnnouncedSpecials);
-            foreach (var sender in _senders.Keys) sender.Tell(SenderCommand.End(totals));
-        });
-        // The receiver answers DoneAck only once everything is committed: one is enough. Waiting for all would let
-        // a stream lost at the very end fail a finished copy.
-        Receive<SendEvent.StreamFinished>(f => Finish(new SendOutcome(f.Ack, [.. _problems])));
-        Receive<SendEvent.StreamFailed>(f => Fail(f.Error));
-        Receive<ManifestMessage>(m => _manifest.Forward(m));
-        Receive<Terminated>(t => OnTerminated(t.ActorRef));
-        Receive<Interrupt>(OnInterrupt);
+            case SendEvent.Problem p:
+                string path = RelativePath.Printable(p.Path);
+                _setup.Log.LogWarning("skipped {Path}: {Reason}", path, p.Reason);
+                if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {p.Reason}");
+                break;
+            case SendEvent.Acked a:
+                _setup.Stats.Done(a.Files, 0);
+                break;
+            case SendEvent.ReadingDone:
+                // Done carries exactly what was announced, kind by kind, as the readers counted it where they wrote
+                // each entry's first frame: the receiver completes when it has accounted for all of them.
+                var s = _setup.Stats;
+                var totals = new TransferTotals(s.AnnouncedFiles, s.AnnouncedDirectories, s.AnnouncedSymlinks, _walk.Bytes, s.FailedEntries, s.AnnouncedHardLinks, s.AnnouncedSpecials);
+                foreach (var sender in _senders.Keys) sender.Tell(SenderCommand.End(totals));
+                break;
+            // The receiver answers DoneAck only once everything is committed: one is enough. Waiting for all would let
+            // a stream lost at the very end fail a finished copy.
+            case SendEvent.StreamFinished f:
+                Finish(new SendOutcome(f.Ack, [.. _problems]));
+                break;
+            case SendEvent.StreamFailed f:
+                Fail(f.Error);
+                break;
+            case ManifestMessage m:
+                _manifest.Forward(m);
+                break;
+            case Terminated t:
+                OnTerminated(t.ActorRef);
+                break;
+            case Interrupt interrupt:
+                OnInterrupt(interrupt);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private void OnInterrupt(Interrupt interrupt)
