@@ -19,9 +19,26 @@ internal static class PeerNotice
             {
                 using var timeout = new CancellationTokenSource(SendLimit);
                 await channel.SendAsync(frame.AsMemory(0, n), timeout.Token).ConfigureAwait(false);
-                if (close) await channel.CloseAsync(timeout.Token).ConfigureAwait(false);
+                if (close)
+                {
+                    await channel.CloseAsync(timeout.Token).ConfigureAwait(false);
+                    await DrainAsync(channel).ConfigureAwait(false);
+                }
             }
             catch (Exception) { /* the connection may be what failed, or the peer is gone */ }
         }
+    }
+
+    /// <summary>Long enough for a sender that read the notice to close its side, short enough not to hold a handler.</summary>
+    private static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// What the peer sent meanwhile is read and dropped until it closes its side: a socket closed with unread data is
+    /// reset, and the reset would discard the notice at the peer before it had read it.
+    /// </summary>
+    private static async ValueTask DrainAsync(ISecureChannel channel)
+    {
+        using var limit = new CancellationTokenSource(DrainLimit);
+        while (!(await channel.ReceiveAsync(limit.Token).ConfigureAwait(false)).IsEmpty) { }
     }
 }

@@ -15,8 +15,8 @@ namespace ActorSync.Sending;
 /// routed to it, keeping each in its <see cref="StreamState"/> until the receiver acknowledges it. When the
 /// connection breaks, the actor fails, its supervisor restarts it with backoff, and the new instance rejoins
 /// the same stream (new handshake, new keys), learns from the receiver's Resume frame where to carry on, and
-/// re-sends what the receiver did not take in; the other streams keep going. A background loop reads what the
-/// receiver says on this connection (acks, answers to offers, the final DoneAck, errors).
+/// re-sends what the receiver did not take in; the other streams keep going. A child, <see cref="ReplyReader"/>, reads
+/// what the receiver says on this connection (acks, answers to offers, the final DoneAck, errors).
 /// </summary>
 internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedStash
 {
@@ -37,6 +37,10 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
     private readonly IActorRef _self;
     private readonly ILogger _log;
     private ISecureChannel? _channel;
+    /// <summary>The connection's frames from the receiver, read by <see cref="_replyReader"/> once connected.</summary>
+    private FrameReader? _replyFrames;
+    private IActorRef? _replyReader;
+    /// <summary>Completes when the reply reader has stopped: the receiver's side of the connection is done.</summary>
     private Task? _replies;
     private readonly byte[] _control = new byte[256];
 
@@ -59,6 +63,7 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
                 break;
             case Completion.Done connected:
                 connected.ThrowIfFailed();
+                StartReplyReader();
                 Become(Connected);
                 Stash.UnstashAll();
                 break;
@@ -110,10 +115,8 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
             State.EverConnected = true;
             State.Lost = false;
             _channel = channel;
+            _replyFrames = reader;
             setup.CryptoModes[index] = channel.CryptoMode;
-            var self = _self;
-            // On a kernel-TLS stream the reads block: the loop gets a thread of its own rather than one of the pool's.
-            _replies = Task.Factory.StartNew(() => ReadRepliesAsync(channel, reader, self), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
         catch
         {
@@ -155,6 +158,17 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
                 break;
             case Completion.Done<bool>:
                 Context.Stop(Self);
+                break;
+            // From this connection's reader only: one of a connection before a restart may still be stopping.
+            case ReplyReader.Acknowledged ack when Sender.Equals(_replyReader):
+                State.Acknowledge(ack.Offset);
+                Connected(SenderCommand.Wake);   // an idle sender gives the buffers back now
+                break;
+            case ReplyReader.Lost when Sender.Equals(_replyReader):
+                State.Lost = true;
+                Connected(SenderCommand.Wake);   // fails, and the supervisor restarts the stream
+                break;
+            case ReplyReader.Acknowledged or ReplyReader.Lost:
                 break;
             case Connect:
                 break;
@@ -222,6 +236,17 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
     /// user who pressed Ctrl+C behind a peer that stopped reading.</summary>
     private static readonly TimeSpan NoticeLimit = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>What the receiver says on this connection is read by a child of its own, on this stream's dispatcher
+    /// (on kernel TLS, where its receive blocks, a thread of its own).</summary>
+    private void StartReplyReader()
+    {
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _replies = ended.Task;
+        var (channel, frames, coordinator, abort, stream) = (_channel!, _replyFrames!, _coordinator, setup.Abort, index);
+        _replyReader = Context.ActorOf(ActorProps.Of(() => new ReplyReader(channel, frames, stream, coordinator, abort, ended))
+            .WithDispatcher(Context.Props.Dispatcher), $"replies-{State.Restarts}");
+    }
+
     /// <summary>
     /// Rejoin: the receiver says where it stopped; everything kept from there on goes again. A range that was sent
     /// by reference is read again here, into a buffer, and goes only if the source still is as the walk saw it
@@ -233,8 +258,11 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(setup.Abort);
         timeout.CancelAfter(setup.Options.HandshakeTimeout);
-        if (!await reader.ReadNextAsync(timeout.Token).ConfigureAwait(false) || reader.Type != FrameType.Resume)
+        if (!await reader.ReadNextAsync(timeout.Token).ConfigureAwait(false))
             ThrowHelper.ThrowProtocol($"stream {index}: the receiver did not answer the rejoin with Resume");
+        // Refused (the transfer failed there, or it never ran: a first connection refused with a reason the reset lost).
+        if (reader.Type == FrameType.Error) throw ReplyReader.ReceiverError(FrameParser.Error((await reader.ReadBodyAsync(timeout.Token).ConfigureAwait(false)).Span));
+        if (reader.Type != FrameType.Resume) ThrowHelper.ThrowProtocol($"stream {index}: the receiver did not answer the rejoin with Resume");
         long resume = FrameParser.StreamOffset((await reader.ReadBodyAsync(timeout.Token).ConfigureAwait(false)).Span);
         if (resume < State.Acked || resume > State.Position)
             ThrowHelper.ThrowProtocol($"stream {index}: Resume at {resume}, outside what was sent ({State.Acked}..{State.Position})");
@@ -458,94 +486,6 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
         byte[] frame = new byte[FrameWriter.SkippedLength(skipped)];
         FrameWriter.Skipped(frame, skipped);
         await SendOrKeepAsync(channel, frame).ConfigureAwait(false);
-    }
-
-    /// <summary>What the receiver says on this connection; runs beside the actor, so it tells, never touches its state but the stream's acks.</summary>
-    private async Task ReadRepliesAsync(ISecureChannel channel, FrameReader reader, IActorRef self)
-    {
-        var ids = new ulong[FrameLimits.MaxAcksPerFrame];
-        var needs = new NeedEntry[FrameLimits.MaxOfferEntries];
-        try
-        {
-            while (await reader.ReadNextAsync(setup.Abort).ConfigureAwait(false))
-            {
-                var body = await reader.ReadBodyAsync(setup.Abort).ConfigureAwait(false);
-                switch (reader.Type)
-                {
-                    case FrameType.StreamAck:
-                        State.Acknowledge(FrameParser.StreamOffset(body.Span));
-                        self.Tell(SenderCommand.Wake);   // an idle sender gives the buffers back now
-                        break;
-                    case FrameType.Ack:
-                        int count = FrameParser.Ack(body.Span, ids);
-                        _coordinator.Tell(new SendEvent.Acked(count));
-                        break;
-                    case FrameType.Need:
-                        int n = FrameParser.Need(body.Span, needs);
-                        var entries = needs[..n];
-                        var held = await HeldBlocksAsync(reader, entries).ConfigureAwait(false);
-                        _coordinator.Tell(new ManifestMessage.Answer(entries, held));
-                        break;
-                    case FrameType.DoneAck:
-                        _coordinator.Tell(new SendEvent.StreamFinished(index, FrameParser.DoneAck(body.Span)));
-                        return;
-                    case FrameType.Error:
-                        var error = FrameParser.Error(body.Span);
-                        Exception failure = error.Code == ErrorCode.Protocol
-                            ? new ProtocolException($"the receiver reports: {error.Message}")
-                            : new TransferFailedException($"the receiver reports: {error.Message}");
-                        _coordinator.Tell(new SendEvent.StreamFailed(index, failure));
-                        return;
-                    default:
-                        throw new ProtocolException($"unexpected {reader.Type} frame from the receiver");
-                }
-            }
-            ConnectionLost(channel, self);
-        }
-        catch (OperationCanceledException) { }
-        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
-        {
-            if (!setup.Abort.IsCancellationRequested) ConnectionLost(channel, self);
-        }
-        catch (Exception e)
-        {
-            _coordinator.Tell(new SendEvent.StreamFailed(index, e));
-        }
-    }
-
-    /// <summary>
-    /// For each entry of a Need answered Resume, in order, the Blocks frames that follow it on this stream: what the
-    /// receiver holds of that file. Bounded by the receiver's per-file cap, checked here too.
-    /// </summary>
-    private async ValueTask<HeldBlock[]?[]?> HeldBlocksAsync(FrameReader reader, NeedEntry[] entries)
-    {
-        HeldBlock[]?[]? held = null;
-        var blocks = new List<HeldBlock>();
-        for (int i = 0; i < entries.Length; i++)
-        {
-            if (entries[i].Status != NeedStatus.Resume) continue;
-            blocks.Clear();
-            bool last;
-            do
-            {
-                if (!await reader.ReadNextAsync(setup.Abort).ConfigureAwait(false) || reader.Type != FrameType.Blocks)
-                    throw new ProtocolException($"the receiver answered resume for file {entries[i].FileId} without saying what it holds");
-                (ulong id, last) = FrameParser.Blocks((await reader.ReadBodyAsync(setup.Abort).ConfigureAwait(false)).Span, blocks);
-                if (id != entries[i].FileId || blocks.Count > FrameLimits.MaxBlocksPerFile)
-                    throw new ProtocolException($"blocks for file {id} where those of file {entries[i].FileId} were due, or too many");
-            }
-            while (!last);
-            (held ??= new HeldBlock[]?[entries.Length])[i] = [.. blocks];
-        }
-        return held;
-    }
-
-    /// <summary>Marks the stream lost and wakes the actor, which then fails and is restarted by its supervisor.</summary>
-    private void ConnectionLost(ISecureChannel channel, IActorRef self)
-    {
-        State.Lost = true;
-        channel.Abort();
-        self.Tell(SenderCommand.Wake);
     }
 
     /// <summary>Closes the connection politely (close_notify, then a moment for the receiver's own) unless the

@@ -9,8 +9,8 @@ namespace ActorSync.Sending;
 /// until the receiver acknowledges having taken it in (StreamAck). When the connection breaks, the restarted
 /// sender rejoins and re-sends from where the receiver says it stopped (Resume), so nothing in flight is lost.
 /// Kept chunks are pooled buffers, so the pool's cap also bounds what waits for acknowledgement.
-/// Touched by the stream's actor only, except <see cref="Acked"/> and <see cref="Lost"/>, which its reply
-/// loop sets.
+/// Touched by the stream's actor (its reply reader tells it what the receiver acknowledged, and when the connection
+/// is lost), but for <see cref="Queued"/>, which the router counts up as it routes chunks here.
 /// </summary>
 internal sealed class StreamState
 {
@@ -44,7 +44,7 @@ internal sealed class StreamState
 
     public long Acked => Volatile.Read(ref _acked);
 
-    /// <summary>The reply loop saw the connection die; the actor restarts at its next message.</summary>
+    /// <summary>The connection died (the reply reader saw it); the actor restarts at its next message.</summary>
     public bool Lost { get => _lost; set => _lost = value; }
 
     public IEnumerable<Kept> Unacknowledged => _kept;

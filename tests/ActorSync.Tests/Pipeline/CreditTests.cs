@@ -18,23 +18,6 @@ public sealed class CreditTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
 
-    /// <summary>Stands in for the transfer's coordinator: creates the actor under test as its child and passes what
-    /// the child tells it, and the child's failures, to the test.</summary>
-    private sealed class Parent : ReceiveActor
-    {
-        public Parent(Props child, IActorRef test)
-        {
-            var actor = Context.ActorOf(child, "child");
-            ReceiveAny(m =>
-            {
-                if (Sender.Equals(actor)) test.Forward(m);
-                else actor.Forward(m);
-            });
-        }
-
-        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e => Directive.Stop);
-    }
-
     private static async Task<ReceiveSession> SessionAsync(Scratch scratch, TransferOptions options)
     {
         var tree = await DestinationTree.OpenAsync(scratch.Sub("dst"), TimeSpan.FromSeconds(5), CancellationToken.None);
@@ -56,7 +39,7 @@ public sealed class CreditTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.
         stream.AddRange(frame.AsSpan(0, FrameWriter.Done(frame, new TransferTotals(0, 0, Links, 0, 0))).ToArray());
         var channel = new BytesChannel([.. stream], []);
         var writer = CreateTestProbe();
-        Sys.ActorOf(Props.Create(() => new Parent(
+        Sys.ActorOf(Props.Create(() => new TestParent(
             Props.Create(() => new ConnectionReceiver(session, 0, channel, new FrameReader(channel), new[] { writer.Ref }, new StreamProgress(), NullLogger.Instance)), TestActor)));
 
         Assert.Equal(16, Commands(writer, 16));
@@ -95,7 +78,7 @@ public sealed class CreditTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.
         var options = new TransferOptions { Writers = 1, WriterCredits = 16 };
         var session = await SessionAsync(scratch, options);
         var connection = CreateTestProbe();
-        var parent = Sys.ActorOf(Props.Create(() => new Parent(Props.Create(() => new FileWriter(session, 0, NullLogger.Instance)), TestActor)));
+        var parent = Sys.ActorOf(Props.Create(() => new TestParent(Props.Create(() => new FileWriter(session, 0, NullLogger.Instance)), TestActor)));
 
         for (int i = 0; i < 16; i++)
             parent.Tell(new WriteBatch([WriteCommand.ForSymlink(new SymlinkFrame($"l{i:D2}", "target", new FileTime(1, 0)))]), connection.Ref);
@@ -118,7 +101,7 @@ public sealed class CreditTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.
         var session = await SessionAsync(scratch, options);
         var channel = new ScriptedChannel();
         var progress = new StreamProgress();
-        Sys.ActorOf(Props.Create(() => new Parent(
+        Sys.ActorOf(Props.Create(() => new TestParent(
             Props.Create(() => new ConnectionReceiver(session, 0, channel, new FrameReader(channel), new[] { CreateTestProbe().Ref }, progress, NullLogger.Instance)), TestActor)));
 
         byte[] padding = new byte[100 << 10];

@@ -18,6 +18,9 @@ public sealed class ScriptedChannel : ISecureChannel
 
     public void Feed(byte[] bytes) => _incoming.Writer.TryWrite(bytes);
 
+    /// <summary>The peer's orderly end (close_notify): once what was fed is received, a receive returns nothing.</summary>
+    public void End() => _incoming.Writer.TryComplete();
+
     public ValueTask SendAsync(ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken = default)
     {
         _sent.Writer.TryWrite(plaintext.ToArray());
@@ -27,8 +30,14 @@ public sealed class ScriptedChannel : ISecureChannel
     public ValueTask<bool> SendFileRangeAsync(ReadOnlyMemory<byte> header, int fileFd, long offset, int count, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(false);
 
-    public async ValueTask<ReadOnlyMemory<byte>> ReceiveAsync(CancellationToken cancellationToken = default) =>
-        _incoming.Reader.TryRead(out var now) ? now : await _incoming.Reader.ReadAsync(cancellationToken);
+    public async ValueTask<ReadOnlyMemory<byte>> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (_incoming.Reader.TryRead(out var now)) return now;
+            if (!await _incoming.Reader.WaitToReadAsync(cancellationToken)) return ReadOnlyMemory<byte>.Empty;
+        }
+    }
 
     public ValueTask CloseAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
     public void Abort() { }
