@@ -89,6 +89,17 @@ public sealed record TransferOptions
     public int SenderBufferCount =>
         (int)Math.Min(BufferCount, Streams * ((2L * SocketBuffer + FrameLimits.AckEvery) / ChunkSize + 1) + 2 * Readers + 2);
 
+    /// <summary>
+    /// The receiver's chunk buffers for a transfer of <paramref name="streams"/> streams: <see cref="WriterQueueChunks"/>
+    /// per writer and two per stream being read into. More only let data wait in memory for a writer that is not faster
+    /// for it.
+    /// </summary>
+    public int ReceiverBufferCount(int streams) => (int)Math.Min(BufferCount, (long)Writers * WriterQueueChunks + 2L * streams + 2);
+
+    /// <summary>Chunks of data a writer may have waiting for it: while it writes one, the next few are read and decrypted
+    /// (which takes less time than the write), so a writer never waits for a connection.</summary>
+    private const int WriterQueueChunks = 4;
+
     /// <summary>The special-bits mask applied to received modes: rwx for all, plus setuid/setgid/sticky if configured.</summary>
     public uint ModeMask => PreserveSpecialBits ? 0xFFFu : 0x1FFu;
 

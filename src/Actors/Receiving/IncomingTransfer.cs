@@ -54,7 +54,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         _progress = Enumerable.Range(0, header.StreamCount).Select(_ => new StreamProgress()).ToArray();
         _log = loggers.CreateLogger("actorsync.recv");
         _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pool = new BufferPool(options.ChunkSize, options.BufferCount);
+        var pool = new BufferPool(options.ChunkSize, options.ReceiverBufferCount(header.StreamCount));
         var owners = new OwnershipPolicy(options.PreserveOwner, options.PreserveGroup, tree.CreatedGid);
         bool fsync = options.Fsync || (header.Flags & FrameLimits.FsyncFlag) != 0;
         _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token);
