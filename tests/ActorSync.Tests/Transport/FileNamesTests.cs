@@ -1,6 +1,5 @@
 using ActorSync.Transport.Frames;
-using FsCheck;
-using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Xunit;
 
 namespace ActorSync.Tests.Transport;
@@ -8,18 +7,13 @@ namespace ActorSync.Tests.Transport;
 /// <summary>Names are bytes: the mapping to strings loses nothing, and printing them never merges two.</summary>
 public sealed class FileNamesTests
 {
-    [Fact]
-    public void Property_any_bytes_roundtrip_through_a_string()
-    {
-        Prop.ForAll<byte[]>(bytes => FileNames.ToBytes(FileNames.Decode(bytes)).AsSpan().SequenceEqual(bytes)).QuickCheckThrowOnFailure();
-    }
+    [Property]
+    public bool Any_bytes_roundtrip_through_a_string(byte[] bytes) =>
+        FileNames.ToBytes(FileNames.Decode(bytes)).AsSpan().SequenceEqual(bytes);
 
-    [Fact]
-    public void Property_two_different_names_never_print_the_same()
-    {
-        Prop.ForAll<byte[], byte[]>((a, b) => a.AsSpan().SequenceEqual(b) || FileNames.Printable(FileNames.Decode(a)) != FileNames.Printable(FileNames.Decode(b)))
-            .QuickCheckThrowOnFailure();
-    }
+    [Property]
+    public bool Two_different_names_never_print_the_same(byte[] a, byte[] b) =>
+        a.AsSpan().SequenceEqual(b) || FileNames.Printable(FileNames.Decode(a)) != FileNames.Printable(FileNames.Decode(b));
 
     [Theory]
     [InlineData(new byte[] { (byte)'c', (byte)'a', (byte)'f', 0xE9, (byte)'.', (byte)'t', (byte)'x', (byte)'t' }, "caf\\351.txt")]

@@ -1,8 +1,7 @@
 using ActorSync.Tests.Support;
 using ActorSync.Transport;
 using ActorSync.Transport.Frames;
-using FsCheck;
-using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Xunit;
 
 namespace ActorSync.Tests.Transport;
@@ -184,65 +183,56 @@ public sealed class FrameTests
         else Assert.Throws<ProtocolException>(() => FrameParser.Blocks(body.Span, into));
     }
 
+    private static readonly Lazy<byte[]> Sample = new(SampleStream);
+
     /// <summary>Any input yields frames or a ProtocolException: never another exception, never a hang.</summary>
-    [Fact]
-    public void Property_arbitrary_bytes_decode_or_fail_with_protocol_error_only()
+    [Property]
+    public bool Arbitrary_bytes_decode_or_fail_with_protocol_error_only(byte[] noise, int[] segments, int[] flips)
     {
-        var sample = SampleStream();
-        Prop.ForAll<byte[], int[], int[]>((noise, segments, flips) =>
+        // Half the cases: random bytes; half: a valid stream with random bytes flipped, which reaches deeper.
+        byte[] input = noise.Length % 2 == 0 ? noise : (byte[])Sample.Value.Clone();
+        if (input != noise || input.Length == Sample.Value.Length)
+            foreach (int f in flips) input[Math.Abs(f % input.Length)] ^= (byte)(f >> 8 | 1);
+        var task = DecodeAll(input, segments);
+        try
         {
-            // Half the cases: random bytes; half: a valid stream with random bytes flipped, which reaches deeper.
-            byte[] input = noise.Length % 2 == 0 ? noise : (byte[])sample.Clone();
-            if (input == sample || input.Length == sample.Length)
-                foreach (int f in flips) input[Math.Abs(f % input.Length)] ^= (byte)(f >> 8 | 1);
-            var task = DecodeAll(input, segments);
-            try
-            {
-                if (!task.Wait(TimeSpan.FromSeconds(5))) return false;   // a hang fails the property
-            }
-            catch (AggregateException e) when (e.InnerException is ProtocolException) { }
-            return true;   // any other exception escapes and fails the property with its input shown
-        }).Label("decoder").QuickCheckThrowOnFailure();
+            if (!task.Wait(TimeSpan.FromSeconds(5))) return false;   // a hang fails the property
+        }
+        catch (AggregateException e) when (e.InnerException is ProtocolException) { }
+        return true;   // any other exception escapes and fails the property with its input shown
     }
 
     /// <summary>
     /// A frame header may claim any length up to 4 GiB; what the decoder allocates must follow the bytes that
     /// actually came, never the claim. Measured on this thread: the in-memory channel completes synchronously.
     /// </summary>
-    [Fact]
-    public void Property_allocation_follows_the_bytes_received_never_the_lengths_claimed()
+    [Property]
+    public bool Allocation_follows_the_bytes_received_never_the_lengths_claimed(uint claimed, byte[] body, int[] segments)
     {
         // Fixed costs: DecodeAll's 64 KiB scratch and id array, the reader's metadata buffer, small objects.
         const long Fixed = 256 << 10;
-        Prop.ForAll<uint, byte[], int[]>((claimed, body, segments) =>
-        {
-            byte[] input = new byte[FrameLimits.HeaderLength + body.Length];
-            input[0] = (byte)((claimed ^ (claimed >> 20)) % 26);   // every frame type, and some unknown ones
-            // A third each: small claims, claims anywhere up to a data frame's 16 MiB limit, and huge ones.
-            uint length = (claimed % 3) switch { 0 => claimed, 1 => claimed * 2654435761u % (17u << 20), _ => claimed | 0x8000_0000u };
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(input.AsSpan(1), length);
-            body.CopyTo(input, FrameLimits.HeaderLength);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            var task = DecodeAll(input, segments);
-            if (!task.IsCompleted) return false;   // nothing here may wait: the channel has every byte already
-            if (task.IsFaulted && task.Exception!.InnerException is not ProtocolException) throw task.Exception;
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            return allocated <= Fixed + 8L * input.Length;
-        }).Label("allocation").QuickCheckThrowOnFailure();
+        byte[] input = new byte[FrameLimits.HeaderLength + body.Length];
+        input[0] = (byte)((claimed ^ (claimed >> 20)) % 26);   // every frame type, and some unknown ones
+        // A third each: small claims, claims anywhere up to a data frame's 16 MiB limit, and huge ones.
+        uint length = (claimed % 3) switch { 0 => claimed, 1 => claimed * 2654435761u % (17u << 20), _ => claimed | 0x8000_0000u };
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(input.AsSpan(1), length);
+        body.CopyTo(input, FrameLimits.HeaderLength);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var task = DecodeAll(input, segments);
+        if (!task.IsCompleted) return false;   // nothing here may wait: the channel has every byte already
+        if (task.IsFaulted && task.Exception!.InnerException is not ProtocolException) throw task.Exception;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        return allocated <= Fixed + 8L * input.Length;
     }
 
-    [Fact]
-    public void Property_decoder_exceptions_are_protocol_exceptions()
+    [Property]
+    public bool Decoder_exceptions_are_protocol_exceptions(int[] segments, int[] flips)
     {
-        var sample = SampleStream();
-        Prop.ForAll<int[], int[]>((segments, flips) =>
-        {
-            var input = (byte[])sample.Clone();
-            foreach (int f in flips) input[Math.Abs(f % input.Length)] ^= (byte)((f >> 4) | 1);
-            try { DecodeAll(input, segments).GetAwaiter().GetResult(); }
-            catch (ProtocolException) { }
-            return true;   // any other exception escapes and fails the property with its input shown
-        }).QuickCheckThrowOnFailure();
+        var input = (byte[])Sample.Value.Clone();
+        foreach (int f in flips) input[Math.Abs(f % input.Length)] ^= (byte)((f >> 4) | 1);
+        try { DecodeAll(input, segments).GetAwaiter().GetResult(); }
+        catch (ProtocolException) { }
+        return true;   // any other exception escapes and fails the property with its input shown
     }
 
     [Theory]
