@@ -45,10 +45,19 @@ public static class RandomFile
 /// <summary>A scratch directory on tmpfs when there is one (fast, and the disk here has no journal).</summary>
 public sealed class Scratch : IDisposable
 {
+    private const string Prefix = "actorsync-test-";
+
+    // The largest tests hold a few GiB of source and destination at once; tmpfs pages are RAM, so
+    // /dev/shm is used only while both its free space and the machine's available memory leave that
+    // much with room to spare. Otherwise a full tmpfs (a kept benchmark dataset, say) gets the test
+    // host killed by the OOM killer instead of failing a test.
+    private const long TmpfsHeadroomBytes = 8L << 30;
+
+    private static readonly string Root = PickRoot();
+
     public Scratch(string name)
     {
-        string root = Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
-        Path = System.IO.Path.Join(root, $"actorsync-test-{name}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Path = System.IO.Path.Join(Root, $"{Prefix}{name}-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 
@@ -56,4 +65,36 @@ public sealed class Scratch : IDisposable
     public string Sub(string name) => System.IO.Path.Join(Path, name);
 
     public void Dispose() => ActorSync.Host.Demo.TreeGenerator.Remove(Path);
+
+    private static string PickRoot()
+    {
+        string temp = System.IO.Path.GetTempPath();
+        RemoveAbandoned(temp);
+        if (!Directory.Exists("/dev/shm")) return temp;
+        RemoveAbandoned("/dev/shm");
+        bool roomy = new DriveInfo("/dev/shm").AvailableFreeSpace >= TmpfsHeadroomBytes
+            && MemAvailableBytes() >= TmpfsHeadroomBytes;
+        return roomy ? "/dev/shm" : temp;
+    }
+
+    /// <summary>Scratch directories of test hosts that were killed before they could remove them.</summary>
+    private static void RemoveAbandoned(string root)
+    {
+        if (!Directory.Exists("/proc/self")) return;  // no way to tell a live host from a dead one
+        foreach (string dir in Directory.EnumerateDirectories(root, Prefix + "*"))
+        {
+            string[] parts = System.IO.Path.GetFileName(dir).Split('-');
+            if (parts.Length >= 2 && int.TryParse(parts[^2], out int pid) && !Directory.Exists($"/proc/{pid}"))
+                ActorSync.Host.Demo.TreeGenerator.Remove(dir);
+        }
+    }
+
+    private static long MemAvailableBytes()
+    {
+        foreach (string line in File.ReadLines("/proc/meminfo"))
+            if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
+                && long.TryParse(line.AsSpan(13).Trim().TrimEnd("kB").Trim(), out long kib))
+                return kib * 1024;
+        return 0;
+    }
 }
