@@ -28,6 +28,11 @@ internal static class Program
             Console.Error.WriteLine($"actorsync: {e.Message}");
             return ExitCodes.Usage;
         }
+        catch (ClusterCommandException e)
+        {
+            Console.Error.WriteLine($"actorsync: {e.Message}");
+            return e.ExitCode;
+        }
         catch (OperationCanceledException) when (interrupt.Signal is { } signal)
         {
             Console.Error.WriteLine($"actorsync: interrupted ({signal}); the same command again finishes the copy");

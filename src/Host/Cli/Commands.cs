@@ -10,11 +10,11 @@ using Microsoft.Extensions.Logging;
 
 namespace ActorSync.Host.Cli;
 
-/// <summary>The command tree: send, recv, demo, keygen.</summary>
+/// <summary>The command tree: send, recv, demo, keygen, node, cluster.</summary>
 internal static class Commands
 {
-    private static readonly Option<string?> SecretFile = new("--secret-file") { Description = "file holding the shared secret (make one with `actorsync keygen FILE`)" };
-    private static readonly Option<string?> Secret = new("--secret") { Description = $"the shared secret itself (visible in ps; prefer --secret-file or ${SecretResolver.EnvironmentVariable})" };
+    internal static readonly Option<string?> SecretFile = new("--secret-file") { Description = "file holding the shared secret (make one with `actorsync keygen FILE`)" };
+    internal static readonly Option<string?> Secret = new("--secret") { Description = $"the shared secret itself (visible in ps; prefer --secret-file or ${SecretResolver.EnvironmentVariable})" };
     private static readonly Option<int?> Streams = new("--streams") { Description = "parallel encrypted connections (default 8, config actorsync.transfer.streams)" };
     private static readonly Option<string?> Cipher = new("--cipher") { Description = "aes-128-gcm (default) or aes-256-gcm" };
     private static readonly Option<string?> Tls = new("--tls") { Description = "auto (default: kernel TLS where available), kernel (or exit 2), user" };
@@ -25,9 +25,9 @@ internal static class Commands
     private static readonly Option<bool> Xattrs = new("--xattrs", "-X") { Description = "copy extended attributes (all but system.*; a non-root receiver sets user.* only)" };
     private static readonly Option<bool> Fsync = new("--fsync") { Description = "make everything durable (syncfs) before the transfer is confirmed" };
     private static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
-    private static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
-    private static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
-    private static readonly Option<string?> ConfigFile = new("--config") { Description = "HOCON file layered over the built-in config/akka.hocon (also $ACTORSYNC_CONFIG)" };
+    internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
+    internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
+    internal static readonly Option<string?> ConfigFile = new("--config") { Description = "HOCON file layered over the built-in config/akka.hocon (also $ACTORSYNC_CONFIG)" };
 
     /// <summary>The command tree; <paramref name="interrupt"/> (a signal) cancels what a command runs. Not System.CommandLine's
     /// token: its invocation gives up waiting when that is cancelled, and the process would exit under a transfer
@@ -39,6 +39,8 @@ internal static class Commands
         root.Subcommands.Add(ReceiveCommand(interrupt));
         root.Subcommands.Add(DemoCommand(interrupt));
         root.Subcommands.Add(KeygenCommand());
+        root.Subcommands.Add(ClusterCommands.Node(interrupt));
+        root.Subcommands.Add(ClusterCommands.Cluster(interrupt));
         return root;
     }
 
@@ -145,7 +147,8 @@ internal static class Commands
     /// The host a command runs in. It is not disposed: the process ends with the command, and by then its transfer has
     /// stopped and closed everything it opened; stopping the actor system politely as well took ~40 ms of every run.
     /// </summary>
-    private static IHost BuildHost(ParseResult parse, bool quiet = false, bool receiving = false)
+    internal static IHost BuildHost(ParseResult parse, bool quiet = false, bool receiving = false,
+        Func<ILogger, Action<Akka.Hosting.AkkaConfigurationBuilder>>? akka = null)
     {
         var overrides = new Dictionary<string, string>();
         if (parse.GetValue(Streams) is { } streams) overrides["actorsync.transfer.streams"] = streams.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -169,7 +172,7 @@ internal static class Commands
         }
         try
         {
-            return EngineHost.Build(parse.GetValue(ConfigFile), parse.GetValue(Verbose), quiet || parse.GetValue(Json) && !parse.GetValue(Verbose), overrides);
+            return EngineHost.Build(parse.GetValue(ConfigFile), parse.GetValue(Verbose), quiet || parse.GetValue(Json) && !parse.GetValue(Verbose), overrides, akka);
         }
         catch (Exception e) when (e is FormatException or FileNotFoundException or IOException)
         {
@@ -196,7 +199,7 @@ internal static class Commands
         }
     }
 
-    private static SharedSecret ResolveSecret(ParseResult parse, ILogger log)
+    internal static SharedSecret ResolveSecret(ParseResult parse, ILogger log)
     {
         try { return SecretResolver.Resolve(parse.GetValue(SecretFile), parse.GetValue(Secret), log); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }

@@ -18,7 +18,10 @@ namespace ActorSync.Host.Cli;
 /// </summary>
 internal static class EngineHost
 {
-    public static IHost Build(string? configFile, bool verbose, bool quiet, IReadOnlyDictionary<string, string> overrides)
+    /// <param name="akka">What else the command's ActorSystem needs (a cluster node's remoting, say), made with the
+    /// command's log before the host is built.</param>
+    public static IHost Build(string? configFile, bool verbose, bool quiet, IReadOnlyDictionary<string, string> overrides,
+        Func<Microsoft.Extensions.Logging.ILogger, Action<AkkaConfigurationBuilder>>? akka = null)
     {
         // ActorSystem.Create(name, setup), which Akka.Hosting calls, evaluates ConfigurationFactory.Load() even when
         // the setup has a config: System.Configuration looking for an app.config, ~55 ms of cold code here. It is
@@ -37,12 +40,14 @@ internal static class EngineHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        var configureAkka = akka?.Invoke(new Serilog.Extensions.Logging.SerilogLoggerFactory(logger).CreateLogger("actorsync"));
         // The command owns Ctrl+C and the exit status (Program); the default console lifetime would also take SIGINT
         // and SIGTERM and print "Application started. Press Ctrl+C to shut down." on every run.
         builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Services.AddSingleton(_ => TransferOptions.FromConfig(config));
-        builder.Services.AddAkka("actorsync", akka => akka
-            .AddHocon(config, HoconAddMode.Prepend)
+        builder.Services.AddAkka("actorsync", akka =>
+        {
+            akka.AddHocon(config, HoconAddMode.Prepend)
             // The command owns SIGINT and SIGTERM (Program.Interruption) and the end of the process: Akka's own hook would
             // terminate the actor system on SIGTERM under a transfer that is still telling its peer why it stops.
             .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
@@ -52,7 +57,9 @@ internal static class EngineHost
                 l.LogLevel = verbose ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.WarningLevel;
                 l.ClearLoggers();
                 l.AddLogger<SerilogLogger>();
-            }));
+            });
+            configureAkka?.Invoke(akka);
+        });
         builder.Services.AddSingleton(sp => new ActorSyncEngine(sp.GetRequiredService<TransferOptions>(), sp.GetService<ILoggerFactory>(), sp.GetRequiredService<ActorSystem>()));
         return builder.Build();
     }

@@ -1,0 +1,92 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Remote;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Cluster;
+
+/// <summary>
+/// A node's door for processes outside the cluster (<c>actorsync cluster status</c>, later <c>actorsync job</c>), at a
+/// fixed path on every node so a client needs only one node's address. It also logs what the node sees of the
+/// cluster's membership, one line per change.
+/// </summary>
+internal sealed class NodeGateway : UntypedActor
+{
+    /// <summary>The gateway's name under /user on every node.</summary>
+    public const string Name = "actorsync-node";
+
+    private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    private readonly ILogger _log;
+
+    public NodeGateway(ILogger log) => _log = log;
+
+    public static string PathOn(string nodeAddress) => $"{nodeAddress}/user/{Name}";
+
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        Context.System.EventStream.Subscribe(Self, typeof(AssociationErrorEvent));
+    }
+
+    protected override void PostStop()
+    {
+        _cluster.Unsubscribe(Self);
+        Context.System.EventStream.Unsubscribe(Self);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case ClusterStatusRequest:
+                Sender.Tell(Report());
+                break;
+            case ClusterEvent.MemberUp m:
+                _log.LogInformation("member up: {Address} ({Roles})", m.Member.Address, string.Join(",", m.Member.Roles));
+                break;
+            case ClusterEvent.MemberRemoved m:
+                _log.LogInformation("member removed: {Address} (was {Status})", m.Member.Address, m.PreviousStatus);
+                break;
+            case ClusterEvent.UnreachableMember m:
+                _log.LogWarning("member unreachable: {Address}", m.Member.Address);
+                break;
+            case ClusterEvent.ReachableMember m:
+                _log.LogInformation("member reachable again: {Address}", m.Member.Address);
+                break;
+            case ClusterEvent.IMemberEvent:
+                break;
+            case AssociationErrorEvent e when RefusedForKey(e.Cause):
+                _log.LogWarning("refused a connection {Direction} {Peer}: it does not hold this cluster's key",
+                    e.IsInbound ? "from" : "to", e.RemoteAddress);
+                break;
+            case AssociationErrorEvent e:
+                _log.LogDebug("connection {Direction} {Peer} ended: {Reason}", e.IsInbound ? "from" : "to", e.RemoteAddress, e.Cause?.GetBaseException().Message);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>A TLS handshake that failed (one side refused the other's key), as opposed to a connection that could
+    /// not be made or merely closed. Akka.Remote reports a handshake the peer broke off as an
+    /// InvalidAssociationException whose message says so, with no inner exception to tell it by.</summary>
+    public static bool RefusedForKey(Exception? cause)
+    {
+        for (; cause is not null; cause = cause.InnerException)
+            if (cause is System.Security.Authentication.AuthenticationException
+                || cause.Message.Contains("TLS handshake failed", StringComparison.Ordinal)) return true;
+        return false;
+    }
+
+    private ClusterStatusReport Report()
+    {
+        var state = _cluster.State;
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        var members = state.Members
+            .Select(m => new ClusterMember(m.Address.ToString(), m.Status.ToString(), [.. m.Roles.Order(StringComparer.Ordinal)], !unreachable.Contains(m.Address)))
+            .ToArray();
+        return new ClusterStatusReport(_cluster.SelfAddress.ToString(), state.Leader?.ToString(), members);
+    }
+}

@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using ActorSync.Cluster;
+using ActorSync.Engine;
+using ActorSync.Transport;
+using Akka.Actor;
+using Akka.Remote;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Host.Cli;
+
+/// <summary>actorsync node (a member of a cluster) and actorsync cluster status (a look at one from outside).</summary>
+internal static class ClusterCommands
+{
+    /// <summary>How long `cluster status` waits for the node's answer: a node that is up answers in milliseconds, the
+    /// rest is the TLS connection (~0.3 s here) and a loaded machine's pauses.</summary>
+    private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(10);
+
+    public static Command Node(CancellationToken interrupt)
+    {
+        var listen = new Option<string>("--listen") { Description = "ADDR:PORT this node listens on for the cluster; ADDR is the IP the other nodes reach it at", Required = true };
+        var seeds = new Option<string[]>("--seed") { Description = "ADDR:PORT of a seed node (repeat it; give every node the same list, in the same order; default: this node alone)" };
+        var role = new Option<string>("--role") { Description = "sender, receiver or both", DefaultValueFactory = _ => "both" };
+        var cmd = new Command("node", "run a node of an ActorSync cluster until SIGINT or SIGTERM (then it leaves the cluster)")
+            { listen, seeds, role, Commands.SecretFile, Commands.Secret, Commands.Verbose, Commands.ConfigFile };
+        cmd.SetAction(async (parse, _) =>
+        {
+            var self = Endpoint("--listen", parse.GetValue(listen)!);
+            var seedList = (parse.GetValue(seeds) ?? []).Select(s => Endpoint("--seed", s)).ToArray();
+            var roles = ClusterNodeSettings.ParseRole(parse.GetValue(role)!)
+                        ?? throw new UsageException($"--role \"{parse.GetValue(role)}\": expected sender, receiver or both");
+            var settings = new ClusterNodeSettings { Listen = self, Seeds = seedList.Length > 0 ? seedList : [self], Roles = roles };
+            var app = Commands.BuildHost(parse, akka: log =>
+            {
+                var secret = Commands.ResolveSecret(parse, log);
+                return b => b.WithActorSyncNode(settings, secret);
+            });
+            var log = EngineHost.Loggers(app).CreateLogger("actorsync");
+            try { await app.StartAsync(CancellationToken.None); }
+            catch (Exception e) when (IsBindFailure(e))
+            {
+                throw new UsageException($"cannot listen on {self.Host}:{self.Port}: {e.GetBaseException().Message}");
+            }
+            var system = app.Services.GetRequiredService<ActorSystem>();
+            log.LogInformation("node {Address} ({Roles}) started; joining through {Seeds}", ClusterNodeSettings.Address(self),
+                string.Join(",", roles), string.Join(" ", settings.Seeds.Select(s => $"{s.Host}:{s.Port}")));
+            var stopped = system.WhenTerminated;
+            var signalled = Task.Delay(Timeout.Infinite, interrupt);
+            if (await Task.WhenAny(stopped, signalled) == stopped)
+            {
+                // Akka.Remote stops a node whose outbound TLS handshake fails: the peer it tried holds another key. (The
+                // reason's type is internal to Akka.Remote 1.5.74, hence its name.)
+                if (CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name == "TlsHandshakeFailureReason")
+                    throw new ClusterCommandException(ExitCodes.AuthenticationFailed,
+                        "a TLS handshake with another node failed: this node and that one do not hold the same cluster secret");
+                // The cluster downed this node (it was unreachable for too long, or on the minority side of a split).
+                throw new ClusterCommandException(ExitCodes.TransferFailed, "this node was removed from the cluster; start it again to rejoin");
+            }
+            log.LogInformation("leaving the cluster");
+            await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+            return ExitCodes.Success;
+        });
+        return cmd;
+    }
+
+    public static Command Cluster(CancellationToken interrupt)
+    {
+        var contact = new Option<string>("--cluster") { Description = "ADDR:PORT of any node of the cluster", Required = true };
+        var status = new Command("status", "list the cluster's members, their roles and reachability, as one node sees them")
+            { contact, Commands.SecretFile, Commands.Secret, Commands.Json, Commands.Verbose, Commands.ConfigFile };
+        status.SetAction(async (parse, _) =>
+        {
+            var node = Endpoint("--cluster", parse.GetValue(contact)!);
+            var report = await AskAsync<ClusterStatusReport>(parse, node, ClusterStatusRequest.Instance, interrupt);
+            Print(report, parse.GetValue(Commands.Json));
+            return ExitCodes.Success;
+        });
+        return new Command("cluster", "look at an ActorSync cluster") { status };
+    }
+
+    /// <summary>Sends <paramref name="request"/> to the gateway of the node at <paramref name="node"/> from a remoting-only
+    /// system, and waits for its answer. No answer is exit 1, a node that refuses our TLS handshake (another
+    /// secret) exit 3, each with one line saying which.</summary>
+    private static async Task<T> AskAsync<T>(ParseResult parse, DnsEndPoint node, object request, CancellationToken interrupt)
+    {
+        var local = LocalAddressToward(IPAddress.Parse(node.Host));
+        var app = Commands.BuildHost(parse, quiet: true, akka: log =>
+        {
+            var secret = Commands.ResolveSecret(parse, log);
+            return b => b.WithActorSyncContact(local, secret);
+        });
+        await app.StartAsync(CancellationToken.None);
+        var system = app.Services.GetRequiredService<ActorSystem>();
+        var refused = new TaskCompletionSource<(bool Authentication, string Reason)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = system.ActorOf(Props.Create(() => new AssociationErrors(refused)));
+        system.EventStream.Subscribe(listener, typeof(AssociationErrorEvent));
+        string address = ClusterNodeSettings.Address(node);
+        var answer = system.ActorSelection(NodeGateway.PathOn(address)).Ask<T>(request, StatusTimeout, interrupt);
+        if (await Task.WhenAny(answer, refused.Task) == refused.Task)
+        {
+            var (authentication, reason) = refused.Task.Result;
+            throw authentication
+                ? new ClusterCommandException(ExitCodes.AuthenticationFailed, $"the node at {node.Host}:{node.Port} does not hold this cluster's secret, or we do not hold its ({reason})")
+                : new ClusterCommandException(ExitCodes.TransferFailed, $"cannot reach a node at {node.Host}:{node.Port}: {reason}");
+        }
+        try { return await answer; }
+        catch (AskTimeoutException)
+        {
+            throw new ClusterCommandException(ExitCodes.TransferFailed, $"no answer from a node at {node.Host}:{node.Port} within {StatusTimeout.TotalSeconds:F0} s");
+        }
+    }
+
+    private static void Print(ClusterStatusReport report, bool json)
+    {
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(report, ClusterJsonContext.Default.ClusterStatusReport));
+            return;
+        }
+        var err = Console.Error;
+        err.WriteLine($"{report.Members.Length} members; leader {report.Leader ?? "none"}; as seen by {report.Node}");
+        foreach (var m in report.Members.OrderBy(m => m.Address, StringComparer.Ordinal))
+            err.WriteLine($"  {m.Address,-40} {m.Status,-8} {(m.Reachable ? "reachable" : "UNREACHABLE"),-11} {string.Join(",", m.Roles)}");
+    }
+
+    /// <summary>The local address the kernel would route <paramref name="remote"/> through: what the node must be able
+    /// to reach this process at to answer it (a connected UDP socket sends nothing).</summary>
+    private static IPAddress LocalAddressToward(IPAddress remote)
+    {
+        using var probe = new Socket(remote.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        probe.Connect(remote, 9);
+        return ((IPEndPoint)probe.LocalEndPoint!).Address;
+    }
+
+    private static DnsEndPoint Endpoint(string option, string text)
+    {
+        if (!SecureConnection.TryParseEndpoint(text, allowBarePort: false, out string host, out int port))
+            throw new UsageException($"{option} \"{text}\" is not ADDR:PORT");
+        if (!IPAddress.TryParse(host, out var ip)) throw new UsageException($"{option} needs an IP address, not \"{host}\" (cluster nodes compare addresses exactly)");
+        return new DnsEndPoint(ip.ToString(), port);
+    }
+
+    private static bool IsBindFailure(Exception e) => e.GetBaseException() is SocketException;
+
+    /// <summary>Akka.Remote's failed associations, as the reason a peer gave or our TLS found.</summary>
+    private sealed class AssociationErrors(TaskCompletionSource<(bool, string)> refused) : UntypedActor
+    {
+        protected override void OnReceive(object message)
+        {
+            if (message is not AssociationErrorEvent e) return;
+            refused.TrySetResult((NodeGateway.RefusedForKey(e.Cause), e.Cause?.GetBaseException().Message ?? e.ToString()));
+        }
+    }
+}
+
+/// <summary>A cluster command's failure with its exit status and one line for the user.</summary>
+internal sealed class ClusterCommandException(int exitCode, string message) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(ClusterStatusReport))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+internal sealed partial class ClusterJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
