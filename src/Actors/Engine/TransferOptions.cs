@@ -33,6 +33,8 @@ public sealed record TransferOptions
     public bool PreserveAttributes { get; init; }
     /// <summary>The receiver makes everything durable (one syncfs) before it confirms the transfer (--fsync).</summary>
     public bool Fsync { get; init; }
+    /// <summary>Bytes per second all the streams of a send may put on the wire together (--bwlimit); 0: no cap.</summary>
+    public long BandwidthLimit { get; init; }
     /// <summary>SO_SNDBUF/SO_RCVBUF per stream (see <see cref="SecureConnection.DefaultSocketBuffer"/>).</summary>
     public int SocketBuffer { get; init; } = SecureConnection.DefaultSocketBuffer;
     /// <summary>Plaintext per pooled buffer: one read() of a large file, or one batch of small files.</summary>
@@ -132,6 +134,7 @@ public sealed record TransferOptions
             Fsync = Bool(s, "transfer.fsync", d.Fsync),
             ChunkSize = (int)Size(s, "transfer.chunk-size", d.ChunkSize, 64 << 10, 16 << 20),
             SocketBuffer = (int)Size(s, "transfer.socket-buffer", d.SocketBuffer, 64 << 10, 256 << 20),
+            BandwidthLimit = Size(s, "transfer.bwlimit", d.BandwidthLimit, 0, 1L << 50),
             BufferMemory = Size(s, "memory.buffer-memory", d.BufferMemory, 1 << 20, 64L << 30),
             Readers = Int(s, "pipeline.readers", d.Readers, 1, 64),
             Writers = Int(s, "pipeline.writers", d.Writers, 1, 64),

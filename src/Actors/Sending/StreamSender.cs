@@ -139,10 +139,26 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
             case SenderCommand command:
                 if (_interrupt is not null) Drop(command.Chunk);
                 else if (_sending) Stash.Stash();
+                else if (MustWait(command) is { } wait)
+                {
+                    // Over the cap: the chunk is sent when the bucket has refilled, and what comes meanwhile waits.
+                    _sending = true;
+                    Timers.StartSingleTimer(nameof(Throttled), new Throttled(command), wait);
+                }
+                else Send(command);
+                break;
+            case Throttled throttled:
+                _sending = false;
+                if (_interrupt is { } stopping)
+                {
+                    Drop(throttled.Command.Chunk);
+                    Notice(stopping);
+                }
                 else
                 {
-                    if (command.Chunk.Buffer is not null) State.ChunkTaken();
-                    _sending = !Completion.RanToCompletion(OnCommandAsync(command), _self);
+                    Send(throttled.Command);
+                    // What came while it waited goes next (at once when this send is done already, else after it).
+                    if (!_sending) Stash.UnstashAll();
                 }
                 break;
             case Completion.Done sent:
@@ -178,8 +194,30 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
         }
     }
 
-    /// <summary>A send is completing in the background.</summary>
+    /// <summary>A send is completing in the background, or waiting for the bandwidth cap.</summary>
     private bool _sending;
+
+    private void Send(SenderCommand command)
+    {
+        if (command.Chunk.Buffer is not null) State.ChunkTaken();
+        _sending = !Completion.RanToCompletion(OnCommandAsync(command), _self);
+    }
+
+    /// <summary>How long a chunk must wait for the transfer's bandwidth cap; null to send it now. Its bytes are
+    /// taken from the bucket here, once, whether it waits or not.</summary>
+    private TimeSpan? MustWait(SenderCommand command)
+    {
+        if (setup.Limit is not { } limit || command.Chunk.Buffer is null) return null;
+        var wait = limit.Take(command.Chunk.Length + command.Chunk.FileCount);
+        return wait > MinimumWait ? wait : null;
+    }
+
+    /// <summary>Shorter waits are not worth a timer (Akka's scheduler ticks every 10 ms): the debt they leave is
+    /// paid by the next chunk's wait, so the long-run rate stays the cap.</summary>
+    private static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>A chunk held back by the bandwidth cap, due now.</summary>
+    private sealed record Throttled(SenderCommand Command);
 
     /// <summary>Why the transfer is being stopped, once it is: nothing more is sent but that.</summary>
     private string? _interrupt;
@@ -535,7 +573,11 @@ internal sealed record SenderSetup(
     StreamState[] Streams,
     string[] CryptoModes,
     ILogger Log,
-    CancellationToken Abort);
+    CancellationToken Abort)
+{
+    /// <summary>The transfer's cap on the bytes its streams send (--bwlimit), null when there is none.</summary>
+    public BandwidthLimit? Limit { get; } = Options.BandwidthLimit > 0 ? new BandwidthLimit(Options.BandwidthLimit, Options.ChunkSize) : null;
+}
 
 /// <summary>A connection broke after data went over it.</summary>
 internal sealed class StreamBrokenException(int stream, Exception? inner)

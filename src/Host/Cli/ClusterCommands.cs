@@ -99,13 +99,18 @@ internal static class ClusterCommands
         system.EventStream.Subscribe(listener, typeof(AssociationErrorEvent));
         string address = ClusterNodeSettings.Address(node);
         var answer = system.ActorSelection(NodeGateway.PathOn(address)).Ask<T>(request, StatusTimeout, interrupt);
-        if (await Task.WhenAny(answer, refused.Task) == refused.Task)
+        var first = await Task.WhenAny(answer, refused.Task, system.WhenTerminated);
+        // Akka.Remote stops a system whose outbound TLS handshake fails, at times before its error event reaches us.
+        bool tlsRefused = CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name == "TlsHandshakeFailureReason";
+        if (first == refused.Task || tlsRefused)
         {
-            var (authentication, reason) = refused.Task.Result;
-            throw authentication
+            var (authentication, reason) = refused.Task.IsCompleted ? refused.Task.Result : (true, "TLS handshake failed");
+            throw authentication || tlsRefused
                 ? new ClusterCommandException(ExitCodes.AuthenticationFailed, $"the node at {node.Host}:{node.Port} does not hold this cluster's secret, or we do not hold its ({reason})")
                 : new ClusterCommandException(ExitCodes.TransferFailed, $"cannot reach a node at {node.Host}:{node.Port}: {reason}");
         }
+        if (first == system.WhenTerminated)
+            throw new ClusterCommandException(ExitCodes.TransferFailed, $"the connection to {node.Host}:{node.Port} failed before it answered");
         try { return await answer; }
         catch (AskTimeoutException)
         {

@@ -24,6 +24,7 @@ internal static class Commands
     private static readonly Option<bool> NoGroup = new("--no-group") { Description = "do not preserve groups" };
     private static readonly Option<bool> Xattrs = new("--xattrs", "-X") { Description = "copy extended attributes (all but system.*; a non-root receiver sets user.* only)" };
     private static readonly Option<bool> Fsync = new("--fsync") { Description = "make everything durable (syncfs) before the transfer is confirmed" };
+    private static readonly Option<string?> BwLimit = new("--bwlimit") { Description = "cap on the bytes per second all streams send together, as rsync takes it: 50M, 1.5G, 800K (1024-based), 50MB (1000-based); a bare number is KiB/s" };
     private static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
@@ -48,7 +49,7 @@ internal static class Commands
     {
         var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/)" };
         var target = new Argument<string>("HOST:PORT") { Description = "the receiver" };
-        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
             string src = parse.GetValue(source)!;
@@ -159,6 +160,10 @@ internal static class Commands
             overrides["actorsync.transfer.cipher"] = cipher;
             if (receiving) overrides["actorsync.receive.accept-cipher"] = cipher;
         }
+        if (parse.GetValue(BwLimit) is { } rate)
+            overrides["actorsync.transfer.bwlimit"] = Rates.TryParse(rate, out long bytesPerSecond) && bytesPerSecond > 0
+                ? bytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : throw new UsageException($"--bwlimit \"{rate}\": expected a rate such as 50M, 1.5G, 800K or 50MB");
         if (parse.GetValue(NoHardLinks)) overrides["actorsync.transfer.hard-links"] = "false";
         if (parse.GetValue(NoOwner)) overrides["actorsync.transfer.owner"] = "false";
         if (parse.GetValue(NoGroup)) overrides["actorsync.transfer.group"] = "false";
