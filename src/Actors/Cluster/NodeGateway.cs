@@ -60,6 +60,9 @@ internal sealed class NodeGateway : UntypedActor
                 _log.LogWarning("refused a connection {Direction} {Peer}: it does not hold this cluster's key",
                     e.IsInbound ? "from" : "to", e.RemoteAddress);
                 break;
+            case AssociationErrorEvent e when !e.IsInbound && e.Cause?.GetBaseException() is System.Net.Sockets.SocketException connect:
+                _log.LogWarning("cannot connect to {Peer}: {Reason}", e.RemoteAddress, connect.Message);
+                break;
             case AssociationErrorEvent e:
                 _log.LogDebug("connection {Direction} {Peer} ended: {Reason}", e.IsInbound ? "from" : "to", e.RemoteAddress, e.Cause?.GetBaseException().Message);
                 break;

@@ -34,6 +34,11 @@ internal static class EngineHost
         var level = verbose ? LogEventLevel.Debug : quiet ? LogEventLevel.Warning : LogEventLevel.Information;
         var logger = new LoggerConfiguration()
             .MinimumLevel.Is(level)
+            // Akka.Remote reports every refused TLS handshake (a port scan, a process without the cluster's key) as an
+            // error of twenty lines with its own troubleshooting text, and every failed outbound connection as a
+            // warning with a stack trace; its one-line warning beside the first, and the node's own lines
+            // (NodeGateway), say what happened. The details stay for -v.
+            .Filter.ByExcluding(e => !verbose && IsAkkaRemoteDetail(e))
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
         Serilog.Log.Logger = logger;
@@ -76,6 +81,10 @@ internal static class EngineHost
         Loggers(host).CreateLogger("actorsync").LogDebug("actor system started in {Ms:F0} ms", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return engine;
     }
+
+    private static bool IsAkkaRemoteDetail(LogEvent e) =>
+        e.Level == LogEventLevel.Error && e.MessageTemplate.Text.StartsWith("TLS handshake failed", StringComparison.Ordinal)
+        || e.Level == LogEventLevel.Warning && e.MessageTemplate.Text.StartsWith("Tried to associate with unreachable remote address", StringComparison.Ordinal);
 
     public static ILoggerFactory Loggers(IHost host) => host.Services.GetRequiredService<ILoggerFactory>();
 }
