@@ -91,6 +91,10 @@ public sealed class ClusterNodeTests : IDisposable
             .Select(m => m.GetProperty("address").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(new[] { $"akka.ssl.tcp://actorsync@127.0.0.1:{ports[0]}", $"akka.ssl.tcp://actorsync@127.0.0.1:{ports[1]}" }.Order(StringComparer.Ordinal), addresses);
         Assert.DoesNotContain("member up", intruder.Log);
+        // One line per refusal, not Akka.Remote's stack traces.
+        await n1.WaitForLineAsync(Formation, "Rejected incoming connection");
+        Assert.DoesNotContain("   at ", n1.Log);
+        Assert.DoesNotContain("   at ", intruder.Log);
 
         var refused = await Cli.RunAsync("cluster", "status", "--cluster", $"127.0.0.1:{ports[0]}", "--secret-file", other);
         Assert.Equal(3, refused.ExitCode);
