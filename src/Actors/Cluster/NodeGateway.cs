@@ -17,8 +17,13 @@ internal sealed class NodeGateway : UntypedActor
 
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly ILogger _log;
+    private readonly IActorRef _jobs;
 
-    public NodeGateway(ILogger log) => _log = log;
+    public NodeGateway(ILogger log, IActorRef jobs)
+    {
+        _log = log;
+        _jobs = jobs;
+    }
 
     public static string PathOn(string nodeAddress) => $"{nodeAddress}/user/{Name}";
 
@@ -41,6 +46,10 @@ internal sealed class NodeGateway : UntypedActor
         {
             case ClusterStatusRequest:
                 Sender.Tell(Report());
+                break;
+            // A client's job requests go to the coordinator, wherever it runs; its answers go straight to the client.
+            case SubmitJob or JobStatusRequest:
+                _jobs.Forward(message);
                 break;
             case ClusterEvent.MemberUp m:
                 _log.LogInformation("member up: {Address} ({Roles})", m.Member.Address, string.Join(",", m.Member.Roles));

@@ -24,8 +24,12 @@ internal sealed class DestinationTree : IDisposable
 
     private readonly int _lockFd;
     private readonly bool _root = Libc.IsRoot;
+    /// <summary>A job unit's tree: DEST/.actorsync, whose lock it holds shared, and its own area's name in it.</summary>
+    private readonly int _baseFd = -1, _baseLockFd = -1;
+    private readonly string? _scope;
 
-    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd, int partialFd, int keptFd, HashSet<string> kept, uint createdGid)
+    private DestinationTree(string root, int rootFd, int workFd, int tempFd, int lockFd, int partialFd, int keptFd, HashSet<string> kept, uint createdGid,
+        int baseFd, int baseLockFd, string? scope)
     {
         PartialFd = partialFd;
         KeptFd = keptFd;
@@ -36,6 +40,9 @@ internal sealed class DestinationTree : IDisposable
         TempFd = tempFd;
         _lockFd = lockFd;
         CreatedGid = createdGid;
+        _baseFd = baseFd;
+        _baseLockFd = baseLockFd;
+        _scope = scope;
     }
 
     public string Root { get; }
@@ -82,15 +89,19 @@ internal sealed class DestinationTree : IDisposable
     /// Holding the lock, whatever is left in the temporary area belongs to an interrupted run (see <see cref="KeptFd"/>).
     /// A transfer that just finished may still be letting go of DEST: the lock is retried for
     /// <paramref name="lockWait"/> (infinite: until it is free), asynchronously, holding no thread.
+    /// With a <paramref name="scope"/> (a cluster job's unit) the tree has a work area of its own,
+    /// DEST/.actorsync/SCOPE, under its own lock, and holds DEST's lock shared: the units of jobs write into one DEST
+    /// at once (each into directories no other unit writes), a plain transfer and they exclude each other, and a unit
+    /// sent again finds what its interrupted attempt left.
     /// </summary>
-    public static async Task<DestinationTree> OpenAsync(string root, TimeSpan lockWait, CancellationToken ct)
+    public static async Task<DestinationTree> OpenAsync(string root, TimeSpan lockWait, CancellationToken ct, string? scope = null)
     {
         try { Directory.CreateDirectory(root); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DestinationUnavailableException($"cannot create destination {root}: {e.Message}"); }
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            var (tree, errno) = TryOpen(root);
+            var (tree, errno) = TryOpen(root, scope);
             if (tree is not null) return tree;
             if (errno != Libc.EAGAIN) throw new DestinationUnavailableException($"cannot lock {root}: {Libc.Describe(errno)}");
             if (lockWait != Timeout.InfiniteTimeSpan && waited.Elapsed >= lockWait)
@@ -100,41 +111,38 @@ internal sealed class DestinationTree : IDisposable
     }
 
     /// <summary>The locked tree, or (null, errno) when the lock is held (EAGAIN) or cannot be taken.</summary>
-    private static (DestinationTree?, int) TryOpen(string root)
+    private static (DestinationTree?, int) TryOpen(string root, string? scope)
     {
         int rootFd = Libc.OpenDirectoryFollowing(root);
         if (rootFd < 0) throw new DestinationUnavailableException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
-        int workFd = -1, tempFd = -1, lockFd = -1, partialFd = -1, keptFd = -1;
+        int baseFd = -1, baseLockFd = -1, workFd = -1, tempFd = -1, lockFd = -1, partialFd = -1, keptFd = -1;
         try
         {
-            while (true)
+            int e = LockArea(rootFd, WorkDirectory, root, exclusive: scope is null, out workFd, out lockFd);
+            if (e == 0 && scope is not null)
             {
-                workFd = OpenOrCreate(rootFd, WorkDirectory, 0x1C0, root);
-                lockFd = Libc.CreateOrOpen(workFd, LockFile);
-                if (lockFd < 0) throw new DestinationUnavailableException($"cannot open {Path.Join(root, WorkDirectory, LockFile)}: {Libc.Describe(Libc.LastErrno)}");
-                int e = Libc.TryLockExclusive(lockFd);
-                if (e != 0)
-                {
-                    Close(ref lockFd, ref workFd, ref rootFd);
-                    return (null, e);
-                }
-                // The transfer before may have removed its lock file and work area just before it let go: a lock on
-                // a file no longer in place guards nothing. Still DEST/.actorsync/lock? Else open afresh.
-                if (IsAt(lockFd, rootFd, WorkDirectory + "/" + LockFile) && IsAt(workFd, rootFd, WorkDirectory)) break;
-                Libc.Close(lockFd);
-                Libc.Close(workFd);
-                lockFd = workFd = -1;
+                (baseFd, baseLockFd) = (workFd, lockFd);
+                (workFd, lockFd) = (-1, -1);
+                e = LockArea(baseFd, scope, Path.Join(root, WorkDirectory), exclusive: true, out workFd, out lockFd);
             }
-            tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, Path.Join(root, WorkDirectory));
-            partialFd = OpenOrCreate(workFd, PartialFiles.Directory, 0x1C0, Path.Join(root, WorkDirectory));
-            keptFd = OpenOrCreate(workFd, KeptDirectory, 0x1C0, Path.Join(root, WorkDirectory));
+            if (e != 0)
+            {
+                Libc.CloseQuietly(baseLockFd);
+                Libc.CloseQuietly(baseFd);
+                Libc.CloseQuietly(rootFd);
+                return (null, e);
+            }
+            string work = scope is null ? Path.Join(root, WorkDirectory) : Path.Join(root, WorkDirectory, scope);
+            tempFd = OpenOrCreate(workFd, TempDirectory, 0x1C0, work);
+            partialFd = OpenOrCreate(workFd, PartialFiles.Directory, 0x1C0, work);
+            keptFd = OpenOrCreate(workFd, KeptDirectory, 0x1C0, work);
             // Whatever is left in the temporary area belongs to an interrupted run: files' temporaries move to the kept
             // area (a finished one may be committed by this run), the rest goes.
             foreach (string name in Names(tempFd))
                 if (!name.StartsWith("s-", StringComparison.Ordinal) || Libc.Rename(tempFd, name, keptFd, name) != 0) Libc.Unlink(tempFd, name);
             var kept = new HashSet<string>(Names(keptFd), StringComparer.Ordinal);
             uint createdGid = Libc.StatOpen(tempFd, out var st) == 0 && (st.Mode & 0x400 /* S_ISGID */) != 0 ? st.Gid : Libc.EffectiveGroup;
-            return (new DestinationTree(root, rootFd, workFd, tempFd, lockFd, partialFd, keptFd, kept, createdGid), 0);
+            return (new DestinationTree(root, rootFd, workFd, tempFd, lockFd, partialFd, keptFd, kept, createdGid, baseFd, baseLockFd, scope), 0);
         }
         catch
         {
@@ -143,17 +151,38 @@ internal sealed class DestinationTree : IDisposable
             Libc.CloseQuietly(tempFd);
             Libc.CloseQuietly(lockFd);
             Libc.CloseQuietly(workFd);
+            Libc.CloseQuietly(baseLockFd);
+            Libc.CloseQuietly(baseFd);
             Libc.CloseQuietly(rootFd);
             throw;
         }
     }
 
-    private static void Close(ref int a, ref int b, ref int c)
+    /// <summary>
+    /// Opens (creating) work area <paramref name="name"/> below <paramref name="parentFd"/> and locks its lock file:
+    /// 0 with both descriptors, or the errno (EAGAIN: held). The holder before may have removed the lock file and the
+    /// area just before it let go: a lock on a file no longer in place guards nothing, so it is checked and taken afresh.
+    /// </summary>
+    private static int LockArea(int parentFd, string name, string where, bool exclusive, out int areaFd, out int lockFd)
     {
-        Libc.CloseQuietly(a);
-        Libc.CloseQuietly(b);
-        Libc.CloseQuietly(c);
-        a = b = c = -1;
+        while (true)
+        {
+            areaFd = OpenOrCreate(parentFd, name, 0x1C0, where);
+            lockFd = Libc.CreateOrOpen(areaFd, LockFile);
+            if (lockFd < 0)
+            {
+                int errno = Libc.LastErrno;
+                Libc.CloseQuietly(areaFd);
+                areaFd = -1;
+                throw new DestinationUnavailableException($"cannot open {Path.Join(where, name, LockFile)}: {Libc.Describe(errno)}");
+            }
+            int e = exclusive ? Libc.TryLockExclusive(lockFd) : Libc.TryLockShared(lockFd);
+            if (e == 0 && IsAt(lockFd, parentFd, name + "/" + LockFile) && IsAt(areaFd, parentFd, name)) return 0;
+            Libc.Close(lockFd);
+            Libc.Close(areaFd);
+            lockFd = areaFd = -1;
+            if (e != 0) return e;
+        }
     }
 
     /// <summary>Is the open <paramref name="fd"/> the entry at <paramref name="path"/> below <paramref name="dirFd"/>?</summary>
@@ -286,7 +315,8 @@ internal sealed class DestinationTree : IDisposable
     /// <summary>--fsync: everything written to DEST's filesystem reaches the disk (one syncfs for the whole transfer).</summary>
     public int SyncAll() => Libc.SyncFileSystem(RootFd) == 0 ? 0 : Libc.LastErrno;
 
-    /// <summary>Leaves DEST as a plain copy when nothing is left in the work area, then releases the lock.</summary>
+    /// <summary>Leaves DEST as a plain copy when nothing is left in the work area, then releases the lock. A job
+    /// unit removes its own area, and DEST's work area too when it is the last to leave it.</summary>
     public void Dispose()
     {
         Libc.RemoveDirectory(WorkFd, KeptDirectory);
@@ -294,13 +324,25 @@ internal sealed class DestinationTree : IDisposable
             && Libc.StatNoFollow(WorkFd, KeptDirectory, out _) != 0)
         {
             Libc.Unlink(WorkFd, LockFile);
-            Libc.RemoveDirectory(RootFd, WorkDirectory);
+            if (_scope is null) Libc.RemoveDirectory(RootFd, WorkDirectory);
+            else Libc.RemoveDirectory(_baseFd, _scope);
         }
         Libc.CloseQuietly(_lockFd);
         Libc.CloseQuietly(KeptFd);
         Libc.CloseQuietly(PartialFd);
         Libc.CloseQuietly(TempFd);
         Libc.CloseQuietly(WorkFd);
+        if (_scope is not null)
+        {
+            // The last unit out (DEST's lock to be had exclusively, nothing but the lock file left) takes the work area away.
+            if (Libc.TryLockExclusive(_baseLockFd) == 0 && Names(_baseFd) is [LockFile])
+            {
+                Libc.Unlink(_baseFd, LockFile);
+                Libc.RemoveDirectory(RootFd, WorkDirectory);
+            }
+            Libc.CloseQuietly(_baseLockFd);
+            Libc.CloseQuietly(_baseFd);
+        }
         Libc.CloseQuietly(RootFd);
     }
 }

@@ -31,13 +31,13 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     private readonly CancellationTokenRegistration _interrupted;
 
     /// <summary>Opens (and locks) DEST, waiting for another transfer to let go of it, then sets up the pipeline.</summary>
-    public static async Task<IncomingTransfer> StartAsync(ActorSystem system, TransferHeaderFrame header, string destination, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
+    public static async Task<IncomingTransfer> StartAsync(ActorSystem system, TransferHeaderFrame header, ReceiveTarget target, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
         CancellationToken cancellationToken)
     {
-        var tree = await DestinationTree.OpenAsync(destination, options.LockWait, cancellationToken).ConfigureAwait(false);
+        var tree = await DestinationTree.OpenAsync(target.Destination, options.LockWait, cancellationToken, target.Scope).ConfigureAwait(false);
         try
         {
-            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken);
+            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken) { Target = target };
         }
         catch
         {
@@ -79,6 +79,13 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     public int ConnectionCount => Volatile.Read(ref _connectionCount);
 
     public void CountConnection() => Interlocked.Increment(ref _connectionCount);
+
+    /// <summary>Where this transfer writes.</summary>
+    public ReceiveTarget Target { get; init; }
+
+    /// <summary>Ends the transfer as failed (its sender is told <paramref name="reason"/>): a newer attempt at the same
+    /// job unit has come, whose sender is the one that counts now.</summary>
+    public void Abort(string reason) => _outcome.TrySetException(new Sending.TransferFailedException(reason));
     public TransferStats Stats { get; }
     public Task<ReceiveOutcome> Outcome => _outcome.Task;
 

@@ -10,10 +10,11 @@ namespace ActorSync.Receiving;
 /// <summary>
 /// Accepts connections, authenticates them, and joins each to its transfer by the id in its first frame.
 /// One-shot mode ends after the first transfer (or when the first peer fails to authenticate before any
-/// transfer started); serve mode keeps going and reports each transfer.
+/// transfer started); serve mode keeps going and reports each transfer. A cluster node's server has no DEST of its
+/// own: <paramref name="route"/> says where each transfer goes (the job its id names), or why it is refused.
 /// </summary>
 internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destination, SharedSecret secret, TransferOptions options, ILoggerFactory loggers,
-    Func<TransferStats> newStats, Action<TransferSummary>? onTransfer)
+    Func<TransferStats> newStats, Action<TransferSummary>? onTransfer, Func<Guid, (ReceiveTarget? Target, string Refusal)>? route = null)
 {
     private readonly ILogger _log = loggers.CreateLogger("actorsync.recv");
     /// <summary>Running transfers by id, and those still opening DEST (which may wait for its lock).</summary>
@@ -184,7 +185,16 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
         IncomingTransfer transfer;
         try
         {
-            transfer = await IncomingTransfer.StartAsync(system, header, destination, options, loggers, newStats(), ct).ConfigureAwait(false);
+            var target = Route(header.TransferId);
+            // A job unit sent again (its sender was lost, or gave up on this receiver and came back) supersedes the
+            // attempt still running here, which would hold the unit's work area until rejoin-grace ran out.
+            if (target.Scope is not null)
+            {
+                List<Task<IncomingTransfer>> older;
+                lock (_gate) older = [.. _transfers.Where(t => t.Key != header.TransferId && t.Value.IsCompletedSuccessfully && t.Value.Result.Target == target).Select(t => t.Value)];
+                foreach (var t in older) t.Result.Abort("a newer attempt at this unit took over");
+            }
+            transfer = await IncomingTransfer.StartAsync(system, header, target, options, loggers, newStats(), ct).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -199,9 +209,16 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
             }
             throw;
         }
-        _log.LogInformation("transfer {Id}: {Streams} streams into {Dest}", header.TransferId, header.StreamCount, destination);
+        _log.LogInformation("transfer {Id}: {Streams} streams into {Dest}", header.TransferId, header.StreamCount, transfer.Target.Destination);
         lock (_gate) _handlers.Add(FinishAsync(transfer));   // a stopping server waits for its transfers' cleanup too
         return transfer;
+    }
+
+    private ReceiveTarget Route(Guid transferId)
+    {
+        if (route is null) return new ReceiveTarget(destination);
+        var (target, refusal) = route(transferId);
+        return target ?? throw new DestinationUnavailableException(refusal);
     }
 
     private async Task FinishAsync(IncomingTransfer transfer)

@@ -2,6 +2,12 @@ using ActorSync.Engine;
 
 namespace ActorSync.Receiving;
 
+/// <summary>
+/// Where an incoming transfer writes: DEST, and for a cluster job's unit its own work area in DEST (see
+/// <see cref="DestinationTree.OpenAsync"/>); null for a plain transfer, which has DEST to itself.
+/// </summary>
+internal readonly record struct ReceiveTarget(string Destination, string? Scope = null);
+
 /// <summary>What the actors of one incoming transfer share.</summary>
 internal sealed record ReceiveSession(
     Guid TransferId,

@@ -64,6 +64,9 @@ internal sealed class DirectoryWalker : UntypedActor
     private readonly ILogger _log;
     private readonly CancellationToken _abort;
     private readonly IActorRef _coordinator;
+    /// <summary>A cluster job's unit: the one directory (relative to the root) whose entries this walk sends, without
+    /// entering its subdirectories; null walks the whole tree.</summary>
+    private readonly string? _unit;
 
     // Only inodes with names still to come are remembered: an entry goes once all its links are seen, so the
     // table follows the hard links not yet closed, not the tree (links leading outside the tree stay).
@@ -90,8 +93,10 @@ internal sealed class DirectoryWalker : UntypedActor
     /// <summary>Most entries queued for the readers at once. For tests.</summary>
     internal int MaxQueued { get; private set; }
 
-    public DirectoryWalker(string root, WalkResult result, TransferStats stats, TransferOptions options, ILogger log, CancellationToken abort)
+    public DirectoryWalker(string root, WalkResult result, TransferStats stats, TransferOptions options, ILogger log, CancellationToken abort, string? unit = null)
     {
+        _unit = unit;
+        if (unit is not null) result.Subdirectories = [];
         _root = root;
         _result = result;
         _stats = stats;
@@ -145,9 +150,36 @@ internal sealed class DirectoryWalker : UntypedActor
             WalkComplete();
             return;
         }
-        _levels.Push(new Level(new DirectoryListing(rootFd), "", _root));
+        if (string.IsNullOrEmpty(_unit)) _levels.Push(new Level(new DirectoryListing(rootFd), "", _root));
+        else if (UnitLevel(rootFd) is { } level) _levels.Push(level);
         _walking = true;
         Walk();
+    }
+
+    /// <summary>
+    /// The unit's directory as the walk's one level, reached from the root one component at a time without following
+    /// a symlink; the directory itself is sent first (it is this unit's to create and to give its mode and mtime).
+    /// Null, with the problem reported, when it cannot be listed.
+    /// </summary>
+    private Level? UnitLevel(int rootFd)
+    {
+        var (parent, name) = RelativePath.Split(_unit!);
+        int fd = rootFd;
+        foreach (var range in parent.AsSpan().Split('/'))
+        {
+            if (parent.Length == 0) break;
+            int next = Libc.OpenDirectoryToList(fd, parent[range]);
+            int errno = Libc.LastErrno;
+            Libc.Close(fd);
+            if (next < 0)
+            {
+                Report(_unit!, $"cannot list directory: {Libc.Describe(errno)}", SkipMode.UnlistedDirectory);
+                return null;
+            }
+            fd = next;
+        }
+        using var above = new Level(new DirectoryListing(fd), parent, parent.Length == 0 ? _root : _root + "/" + parent);
+        return Visit(above, _unit!, name);
     }
 
     /// <summary>Started, not done, and room for more: credits for offers, and the readers' queue under the walk-ahead.</summary>
@@ -284,6 +316,14 @@ internal sealed class DirectoryWalker : UntypedActor
                 var attributes = fd >= 0 && _options.PreserveAttributes ? AttributesOf(fd, rel) : null;
                 _result.Directories++;
                 Enqueue(new ReadWork(EntryKind.Directory, rel, full, 0, mode, mtime, 0, null, Uid: uid, Gid: gid, Attributes: attributes));
+                // A unit creates its subdirectories (so no later unit changes this directory's mtime) and leaves their
+                // entries to units of their own.
+                if (_result.Subdirectories is { } subdirectories && rel != _unit)
+                {
+                    if (fd >= 0) Libc.Close(fd);
+                    subdirectories.Add(rel);
+                    return null;
+                }
                 if (fd < 0)
                 {
                     Report(rel, $"cannot list directory: {Libc.Describe(openErrno)}", SkipMode.UnlistedDirectory);

@@ -14,8 +14,19 @@ namespace ActorSync.Sending;
 /// walker, readers, manifest, a StreamSender per connection) in <paramref name="system"/>, and turns its outcome
 /// into the summary.
 /// </summary>
-internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoint, SharedSecret secret, TransferOptions options, ILoggerFactory loggers, TransferStats stats)
+/// <remarks>A cluster job's unit names its <paramref name="unit"/> (one directory, relative to SRC), its transfer id
+/// (which tells the receiving node the job) and the node's bandwidth cap, shared by all its units.</remarks>
+internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoint, SharedSecret secret, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
+    string? unit = null, Guid? transferId = null, BandwidthLimit? sharedLimit = null)
 {
+    /// <summary>A unit's walk: the subdirectories it found and left to units of their own (after <see cref="RunAsync"/>).</summary>
+    public IReadOnlyList<string> Subdirectories => _walk.Subdirectories ?? [];
+
+    private readonly WalkResult _walk = new();
+
+    /// <summary>Why the transfer stopped, when it did not run to its end.</summary>
+    public Exception? Failure { get; private set; }
+
     /// <summary>Time to let actors drain and close connections politely once the outcome is known.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
 
@@ -35,13 +46,13 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         var outcome = new TaskCompletionSource<SendOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var pool = new BufferPool(options.ChunkSize, options.SenderBufferCount);
         var cryptoModes = new string[options.Streams];
-        var walk = new WalkResult();
-        var transferId = Guid.NewGuid();
+        var walk = _walk;
+        var id = transferId ?? Guid.NewGuid();
         var streamStates = Enumerable.Range(0, options.Streams).Select(_ => new StreamState()).ToArray();
-        var setup = new SenderSetup(endpoint, secret, options, transferId, pool, stats, streamStates, cryptoModes, log, abort.Token);
+        var setup = new SenderSetup(endpoint, secret, options, id, pool, stats, streamStates, cryptoModes, log, abort.Token, sharedLimit);
         // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
         bool fileRanges = options.FileRangesForTests || options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
-        var coordinator = system.ActorOf(ActorProps.Of(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome)), $"send-{transferId:N}");
+        var coordinator = system.ActorOf(ActorProps.Of(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome, unit)), $"send-{id:N}");
         try
         {
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -53,6 +64,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             log.LogDebug(e, "transfer failed");
+            Failure = e;
             await InterruptAsync(coordinator, TransferFailure.Describe(e), abort).ConfigureAwait(false);
             await ReleaseKeptAsync(streamStates, pool).ConfigureAwait(false);
             return Summarise(null, walk, cryptoModes, e);

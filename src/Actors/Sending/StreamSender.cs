@@ -573,10 +573,12 @@ internal sealed record SenderSetup(
     StreamState[] Streams,
     string[] CryptoModes,
     ILogger Log,
-    CancellationToken Abort)
+    CancellationToken Abort,
+    BandwidthLimit? SharedLimit = null)
 {
-    /// <summary>The transfer's cap on the bytes its streams send (--bwlimit), null when there is none.</summary>
-    public BandwidthLimit? Limit { get; } = Options.BandwidthLimit > 0 ? new BandwidthLimit(Options.BandwidthLimit, Options.ChunkSize) : null;
+    /// <summary>The cap on the bytes its streams send (--bwlimit): the transfer's own, or a cluster node's over all its
+    /// units; null when there is none.</summary>
+    public BandwidthLimit? Limit { get; } = SharedLimit ?? (Options.BandwidthLimit > 0 ? new BandwidthLimit(Options.BandwidthLimit, Options.ChunkSize) : null);
 }
 
 /// <summary>A connection broke after data went over it.</summary>

@@ -7,4 +7,7 @@ internal sealed class WalkResult
     public long Directories;
     public long Symlinks;
     public long Bytes;
+
+    /// <summary>A walk of one directory alone (a cluster job's unit): the subdirectories it found and did not enter.</summary>
+    public List<string>? Subdirectories;
 }

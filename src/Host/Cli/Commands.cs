@@ -15,7 +15,7 @@ internal static class Commands
 {
     internal static readonly Option<string?> SecretFile = new("--secret-file") { Description = "file holding the shared secret (make one with `actorsync keygen FILE`)" };
     internal static readonly Option<string?> Secret = new("--secret") { Description = $"the shared secret itself (visible in ps; prefer --secret-file or ${SecretResolver.EnvironmentVariable})" };
-    private static readonly Option<int?> Streams = new("--streams") { Description = "parallel encrypted connections (default 8, config actorsync.transfer.streams)" };
+    internal static readonly Option<int?> Streams = new("--streams") { Description = "parallel encrypted connections (default 8, config actorsync.transfer.streams)" };
     private static readonly Option<string?> Cipher = new("--cipher") { Description = "aes-128-gcm (default) or aes-256-gcm" };
     private static readonly Option<string?> Tls = new("--tls") { Description = "auto (default: kernel TLS where available), kernel (or exit 2), user" };
     private static readonly Option<bool> Checksum = new("--checksum", "-c") { Description = "skip files whose content (SHA-256) matches at the receiver, instead of size and mtime" };
@@ -24,8 +24,8 @@ internal static class Commands
     private static readonly Option<bool> NoGroup = new("--no-group") { Description = "do not preserve groups" };
     private static readonly Option<bool> Xattrs = new("--xattrs", "-X") { Description = "copy extended attributes (all but system.*; a non-root receiver sets user.* only)" };
     private static readonly Option<bool> Fsync = new("--fsync") { Description = "make everything durable (syncfs) before the transfer is confirmed" };
-    private static readonly Option<string?> BwLimit = new("--bwlimit") { Description = "cap on the bytes per second all streams send together, as rsync takes it: 50M, 1.5G, 800K (1024-based), 50MB (1000-based); a bare number is KiB/s" };
-    private static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
+    internal static readonly Option<string?> BwLimit = new("--bwlimit") { Description = "cap on the bytes per second all streams send together, as rsync takes it: 50M, 1.5G, 800K (1024-based), 50MB (1000-based); a bare number is KiB/s" };
+    internal static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
     internal static readonly Option<string?> ConfigFile = new("--config") { Description = "HOCON file layered over the built-in config/akka.hocon (also $ACTORSYNC_CONFIG)" };
@@ -42,6 +42,7 @@ internal static class Commands
         root.Subcommands.Add(KeygenCommand());
         root.Subcommands.Add(ClusterCommands.Node(interrupt));
         root.Subcommands.Add(ClusterCommands.Cluster(interrupt));
+        root.Subcommands.Add(ClusterCommands.Job(interrupt));
         return root;
     }
 

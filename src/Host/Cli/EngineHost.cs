@@ -82,9 +82,14 @@ internal static class EngineHost
         return engine;
     }
 
+    /// <summary>Akka's lines that the node's own say better (or that mean nothing to a user): refused handshakes, a
+    /// client that disconnected (every `cluster status` and `job` does), the singleton proxy's start-up notice.</summary>
     private static bool IsAkkaRemoteDetail(LogEvent e) =>
-        e.Level == LogEventLevel.Error && e.MessageTemplate.Text.StartsWith("TLS handshake failed", StringComparison.Ordinal)
-        || e.Level == LogEventLevel.Warning && e.MessageTemplate.Text.StartsWith("Tried to associate with unreachable remote address", StringComparison.Ordinal);
+        e.Level == LogEventLevel.Error && (e.MessageTemplate.Text.StartsWith("TLS handshake failed", StringComparison.Ordinal)
+                                           || e.MessageTemplate.Text.StartsWith("Disassociated", StringComparison.Ordinal))
+        || e.Level == LogEventLevel.Warning && (e.MessageTemplate.Text.StartsWith("Tried to associate with unreachable remote address", StringComparison.Ordinal)
+                                                || e.MessageTemplate.Text.StartsWith("Association with remote system", StringComparison.Ordinal)
+                                                || e.MessageTemplate.Text.StartsWith("ClusterSingletonProxy failed to find", StringComparison.Ordinal));
 
     public static ILoggerFactory Loggers(IHost host) => host.Services.GetRequiredService<ILoggerFactory>();
 }

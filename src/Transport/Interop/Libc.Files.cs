@@ -95,6 +95,9 @@ internal static unsafe partial class Libc
     /// <summary>An exclusive advisory lock, without waiting: 0, or the errno (EWOULDBLOCK = held elsewhere).</summary>
     public static int TryLockExclusive(int fd) => flock(fd, 2 /* LOCK_EX */ | 4 /* LOCK_NB */) == 0 ? 0 : LastErrno;
 
+    /// <summary>A shared advisory lock, without waiting: 0, or the errno (EWOULDBLOCK = held exclusively elsewhere).</summary>
+    public static int TryLockShared(int fd) => flock(fd, 1 /* LOCK_SH */ | 4 /* LOCK_NB */) == 0 ? 0 : LastErrno;
+
     public static int MakeDirectory(int dirfd, string name, int mode)
     {
         using var n = new NativeName(name, stackalloc byte[NativeName.StackBytes]);

@@ -1,0 +1,72 @@
+using ActorSync.Engine;
+
+namespace ActorSync.Cluster;
+
+/// <summary>
+/// Copy <paramref name="Source"/> (visible at that path to every sender node) to <paramref name="Destination"/>
+/// (visible at that path to every receiver node). Sent to any node's gateway, or inside the cluster to the job
+/// coordinator's proxy: the sender gets <see cref="JobAccepted"/>, then a <see cref="JobStatus"/> every second and a
+/// final one. <paramref name="Streams"/>: connections per unit (null: the configured streams).
+/// </summary>
+public sealed record SubmitJob(string Source, string Destination, int? Streams = null);
+
+public sealed record JobAccepted(Guid JobId);
+
+/// <summary>Asks for a job's status; the asker also gets its further statuses (a client whose coordinator moved
+/// asks again, and is heard by the new one).</summary>
+public sealed record JobStatusRequest(Guid JobId);
+
+/// <summary>A job's figures so far (final: its outcome). <paramref name="State"/>: running, done, failed, unknown.</summary>
+public sealed record JobStatus(Guid JobId, string State, bool Final, TransferSummary Summary, long UnitsDone, long UnitsQueued, long UnitsRunning,
+    long UnitsRetried, JobNodeFigures[] Nodes)
+{
+    public const string Running = "running", Done = "done", Failed = "failed", Unknown = "unknown";
+}
+
+/// <summary>What one sender node did for a job: units, files and bytes it sent, bytes it put on the wire.</summary>
+public sealed record JobNodeFigures(string Node, long Units, long Files, long Bytes, long PayloadBytesSent, long WireBytes);
+
+// The coordinator's protocol with the nodes' workers (not part of the public surface, but remote messages).
+
+/// <summary>A sender node's worker wants <paramref name="Capacity"/> units in all (work pulling; it repeats the ask
+/// while it has room, so a coordinator that moved hears it).</summary>
+internal sealed record PullUnits(int Capacity);
+
+/// <summary>Send the entries of <paramref name="Directory"/> (relative to <paramref name="Source"/>; "" is SRC itself)
+/// to the receiver node's data port, as transfer <paramref name="TransferId"/>.</summary>
+internal sealed record RunUnit(Guid JobId, long UnitId, Guid TransferId, string Source, string Directory, string ReceiverHost, int ReceiverPort, int Streams);
+
+/// <summary>A unit's transfer ended with the receiver's confirmation (some entries may have failed: see Summary).</summary>
+internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, TransferSummary Summary, string[] Subdirectories);
+
+/// <summary>A unit's transfer did not complete. <paramref name="ReceiverLost"/>: its connections to the receiver broke
+/// or could not be made (the unit goes to another receiver). <paramref name="Fatal"/>: no retry can help.</summary>
+internal sealed record UnitFailed(Guid JobId, long UnitId, Guid TransferId, string Reason, bool ReceiverLost, bool Fatal, long WireBytes = 0);
+
+/// <summary>A receiver node's worker, and where its data port listens (repeated, so a coordinator that moved hears it).</summary>
+internal sealed record ReceiverReady(string DataHost, int DataPort);
+
+/// <summary>Receive units of this job into <paramref name="Destination"/>.</summary>
+internal sealed record PrepareJob(Guid JobId, string Destination);
+
+internal sealed record JobPrepared(Guid JobId);
+
+internal sealed record JobRefused(Guid JobId, string Reason);
+
+/// <summary>What the cluster remembers of a job (replicated, so a coordinator that moved starts it again, and a
+/// client still learns how a finished job ended).</summary>
+internal sealed record JobRecord(Guid JobId, string Source, string Destination, int Streams, JobStatus? Outcome);
+
+/// <summary>The coordinator's hand-over key: what a node's workers and gateway talk to.</summary>
+public sealed class JobCoordinatorProxy
+{
+    private JobCoordinatorProxy()
+    {
+    }
+}
+
+internal static class JobActors
+{
+    /// <summary>Names under /user on every node.</summary>
+    public const string Coordinator = "actorsync-jobs", CoordinatorProxy = "actorsync-jobs-proxy", Sender = "actorsync-sender", Receiver = "actorsync-receiver";
+}

@@ -1,0 +1,51 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+
+namespace ActorSync.Cluster;
+
+/// <summary>
+/// A job unit's transfer id, which is all a receiving node learns on its data port about what it receives: the job
+/// (the first 4 bytes of its id, kept unique among running jobs by the coordinator; the node knows the job's DEST
+/// from the coordinator), the unit's directory (a 64-bit FNV-1a of its path: every attempt at one directory in one
+/// job shares a work area, so an attempt resumes the partial files of the one before) and the attempt (random, so
+/// two attempts never share a transfer).
+/// </summary>
+internal readonly record struct JobTransferId(uint Job, ulong Directory, uint Attempt)
+{
+    public static JobTransferId For(Guid job, string directory) =>
+        new(JobPrefix(job), Hash(directory), BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)));
+
+    public static uint JobPrefix(Guid job)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        job.TryWriteBytes(bytes);
+        return BinaryPrimitives.ReadUInt32BigEndian(bytes);
+    }
+
+    public Guid ToGuid()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, Job);
+        BinaryPrimitives.WriteUInt64BigEndian(bytes[4..], Directory);
+        BinaryPrimitives.WriteUInt32BigEndian(bytes[12..], Attempt);
+        return new Guid(bytes);
+    }
+
+    public static JobTransferId Of(Guid transfer)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        transfer.TryWriteBytes(bytes);
+        return new(BinaryPrimitives.ReadUInt32BigEndian(bytes), BinaryPrimitives.ReadUInt64BigEndian(bytes[4..]), BinaryPrimitives.ReadUInt32BigEndian(bytes[12..]));
+    }
+
+    /// <summary>The unit's work area in DEST/.actorsync.</summary>
+    public string Scope => string.Create(CultureInfo.InvariantCulture, $"job-{Job:x8}-{Directory:x16}");
+
+    private static ulong Hash(string path)
+    {
+        ulong h = 14695981039346656037;
+        foreach (char c in path) h = (h ^ c) * 1099511628211;
+        return h;
+    }
+}

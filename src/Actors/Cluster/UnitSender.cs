@@ -1,0 +1,113 @@
+using System.Net;
+using ActorSync.Engine;
+using ActorSync.Sending;
+using ActorSync.Transport;
+using ActorSync.Transport.Handshake;
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+
+namespace ActorSync.Cluster;
+
+/// <summary>
+/// A sender node's worker: it pulls units from the job coordinator (work pulling: never more than
+/// <see cref="Capacity"/> at once), sends each with the same pipeline as <c>send</c> (one directory's entries, to the
+/// receiver node the coordinator chose) and reports how it went. All its units share the node's --bwlimit.
+/// </summary>
+internal sealed class UnitSender : UntypedActor, IWithTimers
+{
+    /// <summary>Units at once: two, so one unit's start (handshake, offers) overlaps another's data, and no node holds
+    /// more work than it is about to do (the rest stays with the coordinator for whoever is free).</summary>
+    public const int Capacity = 2;
+
+    /// <summary>How often an idle worker asks again: a coordinator that just took over hears every sender within it.</summary>
+    private static readonly TimeSpan PullEvery = TimeSpan.FromSeconds(2);
+
+    private readonly IActorRef _coordinator;
+    private readonly SharedSecret _secret;
+    private readonly TransferOptions _options;
+    private readonly ILoggerFactory _loggers;
+    private readonly BandwidthLimit? _limit;
+    private readonly ILogger _log;
+    private readonly Dictionary<Guid, CancellationTokenSource> _running = [];
+
+    public UnitSender(IActorRef coordinator, SharedSecret secret, TransferOptions options, ILoggerFactory loggers)
+    {
+        _coordinator = coordinator;
+        _secret = secret;
+        _options = options;
+        _loggers = loggers;
+        _limit = options.BandwidthLimit > 0 ? new BandwidthLimit(options.BandwidthLimit, options.ChunkSize) : null;
+        _log = loggers.CreateLogger("actorsync.node");
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        Pull();
+        Timers.StartPeriodicTimer("pull", Tick.Instance, PullEvery);
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var cancel in _running.Values) cancel.Cancel();
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Tick:
+                if (_running.Count < Capacity) Pull();
+                break;
+            case RunUnit unit:
+                Start(unit);
+                break;
+            case Ended e:
+                _running.Remove(e.Unit.TransferId);
+                _coordinator.Tell(e.Report);
+                Pull();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Pull() => _coordinator.Tell(new PullUnits(Capacity));
+
+    private void Start(RunUnit unit)
+    {
+        if (_running.ContainsKey(unit.TransferId)) return;
+        var cancel = new CancellationTokenSource();
+        _running[unit.TransferId] = cancel;
+        _log.LogInformation("unit {Unit} of job {Job}: sending {Dir} to {Host}:{Port}", unit.UnitId, unit.JobId,
+            unit.Directory.Length == 0 ? "." : unit.Directory, unit.ReceiverHost, unit.ReceiverPort);
+        var self = Self;
+        var system = Context.System;
+        var options = _options with { Streams = unit.Streams };
+        Task.Run(() => RunAsync(system, unit, options, cancel.Token)).PipeTo(self);
+    }
+
+    private async Task<Ended> RunAsync(ActorSystem system, RunUnit unit, TransferOptions options, CancellationToken ct)
+    {
+        if (!Directory.Exists(unit.Source))
+            return new Ended(unit, new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, $"SRC {unit.Source} is not a directory on this node", false, Fatal: true));
+        var endpoint = new IPEndPoint(IPAddress.Parse(unit.ReceiverHost), unit.ReceiverPort);
+        var job = new SendJob(system, unit.Source, endpoint, _secret, options, _loggers, new TransferStats(), unit.Directory, unit.TransferId, _limit);
+        var summary = await job.RunAsync(ct).ConfigureAwait(false);
+        if (summary.RanToEnd)
+            return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. job.Subdirectories]));
+        var failure = job.Failure;
+        bool fatal = failure is AuthenticationException or IncompatiblePeerException;
+        bool busy = failure is TransferFailedException && summary.Error?.Contains("busy", StringComparison.Ordinal) == true;
+        return new Ended(unit, new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, summary.Error ?? "failed", ReceiverLost: !fatal && !busy, Fatal: fatal, summary.WireBytes));
+    }
+
+    private sealed record Ended(RunUnit Unit, object Report);
+
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+}

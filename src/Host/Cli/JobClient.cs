@@ -1,0 +1,90 @@
+using ActorSync.Cluster;
+using Akka.Actor;
+
+namespace ActorSync.Host.Cli;
+
+/// <summary>
+/// `actorsync job` inside its remoting-only system: submits the job through a node's gateway, then hears the
+/// coordinator's statuses. When they stop coming (the coordinator's node was lost and another took over), it asks
+/// again, through the next contact node, and the new coordinator keeps it posted.
+/// </summary>
+internal sealed class JobClient : UntypedActor, IWithTimers
+{
+    /// <summary>The coordinator reports every second; this much silence means it moved (a take-over takes ~10 s).</summary>
+    private static readonly TimeSpan Silence = TimeSpan.FromSeconds(4);
+
+    /// <summary>How long the job may go unheard of before the client gives up on the cluster: longer than a take-over.</summary>
+    private static readonly TimeSpan GiveUp = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a submission may go unanswered.</summary>
+    private static readonly TimeSpan SubmitWait = TimeSpan.FromSeconds(15);
+
+    private readonly string[] _gateways;
+    private readonly SubmitJob _submit;
+    private readonly TaskCompletionSource<JobStatus> _done;
+    private readonly Action<JobStatus>? _progress;
+    private Guid? _job;
+    private DateTime _heard = DateTime.UtcNow;
+    private int _next;
+
+    public JobClient(string[] gateways, SubmitJob submit, TaskCompletionSource<JobStatus> done, Action<JobStatus>? progress)
+    {
+        _gateways = gateways;
+        _submit = submit;
+        _done = done;
+        _progress = progress;
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        Context.ActorSelection(_gateways[0]).Tell(_submit);
+        Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case JobAccepted a:
+                _job = a.JobId;
+                _heard = DateTime.UtcNow;
+                break;
+            case JobStatus s:
+                _heard = DateTime.UtcNow;
+                if (s.Final)
+                {
+                    _done.TrySetResult(s);
+                    Context.Stop(Self);
+                }
+                else _progress?.Invoke(s);
+                break;
+            case Tick:
+                var silent = DateTime.UtcNow - _heard;
+                if (_job is null && silent > SubmitWait)
+                    Fail($"no node answered the job's submission within {SubmitWait.TotalSeconds:F0} s");
+                else if (_job is { } id && silent > GiveUp)
+                    Fail($"lost touch with the cluster for {GiveUp.TotalSeconds:F0} s; job {id} may still be running there");
+                else if (_job is { } job && silent > Silence)
+                    Context.ActorSelection(_gateways[++_next % _gateways.Length]).Tell(new JobStatusRequest(job));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Fail(string reason)
+    {
+        _done.TrySetException(new NoAnswerException(reason));
+        Context.Stop(Self);
+    }
+
+    public sealed class NoAnswerException(string message) : Exception(message);
+
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+}
