@@ -110,6 +110,13 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
             case JobStatusRequest req:
                 OnStatusRequest(req);
                 break;
+            case RunningJobsRequest:
+                Sender.Tell(_jobs.Values.Select(r =>
+                {
+                    var s = r.Status(final: false);
+                    return new RunningJob(r.Id, r.Record.Source, r.Record.Destination, s.UnitsDone, s.UnitsQueued, s.UnitsRunning, s.Summary.Files, s.Summary.Bytes, s.Summary.ElapsedSeconds);
+                }).ToArray());
+                break;
             case PullUnits pull:
                 if (!_senders.TryGetValue(Sender, out var sender))
                 {
@@ -166,15 +173,34 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
 
     private void Submit(SubmitJob submit)
     {
+        if (submit.JobId is { } known)
+        {
+            if (_jobs.ContainsKey(known))
+            {
+                Start(_jobs[known].Record, Sender, restarted: false);
+                return;
+            }
+            if (_finished.TryGetValue(known, out var outcome))
+            {
+                Sender.Tell(new JobAccepted(known));
+                Sender.Tell(outcome);
+                return;
+            }
+        }
         if (!Path.IsPathFullyQualified(submit.Source) || !Path.IsPathFullyQualified(submit.Destination))
         {
-            Sender.Tell(Refusal(Guid.Empty, "SRC and DEST must be absolute paths (every node resolves them alike)"));
+            Sender.Tell(Refusal(submit.JobId ?? Guid.Empty, "SRC and DEST must be absolute paths (every node resolves them alike)"));
             return;
         }
         // Job ids differ in their first 4 bytes among the jobs this coordinator knows: the receivers tell jobs apart by them.
-        Guid id;
-        do id = Guid.NewGuid();
-        while (_jobs.Keys.Concat(_finished.Keys).Any(j => JobTransferId.JobPrefix(j) == JobTransferId.JobPrefix(id)));
+        bool Clashes(Guid candidate) => _jobs.Keys.Concat(_finished.Keys).Any(j => j != candidate && JobTransferId.JobPrefix(j) == JobTransferId.JobPrefix(candidate));
+        Guid id = submit.JobId ?? Guid.NewGuid();
+        if (submit.JobId is not null && Clashes(id))
+        {
+            Sender.Tell(Refusal(id, "the job id's first 4 bytes are those of another job; submit it with another id"));
+            return;
+        }
+        while (Clashes(id)) id = Guid.NewGuid();
         int streams = submit.Streams is > 0 and <= 128 ? submit.Streams.Value : _options.Streams;
         var record = new JobRecord(id, submit.Source, submit.Destination, streams, null);
         _replicator.Tell(Dsl.Update(JobsKey, LWWDictionary<string, JobRecord>.Empty, new WriteMajority(Majority), new Recorded(record, Sender),
@@ -183,16 +209,17 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
 
     private void Start(JobRecord record, IActorRef? requester, bool restarted)
     {
-        if (_jobs.ContainsKey(record.JobId)) return;
-        var run = new JobRun(record);
-        _jobs[record.JobId] = run;
+        bool running = _jobs.TryGetValue(record.JobId, out var run);
+        if (!running) _jobs[record.JobId] = run = new JobRun(record);
         if (requester is not null && !requester.IsNobody())
         {
-            run.Watchers.Add(requester);
+            run!.Watchers.Add(requester);
             requester.Tell(new JobAccepted(record.JobId));
+            if (running) requester.Tell(run.Status(final: false));
         }
+        if (running) return;
         if (!restarted) _log.LogInformation("job {Job}: {Src} -> {Dest}, {Streams} streams per unit", record.JobId, record.Source, record.Destination, record.Streams);
-        run.Enqueue("");
+        run!.Enqueue("");
         foreach (var receiver in _receivers.Keys) receiver.Tell(new PrepareJob(record.JobId, record.Destination));
         Assign();
     }

@@ -16,6 +16,9 @@ internal sealed class NodeGateway : UntypedActor
     public const string Name = "actorsync-node";
 
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    /// <summary>How long a status waits for the coordinator's job list: it answers at once unless it is moving.</summary>
+    private static readonly TimeSpan JobsWait = TimeSpan.FromSeconds(3);
+
     private readonly ILogger _log;
     private readonly IActorRef _jobs;
 
@@ -45,7 +48,11 @@ internal sealed class NodeGateway : UntypedActor
         switch (message)
         {
             case ClusterStatusRequest:
-                Sender.Tell(Report());
+                // The members as this node sees them, and the jobs as the coordinator (wherever it runs) has them.
+                var report = Report();
+                _jobs.Ask<RunningJob[]>(RunningJobsRequest.Instance, JobsWait)
+                    .ContinueWith(t => report with { Jobs = t.IsCompletedSuccessfully ? t.Result : null }, TaskScheduler.Default)
+                    .PipeTo(Sender);
                 break;
             // A client's job requests go to the coordinator, wherever it runs; its answers go straight to the client.
             case SubmitJob or JobStatusRequest:

@@ -209,6 +209,15 @@ internal static class ClusterCommands
         err.WriteLine($"{report.Members.Length} members; leader {report.Leader ?? "none"}; as seen by {report.Node}");
         foreach (var m in report.Members.OrderBy(m => m.Address, StringComparer.Ordinal))
             err.WriteLine($"  {m.Address,-40} {m.Status,-8} {(m.Reachable ? "reachable" : "UNREACHABLE"),-11} {string.Join(",", m.Roles)}");
+        if (report.Jobs is not { } jobs)
+        {
+            err.WriteLine("jobs: the coordinator did not answer (it may be moving to another node)");
+            return;
+        }
+        err.WriteLine($"{jobs.Length} running job{(jobs.Length == 1 ? "" : "s")}");
+        foreach (var j in jobs)
+            err.WriteLine($"  {j.JobId} {j.Source} -> {j.Destination}: {j.UnitsDone} units done, {j.UnitsRunning} running, {j.UnitsQueued} queued; " +
+                          $"{j.Files} files, {j.Bytes / 1048576.0:F1} MiB, {j.ElapsedSeconds:F0} s");
     }
 
     /// <summary>The local address the kernel would route <paramref name="remote"/> through: what the node must be able

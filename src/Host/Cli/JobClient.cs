@@ -4,9 +4,10 @@ using Akka.Actor;
 namespace ActorSync.Host.Cli;
 
 /// <summary>
-/// `actorsync job` inside its remoting-only system: submits the job through a node's gateway, then hears the
-/// coordinator's statuses. When they stop coming (the coordinator's node was lost and another took over), it asks
-/// again, through the next contact node, and the new coordinator keeps it posted.
+/// `actorsync job` inside its remoting-only system: submits the job (under an id of its own) through a node's
+/// gateway, then hears the coordinator's statuses. When they stop coming, or the acceptance never came (the
+/// coordinator's node was lost, and another takes over), it submits the same job again through the next contact node:
+/// the new coordinator joins it to the job it restarted from the replicated record, or starts it if no record was made.
 /// </summary>
 internal sealed class JobClient : UntypedActor, IWithTimers
 {
@@ -16,21 +17,18 @@ internal sealed class JobClient : UntypedActor, IWithTimers
     /// <summary>How long the job may go unheard of before the client gives up on the cluster: longer than a take-over.</summary>
     private static readonly TimeSpan GiveUp = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long a submission may go unanswered.</summary>
-    private static readonly TimeSpan SubmitWait = TimeSpan.FromSeconds(15);
-
     private readonly string[] _gateways;
     private readonly SubmitJob _submit;
+    private bool _accepted;
     private readonly TaskCompletionSource<JobStatus> _done;
     private readonly Action<JobStatus>? _progress;
-    private Guid? _job;
     private DateTime _heard = DateTime.UtcNow;
     private int _next;
 
     public JobClient(string[] gateways, SubmitJob submit, TaskCompletionSource<JobStatus> done, Action<JobStatus>? progress)
     {
         _gateways = gateways;
-        _submit = submit;
+        _submit = submit with { JobId = submit.JobId ?? Guid.NewGuid() };
         _done = done;
         _progress = progress;
     }
@@ -47,8 +45,8 @@ internal sealed class JobClient : UntypedActor, IWithTimers
     {
         switch (message)
         {
-            case JobAccepted a:
-                _job = a.JobId;
+            case JobAccepted:
+                _accepted = true;
                 _heard = DateTime.UtcNow;
                 break;
             case JobStatus s:
@@ -62,12 +60,12 @@ internal sealed class JobClient : UntypedActor, IWithTimers
                 break;
             case Tick:
                 var silent = DateTime.UtcNow - _heard;
-                if (_job is null && silent > SubmitWait)
-                    Fail($"no node answered the job's submission within {SubmitWait.TotalSeconds:F0} s");
-                else if (_job is { } id && silent > GiveUp)
-                    Fail($"lost touch with the cluster for {GiveUp.TotalSeconds:F0} s; job {id} may still be running there");
-                else if (_job is { } job && silent > Silence)
-                    Context.ActorSelection(_gateways[++_next % _gateways.Length]).Tell(new JobStatusRequest(job));
+                if (silent > GiveUp)
+                    Fail(_accepted
+                        ? $"lost touch with the cluster for {GiveUp.TotalSeconds:F0} s; job {_submit.JobId} may still be running there"
+                        : $"no node took the job within {GiveUp.TotalSeconds:F0} s");
+                else if (silent > Silence)
+                    Context.ActorSelection(_gateways[++_next % _gateways.Length]).Tell(_submit);
                 break;
             default:
                 Unhandled(message);

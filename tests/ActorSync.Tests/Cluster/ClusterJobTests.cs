@@ -1,0 +1,207 @@
+using System.Text.Json;
+using ActorSync.Host.Demo;
+using ActorSync.Tests.Support;
+using Xunit;
+
+namespace ActorSync.Tests.Cluster;
+
+/// <summary>
+/// `actorsync job` over `actorsync node` processes on 127.0.0.1: a mixed tree copied byte-exact by several sender and
+/// receiver nodes, a re-run that sends nothing, and a kill -9 of a sender node, of a receiver node and of the node
+/// running the job's coordinator, each mid-job (at a line the victim logs when it is at work), after which the job
+/// still completes byte-exact.
+/// </summary>
+[Collection("cluster")]
+public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
+{
+    /// <summary>From the kill to the job's end: the failure detector and the resolver (~8 s), a singleton's hand-over
+    /// and the rest of the job at a capped rate, with a margin for a loaded 2-core machine.</summary>
+    private static readonly TimeSpan AfterKill = TimeSpan.FromSeconds(60);
+
+    private static readonly TimeSpan Formation = TimeSpan.FromSeconds(60);
+    /// <summary>A whole job here takes seconds; a failover adds the failure detector's and the split-brain resolver's
+    /// ~8 s (and a singleton's hand-over ~3 s more). This bound only catches a job that hangs.</summary>
+    private static readonly TimeSpan JobLimit = TimeSpan.FromMinutes(3);
+
+    private readonly Scratch _scratch = new("cluster-job");
+    private readonly List<NodeProcess> _nodes = [];
+
+    public void Dispose()
+    {
+        foreach (var n in _nodes) n.Dispose();
+        _scratch.Dispose();
+    }
+
+    [Fact]
+    public async Task A_job_over_three_nodes_copies_a_mixed_tree_byte_exact_and_a_rerun_sends_nothing()
+    {
+        string key = Key();
+        var (files, bytes) = MixedTree(_scratch.Sub("src"), bigFiles: 2);
+        int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
+        var seeds = Seeds(ports[0], ports[1]);
+        Node("n1", ports[0], "sender", key, seeds);
+        Node("n2", ports[1], "receiver", key, seeds);
+        Node("n3", ports[2], "both", key, seeds);
+        await FormedAsync(ports);
+
+        var job = await JobAsync(key, ports[0]);
+        Assert.True(job.ExitCode == 0, job.Stderr);
+        var status = JsonDocument.Parse(job.Stdout).RootElement;
+        Assert.Equal("done", status.GetProperty("state").GetString());
+        var summary = status.GetProperty("summary");
+        Assert.Equal(files, summary.GetProperty("files").GetInt64());
+        Assert.Equal(bytes, summary.GetProperty("bytes").GetInt64());
+        // Both sender nodes took part, and what crossed is the dataset plus framing, not more.
+        var nodes = status.GetProperty("nodes").EnumerateArray().ToArray();
+        Assert.Equal(2, nodes.Length);
+        Assert.All(nodes, n => Assert.True(n.GetProperty("units").GetInt64() > 0, job.Stdout));
+        Assert.True(summary.GetProperty("wire_bytes").GetInt64() <= bytes * 1.2, job.Stdout);
+        await AssertSameAsync();
+
+        var again = await JobAsync(key, ports[1]);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        var rerun = JsonDocument.Parse(again.Stdout).RootElement.GetProperty("summary");
+        Assert.Equal(0, rerun.GetProperty("files").GetInt64());
+        Assert.Equal(files, rerun.GetProperty("files_skipped").GetInt64());
+        Assert.Equal(0, rerun.GetProperty("payload_bytes_sent").GetInt64());
+        await AssertSameAsync();
+    }
+
+    [Fact]
+    public async Task A_job_completes_byte_exact_when_a_sender_node_is_killed_mid_job()
+    {
+        string key = Key();
+        var (_, bytes) = MixedTree(_scratch.Sub("src"), bigFiles: 4);
+        int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
+        var seeds = Seeds(ports[0], ports[1]);
+        var coordinator = Node("n1", ports[0], "both", key, seeds, "--bwlimit", "24M");
+        var victim = Node("n2", ports[1], "sender", key, seeds, "--bwlimit", "24M");
+        Node("n3", ports[2], "receiver", key, seeds);
+        await FormedAsync(ports);
+
+        var job = JobAsync(key, ports[0]);
+        await victim.WaitForLineAsync(JobLimit, "unit", "sending");
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        victim.Kill();
+        var result = await job;
+        output.WriteLine($"kill -9 of {victim.Name} -> job done: {killed.Elapsed.TotalSeconds:F1} s");
+        Assert.True(killed.Elapsed < AfterKill, $"the job took {killed.Elapsed} after the kill");
+        Assert.True(result.ExitCode == 0, result.Stderr + coordinator.Log);
+        await coordinator.WaitForLineAsync(Formation, "sender", "is gone");
+        var summary = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("summary");
+        Assert.True(summary.GetProperty("wire_bytes").GetInt64() <= bytes * 1.2, result.Stdout);
+        await AssertSameAsync();
+    }
+
+    [Fact]
+    public async Task A_job_completes_byte_exact_when_a_receiver_node_is_killed_mid_job()
+    {
+        string key = Key();
+        var (_, bytes) = MixedTree(_scratch.Sub("src"), bigFiles: 4);
+        int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
+        var seeds = Seeds(ports[0], ports[1]);
+        var coordinator = Node("n1", ports[0], "sender", key, seeds, "--bwlimit", "24M");
+        Node("n2", ports[1], "receiver", key, seeds);
+        var victim = Node("n3", ports[2], "receiver", key, seeds);
+        Node("n4", ports[3], "sender", key, seeds, "--bwlimit", "24M");
+        await FormedAsync(ports);
+
+        var job = JobAsync(key, ports[0]);
+        await victim.WaitForLineAsync(JobLimit, "streams into");
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        victim.Kill();
+        var result = await job;
+        output.WriteLine($"kill -9 of {victim.Name} -> job done: {killed.Elapsed.TotalSeconds:F1} s");
+        Assert.True(killed.Elapsed < AfterKill, $"the job took {killed.Elapsed} after the kill");
+        Assert.True(result.ExitCode == 0, result.Stderr + coordinator.Log);
+        var summary = JsonDocument.Parse(result.Stdout).RootElement;
+        Assert.True(summary.GetProperty("units_retried").GetInt64() > 0, result.Stdout);
+        Assert.True(summary.GetProperty("summary").GetProperty("wire_bytes").GetInt64() <= bytes * 1.2, result.Stdout);
+        await AssertSameAsync();
+    }
+
+    [Fact]
+    public async Task A_job_completes_byte_exact_when_the_node_running_its_coordinator_is_killed_mid_job()
+    {
+        string key = Key();
+        MixedTree(_scratch.Sub("src"), bigFiles: 4);
+        int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
+        var seeds = Seeds(ports[0], ports[1]);
+        // The singleton runs on the oldest node: the first seed, up first.
+        var victim = Node("n1", ports[0], "sender", key, seeds, "--bwlimit", "24M");
+        await victim.WaitForLineAsync(Formation, "member up", $"@127.0.0.1:{ports[0]}");
+        var heir = Node("n2", ports[1], "both", key, seeds, "--bwlimit", "24M");
+        await heir.WaitForLineAsync(Formation, "member up", $"@127.0.0.1:{ports[1]}");
+        Node("n3", ports[2], "receiver", key, seeds);
+        await FormedAsync(ports);
+
+        var job = JobAsync(key, ports[1], ports[2]);
+        await victim.WaitForLineAsync(JobLimit, "unit", "sending");
+        Assert.Contains("job coordinator running on this node", victim.Log);
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        victim.Kill();
+        var result = await job;
+        output.WriteLine($"kill -9 of {victim.Name} -> job done: {killed.Elapsed.TotalSeconds:F1} s");
+        Assert.True(killed.Elapsed < AfterKill, $"the job took {killed.Elapsed} after the kill");
+        Assert.True(result.ExitCode == 0, result.Stderr + heir.Log);
+        await heir.WaitForLineAsync(Formation, "taking it over");
+        await AssertSameAsync();
+    }
+
+    private Task<Cli.Result> JobAsync(string key, params int[] contacts) => Cli.RunAsync(
+        ["job", _scratch.Sub("src"), _scratch.Sub("dst"), "--secret-file", key, "--json", .. contacts.SelectMany(p => new[] { "--cluster", $"127.0.0.1:{p}" })],
+        null, null, JobLimit);
+
+    private async Task AssertSameAsync()
+    {
+        var check = await TreeCheck.RunAsync(_scratch.Sub("src"), _scratch.Sub("dst"), owners: false, attributes: false);
+        Assert.True(check.Identical, check.Differences);
+        // The last unit out removes DEST's work area as its receiver lets go of DEST, just after it confirmed the unit.
+        string work = Path.Join(_scratch.Sub("dst"), ".actorsync");
+        for (int i = 0; i < 100 && Directory.Exists(work); i++) await Task.Delay(100);
+        Assert.False(Directory.Exists(work), "the work area is left behind");
+    }
+
+    /// <summary>Many small files in nested directories, empty ones, symlinks, and a few large files of their own
+    /// directories (what a killed node is likely to be in the middle of).</summary>
+    private static (long Files, long Bytes) MixedTree(string root, int bigFiles)
+    {
+        var (files, bytes) = TreeGenerator.Generate(root, new TreeSpec { SmallFiles = 3000, Directories = 30, LargeFileBytes = 16L << 20, Seed = 7 });
+        var rng = new Random(11);
+        for (int i = 0; i < bigFiles; i++)
+        {
+            string dir = Path.Join(root, "big", $"part{i}", "deeper");
+            Directory.CreateDirectory(dir);
+            byte[] data = new byte[24 << 20];
+            rng.NextBytes(data);
+            File.WriteAllBytes(Path.Join(dir, "shard.bin"), data);
+            files++;
+            bytes += data.Length;
+        }
+        return (files, bytes);
+    }
+
+    private async Task FormedAsync(int[] ports)
+    {
+        foreach (var n in _nodes)
+            foreach (int p in ports)
+                await n.WaitForLineAsync(Formation, "member up", $"@127.0.0.1:{p}");
+    }
+
+    private string Key()
+    {
+        string path = _scratch.Sub("key");
+        File.WriteAllText(path, Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        return path;
+    }
+
+    private static string[] Seeds(params int[] ports) => [.. ports.SelectMany(p => new[] { "--seed", $"127.0.0.1:{p}" })];
+
+    private NodeProcess Node(string name, int port, string role, string key, string[] seeds, params string[] extra)
+    {
+        // Each node's data port is its cluster port + 1: take one that is free.
+        var node = new NodeProcess(name, ["node", "--listen", $"127.0.0.1:{port}", "--data-listen", $"127.0.0.1:{Cli.FreePort()}", "--role", role, "--secret-file", key, .. seeds, .. extra]);
+        _nodes.Add(node);
+        return node;
+    }
+}
