@@ -254,11 +254,12 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
             while (sender.InFlight < sender.Capacity && Next(now) is var (run, unit, receiverRef))
             {
                 var receiver = _receivers[receiverRef];
-                var transfer = JobTransferId.For(run.Id, unit.Directory).ToGuid();
+                var transfer = JobTransferId.For(run.Id, unit.Key).ToGuid();
                 run.Running[transfer] = new JobRun.InFlight(unit, senderRef, receiverRef);
                 sender.InFlight++;
                 receiver.InFlight++;
-                senderRef.Tell(new RunUnit(run.Id, unit.Id, transfer, run.Record.Source, unit.Directory, receiver.Host, receiver.Port, run.Record.Streams));
+                senderRef.Tell(new RunUnit(run.Id, unit.Id, transfer, run.Record.Source, unit.Directory, receiver.Host, receiver.Port, run.Record.Streams,
+                    unit.Slice, unit.Slices));
             }
         }
     }
@@ -308,10 +309,11 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         if (Settle(d.JobId, d.TransferId, out var run) is not { } flight) return;
         var node = Sender.Path.Address.HasLocalScope ? Akka.Cluster.Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
         run!.Add(node.ToString(), d.Summary, d.Subdirectories.Length);
-        foreach (var sub in d.Subdirectories) run.Enqueue(sub);
+        for (int i = 0; i < d.Subdirectories.Length; i++)
+            run.EnqueueDirectory(d.Subdirectories[i], i < d.Entries.Length ? d.Entries[i] : 0, _options.UnitEntries);
+        run.SliceDone(flight.Unit);
         if (run.Complete) Finish(run);
         else Assign();
-        _ = flight;
     }
 
     private void OnUnitFailed(UnitFailed f)

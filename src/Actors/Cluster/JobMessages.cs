@@ -35,11 +35,14 @@ public sealed record JobNodeFigures(string Node, long Units, long Files, long By
 internal sealed record PullUnits(int Capacity);
 
 /// <summary>Send the entries of <paramref name="Directory"/> (relative to <paramref name="Source"/>; "" is SRC itself)
-/// to the receiver node's data port, as transfer <paramref name="TransferId"/>.</summary>
-internal sealed record RunUnit(Guid JobId, long UnitId, Guid TransferId, string Source, string Directory, string ReceiverHost, int ReceiverPort, int Streams);
+/// to the receiver node's data port, as transfer <paramref name="TransferId"/>. A huge directory goes in
+/// <paramref name="Slices"/> units, slice k sending the names that hash to k; then one of slice -1 gives the directory
+/// its own mode and mtime.</summary>
+internal sealed record RunUnit(Guid JobId, long UnitId, Guid TransferId, string Source, string Directory, string ReceiverHost, int ReceiverPort, int Streams,
+    int Slice = 0, int Slices = 1);
 
 /// <summary>A unit's transfer ended with the receiver's confirmation (some entries may have failed: see Summary).</summary>
-internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, TransferSummary Summary, string[] Subdirectories);
+internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, TransferSummary Summary, string[] Subdirectories, int[] Entries);
 
 /// <summary>A unit's transfer did not complete. <paramref name="ReceiverLost"/>: its connections to the receiver broke
 /// or could not be made (the unit goes to another receiver). <paramref name="Fatal"/>: no retry can help.</summary>

@@ -11,10 +11,14 @@ namespace ActorSync.Cluster;
 internal sealed class JobRun(JobRecord record)
 {
     /// <summary>A unit: one directory's entries. Attempts count its failed tries; Avoid is the receiver it failed on.</summary>
-    public sealed class Unit(long id, string directory)
+    public sealed class Unit(long id, string directory, int slice, int slices)
     {
         public long Id { get; } = id;
         public string Directory { get; } = directory;
+        public int Slice { get; } = slice;
+        public int Slices { get; } = slices;
+        /// <summary>What tells this unit's work area apart: the directory, and its slice when it is split.</summary>
+        public string Key => Slices <= 1 ? Directory : $"{Directory}\0{Slice}/{Slices}";
         public int Attempts { get; set; }
         public IActorRef? Avoid { get; set; }
         public IActorRef? Prefer { get; set; }
@@ -44,7 +48,38 @@ internal sealed class JobRun(JobRecord record)
 
     public bool Complete => Queued.Count == 0 && Running.Count == 0;
 
-    public void Enqueue(string directory) => Queued.Enqueue(new Unit(_nextUnit++, directory));
+    /// <summary>Slices of split directories still to be confirmed, by directory.</summary>
+    public Dictionary<string, int> SlicesLeft { get; } = new(StringComparer.Ordinal);
+
+    public void Enqueue(string directory, int slice = 0, int slices = 1) => Queued.Enqueue(new Unit(_nextUnit++, directory, slice, slices));
+
+    /// <summary>A directory found by a unit: one unit, or slices of about <paramref name="perUnit"/> entries each.</summary>
+    public void EnqueueDirectory(string directory, int entries, int perUnit)
+    {
+        int slices = (int)Math.Min(MaxSlices, (entries + (long)perUnit - 1) / perUnit);
+        if (slices <= 1)
+        {
+            Enqueue(directory);
+            return;
+        }
+        SlicesLeft[directory] = slices;
+        for (int k = 0; k < slices; k++) Enqueue(directory, k, slices);
+    }
+
+    /// <summary>A slice is confirmed: after the last one, the directory's own entry (mode, mtime) goes, last of all.</summary>
+    public void SliceDone(Unit unit)
+    {
+        if (unit.Slices <= 1 || unit.Slice < 0 || !SlicesLeft.TryGetValue(unit.Directory, out int left)) return;
+        if (left > 1) SlicesLeft[unit.Directory] = left - 1;
+        else
+        {
+            SlicesLeft.Remove(unit.Directory);
+            Enqueue(unit.Directory, -1, unit.Slices);
+        }
+    }
+
+    /// <summary>Slices per directory at most: 1,000 units of 10,000 entries cover a directory of ten million.</summary>
+    private const int MaxSlices = 1000;
 
     /// <summary>Bytes a failed attempt put on the wire count too: the job's wire total is what crossed.</summary>
     public void AddWasted(long wireBytes) => _wire += wireBytes;

@@ -13,8 +13,9 @@ namespace ActorSync.Cluster;
 /// </summary>
 internal readonly record struct JobTransferId(uint Job, ulong Directory, uint Attempt)
 {
-    public static JobTransferId For(Guid job, string directory) =>
-        new(JobPrefix(job), Hash(directory), BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)));
+    /// <param name="unit">The unit's directory, with its slice for a split one (each slice has a work area of its own).</param>
+    public static JobTransferId For(Guid job, string unit) =>
+        new(JobPrefix(job), Sending.UnitSlice.Hash(unit), BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4)));
 
     public static uint JobPrefix(Guid job)
     {
@@ -41,11 +42,4 @@ internal readonly record struct JobTransferId(uint Job, ulong Directory, uint At
 
     /// <summary>The unit's work area in DEST/.actorsync.</summary>
     public string Scope => string.Create(CultureInfo.InvariantCulture, $"job-{Job:x8}-{Directory:x16}");
-
-    private static ulong Hash(string path)
-    {
-        ulong h = 14695981039346656037;
-        foreach (char c in path) h = (h ^ c) * 1099511628211;
-        return h;
-    }
 }

@@ -81,8 +81,10 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         if (_running.ContainsKey(unit.TransferId)) return;
         var cancel = new CancellationTokenSource();
         _running[unit.TransferId] = cancel;
-        _log.LogInformation("unit {Unit} of job {Job}: sending {Dir} to {Host}:{Port}", unit.UnitId, unit.JobId,
-            unit.Directory.Length == 0 ? "." : unit.Directory, unit.ReceiverHost, unit.ReceiverPort);
+        _log.LogInformation("unit {Unit} of job {Job}: sending {Dir}{Slice} to {Host}:{Port}", unit.UnitId, unit.JobId,
+            unit.Directory.Length == 0 ? "." : unit.Directory,
+            unit.Slices <= 1 ? "" : unit.Slice < 0 ? " (its metadata, after its slices)" : $" (slice {unit.Slice + 1} of {unit.Slices})",
+            unit.ReceiverHost, unit.ReceiverPort);
         var self = Self;
         var system = Context.System;
         var options = _options with { Streams = unit.Streams };
@@ -94,10 +96,10 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         if (!Directory.Exists(unit.Source))
             return new Ended(unit, new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, $"SRC {unit.Source} is not a directory on this node", false, Fatal: true));
         var endpoint = new IPEndPoint(IPAddress.Parse(unit.ReceiverHost), unit.ReceiverPort);
-        var job = new SendJob(system, unit.Source, endpoint, _secret, options, _loggers, new TransferStats(), unit.Directory, unit.TransferId, _limit);
+        var job = new SendJob(system, unit.Source, endpoint, _secret, options, _loggers, new TransferStats(), unit.Directory, unit.TransferId, _limit, unit.Slice, unit.Slices);
         var summary = await job.RunAsync(ct).ConfigureAwait(false);
         if (summary.RanToEnd)
-            return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. job.Subdirectories]));
+            return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. job.Subdirectories], [.. job.SubdirectoryEntries]));
         var failure = job.Failure;
         bool fatal = failure is AuthenticationException or IncompatiblePeerException;
         bool busy = failure is TransferFailedException && summary.Error?.Contains("busy", StringComparison.Ordinal) == true;

@@ -76,6 +76,9 @@ public sealed record TransferOptions
     /// <summary>Transfers a --serve receiver runs at once; another is refused as busy.</summary>
     public int MaxTransfers { get; init; } = 4;
 
+    /// <summary>Cluster jobs: directories with more entries than this are sent as several units (cluster.unit-entries).</summary>
+    public int UnitEntries { get; init; } = 10_000;
+
     /// <summary>Chunk buffers each side may have: buffer-memory's worth (validated to hold at least <see cref="MinimumBuffers"/>).</summary>
     public int BufferCount => (int)(BufferMemory / ChunkSize);
 
@@ -157,6 +160,7 @@ public sealed record TransferOptions
             LockWait = Duration(s, "receive.lock-wait", d.LockWait, allowZero: true, allowInfinite: true),
             MaxConnections = Int(s, "receive.max-connections", d.MaxConnections, 1, 65536),
             MaxTransfers = Int(s, "receive.max-transfers", d.MaxTransfers, 1, 1024),
+            UnitEntries = Int(s, "cluster.unit-entries", d.UnitEntries, 10, 10_000_000),
         };
         o.Validate();
         return o;

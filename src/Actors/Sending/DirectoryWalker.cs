@@ -67,6 +67,10 @@ internal sealed class DirectoryWalker : UntypedActor
     /// <summary>A cluster job's unit: the one directory (relative to the root) whose entries this walk sends, without
     /// entering its subdirectories; null walks the whole tree.</summary>
     private readonly string? _unit;
+    /// <summary>A slice of a huge unit directory: its non-directory entries whose names hash to <see cref="_slice"/>
+    /// of <see cref="_slices"/> (<see cref="UnitSlice"/>); slice 0 also creates and reports the subdirectories, and the
+    /// directory's own entry (mode, mtime) is left to a last unit of slice -1, which sends nothing else.</summary>
+    private readonly int _slice, _slices;
 
     // Only inodes with names still to come are remembered: an entry goes once all its links are seen, so the
     // table follows the hard links not yet closed, not the tree (links leading outside the tree stay).
@@ -87,16 +91,26 @@ internal sealed class DirectoryWalker : UntypedActor
     /// and parking copies what is left of a listing. Deeper levels park, so memory stays bounded by depth.</summary>
     private const int ParkBeyond = 8;
 
+    /// <summary>d_type of a directory (DT_DIR).</summary>
+    private const byte DirectoryType = 4;
+
     /// <summary>Deepest the walk went (levels held at once): what its memory follows. For tests.</summary>
     internal int MaxLevels { get; private set; }
 
     /// <summary>Most entries queued for the readers at once. For tests.</summary>
     internal int MaxQueued { get; private set; }
 
-    public DirectoryWalker(string root, WalkResult result, TransferStats stats, TransferOptions options, ILogger log, CancellationToken abort, string? unit = null)
+    public DirectoryWalker(string root, WalkResult result, TransferStats stats, TransferOptions options, ILogger log, CancellationToken abort,
+        string? unit = null, int slice = 0, int slices = 1)
     {
         _unit = unit;
-        if (unit is not null) result.Subdirectories = [];
+        _slice = slice;
+        _slices = slices;
+        if (unit is not null)
+        {
+            result.Subdirectories = [];
+            result.SubdirectoryEntries = [];
+        }
         _root = root;
         _result = result;
         _stats = stats;
@@ -224,13 +238,17 @@ internal sealed class DirectoryWalker : UntypedActor
         var level = _levels.Peek();
         bool more;
         string name;
-        try { more = level.Listing.Next(out name, out _); }
+        byte type;
+        try { more = level.Listing.Next(out name, out type); }
         catch (IOException e)
         {
             Report(level.Relative.Length == 0 ? "." : level.Relative, $"cannot list directory: {e.Message}", level.Relative.Length > 0 ? SkipMode.UnlistedDirectory : SkipMode.NotSent);
             more = false;
             name = "";
+            type = 0;
         }
+        // Another slice's file (d_type says it is no directory): not even looked at.
+        if (more && _slices > 1 && type is not (0 or DirectoryType) && !UnitSlice.Mine(name, _slice, _slices)) return;
         if (!more)
         {
             _levels.Pop().Dispose();
@@ -304,6 +322,8 @@ internal sealed class DirectoryWalker : UntypedActor
             Report(rel, $"cannot be sent: {why}");
             return null;
         }
+        bool directory = (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
+        if (_slices > 1 && rel != _unit && (directory ? _slice != 0 : !UnitSlice.Mine(name, _slice, _slices))) return null;
         string full = parent.Full + "/" + name;
         var mtime = new FileTime(st.Mtime.Sec, st.Mtime.Nsec);
         uint mode = (uint)st.Mode & 0xFFF;
@@ -314,14 +334,23 @@ internal sealed class DirectoryWalker : UntypedActor
                 int fd = Libc.OpenDirectoryToList(dirFd, name);
                 int openErrno = fd < 0 ? Libc.LastErrno : 0;
                 var attributes = fd >= 0 && _options.PreserveAttributes ? AttributesOf(fd, rel) : null;
-                _result.Directories++;
-                Enqueue(new ReadWork(EntryKind.Directory, rel, full, 0, mode, mtime, 0, null, Uid: uid, Gid: gid, Attributes: attributes));
+                // A slice leaves the directory's own entry to the unit that ends it (slice -1).
+                if (!(rel == _unit && _slices > 1 && _slice >= 0))
+                {
+                    _result.Directories++;
+                    Enqueue(new ReadWork(EntryKind.Directory, rel, full, 0, mode, mtime, 0, null, Uid: uid, Gid: gid, Attributes: attributes));
+                }
                 // A unit creates its subdirectories (so no later unit changes this directory's mtime) and leaves their
                 // entries to units of their own.
                 if (_result.Subdirectories is { } subdirectories && rel != _unit)
                 {
-                    if (fd >= 0) Libc.Close(fd);
                     subdirectories.Add(rel);
+                    _result.SubdirectoryEntries!.Add(fd >= 0 ? CountEntries(fd) : 0);
+                    return null;
+                }
+                if (rel == _unit && _slice < 0)
+                {
+                    if (fd >= 0) Libc.Close(fd);
                     return null;
                 }
                 if (fd < 0)
@@ -362,6 +391,20 @@ internal sealed class DirectoryWalker : UntypedActor
                     Major: st.RdevMajor, Minor: st.RdevMinor));
                 return null;
         }
+    }
+
+    /// <summary>Entries of a directory (closing <paramref name="fd"/>): getdents alone, no stat, so a unit can tell
+    /// the coordinator which of its subdirectories to split.</summary>
+    private static int CountEntries(int fd)
+    {
+        using var listing = new DirectoryListing(fd);
+        int n = 0;
+        try
+        {
+            while (listing.Next(out _, out _)) n++;
+        }
+        catch (IOException) { }
+        return n;
     }
 
     /// <summary>The first name of this inode, if one was seen: this one becomes a link to it. Otherwise this name is remembered as the first.</summary>

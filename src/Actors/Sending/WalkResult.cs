@@ -8,6 +8,8 @@ internal sealed class WalkResult
     public long Symlinks;
     public long Bytes;
 
-    /// <summary>A walk of one directory alone (a cluster job's unit): the subdirectories it found and did not enter.</summary>
+    /// <summary>A walk of one directory alone (a cluster job's unit): the subdirectories it found and did not enter,
+    /// and how many entries each holds (so a huge one can be split).</summary>
     public List<string>? Subdirectories;
+    public List<int>? SubdirectoryEntries;
 }

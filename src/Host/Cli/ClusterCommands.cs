@@ -192,7 +192,7 @@ internal static class ClusterCommands
         SummaryPrinter.Print(s.Summary, json: false);
         if (json) return;
         var err = Console.Error;
-        err.WriteLine($"actorsync job {s.JobId}: {s.State}; {s.UnitsDone} units (directories){(s.UnitsRetried > 0 ? $", {s.UnitsRetried} sent again" : "")}; " +
+        err.WriteLine($"actorsync job {s.JobId}: {s.State}; {s.UnitsDone} units (directories, or slices of big ones){(s.UnitsRetried > 0 ? $", {s.UnitsRetried} sent again" : "")}; " +
                       $"{s.Summary.WireBytes / 1048576.0:F1} MiB on the wire");
         foreach (var n in s.Nodes)
             err.WriteLine($"  {n.Node,-40} {n.Units,6} units {n.Files,9} files {n.Bytes / 1048576.0,10:F1} MiB {n.WireBytes / 1048576.0,10:F1} MiB on the wire");

@@ -37,11 +37,15 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         string key = Key();
         var (files, bytes) = MixedTree(_scratch.Sub("src"), bigFiles: 2);
+        (files, bytes) = (files + FlatFiles, bytes + FlatDirectory(_scratch.Sub("src")));
+        // Units of 300 entries: the flat directory goes in slices, shared by both sender nodes.
+        string config = _scratch.Sub("split.conf");
+        File.WriteAllText(config, "actorsync.cluster.unit-entries = 300\n");
         int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
         var seeds = Seeds(ports[0], ports[1]);
-        Node("n1", ports[0], "sender", key, seeds);
-        Node("n2", ports[1], "receiver", key, seeds);
-        Node("n3", ports[2], "both", key, seeds);
+        var n1 = Node("n1", ports[0], "sender", key, seeds, "--config", config);
+        Node("n2", ports[1], "receiver", key, seeds, "--config", config);
+        var n3 = Node("n3", ports[2], "both", key, seeds, "--config", config);
         await FormedAsync(ports);
 
         var job = await JobAsync(key, ports[0]);
@@ -56,6 +60,8 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(2, nodes.Length);
         Assert.All(nodes, n => Assert.True(n.GetProperty("units").GetInt64() > 0, job.Stdout));
         Assert.True(summary.GetProperty("wire_bytes").GetInt64() <= bytes * 1.2, job.Stdout);
+        Assert.Contains("(slice 1 of ", n1.Log + n3.Log);
+        Assert.Contains("flat (its metadata, after its slices)", n1.Log + n3.Log);
         await AssertSameAsync();
 
         var again = await JobAsync(key, ports[1]);
@@ -179,6 +185,27 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
             bytes += data.Length;
         }
         return (files, bytes);
+    }
+
+    private const int FlatFiles = 1500;
+
+    /// <summary>A directory too big for one unit, read-only and with an old mtime (which the last of its units sets, once
+    /// all its slices are in), holding a subdirectory.</summary>
+    private static long FlatDirectory(string root)
+    {
+        string flat = Path.Join(root, "flat");
+        Directory.CreateDirectory(Path.Join(flat, "sub", "inner"));
+        long bytes = 0;
+        for (int i = 0; i < FlatFiles - 1; i++)
+        {
+            File.WriteAllText(Path.Join(flat, $"item{i:D5}.json"), new string('x', i % 500));
+            bytes += i % 500;
+        }
+        File.WriteAllText(Path.Join(flat, "sub", "inner", "deep.txt"), "deep");
+        bytes += 4;
+        File.SetUnixFileMode(flat, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        Directory.SetLastWriteTimeUtc(flat, new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc));
+        return bytes;
     }
 
     private async Task FormedAsync(int[] ports)
