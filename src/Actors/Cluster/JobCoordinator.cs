@@ -42,6 +42,8 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
     {
         public int Capacity;
         public int InFlight;
+        /// <summary>A receiver lost its streams: it may be dead, so it gets no units until it is heard from again.</summary>
+        public bool Suspect;
     }
 
     private sealed class ReceiverNode(string host, int port)
@@ -124,6 +126,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
                     Context.Watch(Sender);
                 }
                 sender.Capacity = pull.Capacity;
+                sender.Suspect = false;
                 Assign();
                 break;
             case ReceiverReady ready:
@@ -137,10 +140,15 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
                 OnRefused(r);
                 break;
             case UnitDone d:
+                Heard(Sender);
                 OnUnitDone(d);
                 break;
             case UnitFailed f:
+                Heard(Sender);
                 OnUnitFailed(f);
+                break;
+            case UnitInterrupted i:
+                OnUnitInterrupted(i);
                 break;
             case Terminated t:
                 OnTerminated(t.ActorRef);
@@ -251,7 +259,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         var now = DateTime.UtcNow;
         foreach (var (senderRef, sender) in _senders)
         {
-            while (sender.InFlight < sender.Capacity && Next(now) is var (run, unit, receiverRef))
+            while (!sender.Suspect && sender.InFlight < sender.Capacity && Next(now) is var (run, unit, receiverRef))
             {
                 var receiver = _receivers[receiverRef];
                 var transfer = JobTransferId.For(run.Id, unit.Key).ToGuid();
@@ -339,6 +347,29 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         }
         else unit.NotBefore = DateTime.UtcNow + BusyRetry;
         Requeue(run, unit);
+    }
+
+    /// <summary>A data stream of a unit broke at its receiver: its sender is likely gone (the cluster would take ~8 s
+    /// more to say so). The unit goes again at once, to the same receiver, where the new attempt replaces the old.</summary>
+    private void OnUnitInterrupted(UnitInterrupted i)
+    {
+        uint job = JobTransferId.Of(i.TransferId).Job;
+        if (_jobs.Values.FirstOrDefault(r => JobTransferId.JobPrefix(r.Id) == job) is not { } owner
+            || Settle(owner.Id, i.TransferId, out var run) is not { } flight) return;
+        _log.LogWarning("job {Job}: unit {Dir} lost a stream at its receiver; sending it again", run!.Id, Printable(flight.Unit.Directory));
+        flight.Unit.Prefer = flight.Receiver;
+        if (_senders.TryGetValue(flight.Sender, out var sender)) sender.Suspect = true;
+        if (++flight.Unit.Attempts >= MaxAttempts)
+        {
+            Fail(run, $"{Printable(flight.Unit.Directory)} could not be sent in {MaxAttempts} attempts; its streams kept breaking");
+            return;
+        }
+        Requeue(run, flight.Unit);
+    }
+
+    private void Heard(IActorRef sender)
+    {
+        if (_senders.TryGetValue(sender, out var node)) node.Suspect = false;
     }
 
     private void Requeue(JobRun run, JobRun.Unit unit)

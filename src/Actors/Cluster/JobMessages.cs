@@ -48,6 +48,10 @@ internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, Transf
 /// or could not be made (the unit goes to another receiver). <paramref name="Fatal"/>: no retry can help.</summary>
 internal sealed record UnitFailed(Guid JobId, long UnitId, Guid TransferId, string Reason, bool ReceiverLost, bool Fatal, long WireBytes = 0);
 
+/// <summary>A receiver node lost a connection of this unit's transfer mid-way: its sender may be gone. The coordinator
+/// sends the unit again at once, to the same receiver, where the new attempt takes the old one's place.</summary>
+internal sealed record UnitInterrupted(Guid TransferId);
+
 /// <summary>A receiver node's worker, and where its data port listens (repeated, so a coordinator that moved hears it).</summary>
 internal sealed record ReceiverReady(string DataHost, int DataPort);
 

@@ -47,8 +47,10 @@ internal sealed class JobReceiver : UntypedActor, IWithTimers
             RejoinGrace = options.RejoinGrace < UnitRejoinGrace ? options.RejoinGrace : UnitRejoinGrace,
         };
         var log = _log;
+        var coordinatorRef = coordinator;
         _server = new ReceiveServer(Context.System, "", secret, unitOptions, loggers, () => new TransferStats(),
-            s => { if (s.ExitCode != ExitCodes.Success) log.LogInformation("a unit ended here unfinished: {Error}", s.Error); }, Route);
+            s => { if (s.ExitCode != ExitCodes.Success) log.LogInformation("a unit ended here unfinished: {Error}", s.Error); }, Route,
+            transfer => coordinatorRef.Tell(new UnitInterrupted(transfer)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

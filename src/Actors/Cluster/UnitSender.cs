@@ -19,6 +19,10 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
     /// more work than it is about to do (the rest stays with the coordinator for whoever is free).</summary>
     public const int Capacity = 2;
 
+    /// <summary>Reconnects a unit's stream tries (100 + 200 ms of backoff) before the unit fails: the coordinator sends a
+    /// failed unit again, to another receiver if that one is gone, sooner than a plain transfer's patient budget would.</summary>
+    private const int UnitRestarts = 2;
+
     /// <summary>How often an idle worker asks again: a coordinator that just took over hears every sender within it.</summary>
     private static readonly TimeSpan PullEvery = TimeSpan.FromSeconds(2);
 
@@ -81,13 +85,13 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         if (_running.ContainsKey(unit.TransferId)) return;
         var cancel = new CancellationTokenSource();
         _running[unit.TransferId] = cancel;
-        _log.LogInformation("unit {Unit} of job {Job}: sending {Dir}{Slice} to {Host}:{Port}", unit.UnitId, unit.JobId,
+        _log.LogInformation("unit {Unit} of job {Job}: sending {Dir}{Slice} to {Host}:{Port} as transfer {Transfer}", unit.UnitId, unit.JobId,
             unit.Directory.Length == 0 ? "." : unit.Directory,
             unit.Slices <= 1 ? "" : unit.Slice < 0 ? " (its metadata, after its slices)" : $" (slice {unit.Slice + 1} of {unit.Slices})",
-            unit.ReceiverHost, unit.ReceiverPort);
+            unit.ReceiverHost, unit.ReceiverPort, unit.TransferId);
         var self = Self;
         var system = Context.System;
-        var options = _options with { Streams = unit.Streams };
+        var options = _options with { Streams = unit.Streams, MaxRestarts = Math.Min(_options.MaxRestarts, UnitRestarts) };
         Task.Run(() => RunAsync(system, unit, options, cancel.Token)).PipeTo(self);
     }
 

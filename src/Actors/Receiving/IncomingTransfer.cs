@@ -32,12 +32,12 @@ internal sealed class IncomingTransfer : IAsyncDisposable
 
     /// <summary>Opens (and locks) DEST, waiting for another transfer to let go of it, then sets up the pipeline.</summary>
     public static async Task<IncomingTransfer> StartAsync(ActorSystem system, TransferHeaderFrame header, ReceiveTarget target, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<Guid>? streamLost = null)
     {
         var tree = await DestinationTree.OpenAsync(target.Destination, options.LockWait, cancellationToken, target.Scope).ConfigureAwait(false);
         try
         {
-            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken) { Target = target };
+            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken, streamLost) { Target = target };
         }
         catch
         {
@@ -47,7 +47,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     }
 
     private IncomingTransfer(ActorSystem system, TransferHeaderFrame header, DestinationTree tree, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<Guid>? streamLost)
     {
         Header = header;
         _options = options;
@@ -57,7 +57,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         var pool = new BufferPool(options.ChunkSize, options.ReceiverBufferCount(header.StreamCount));
         var owners = new OwnershipPolicy(options.PreserveOwner, options.PreserveGroup, tree.CreatedGid);
         bool fsync = options.Fsync || (header.Flags & FrameLimits.FsyncFlag) != 0;
-        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token);
+        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token, streamLost);
         var session = _session;
         var progress = _progress;
         var outcome = _outcome;

@@ -370,6 +370,7 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
         int epoch = progress[stream].Epoch;
         string why = TransferFailure.Describe(reason);
         _log.LogWarning("stream {Stream} lost: {Reason}; waiting up to {Grace} s for the sender to re-establish it", stream, why, options.RejoinGrace.TotalSeconds);
+        session.StreamLost?.Invoke(session.TransferId);
         Timers.StartSingleTimer($"rejoin-{stream}-{epoch}", new ReceiveEvent.RejoinDeadline(stream, epoch, why), options.RejoinGrace);
     }
 

@@ -14,7 +14,8 @@ namespace ActorSync.Receiving;
 /// own: <paramref name="route"/> says where each transfer goes (the job its id names), or why it is refused.
 /// </summary>
 internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destination, SharedSecret secret, TransferOptions options, ILoggerFactory loggers,
-    Func<TransferStats> newStats, Action<TransferSummary>? onTransfer, Func<Guid, (ReceiveTarget? Target, string Refusal)>? route = null)
+    Func<TransferStats> newStats, Action<TransferSummary>? onTransfer, Func<Guid, (ReceiveTarget? Target, string Refusal)>? route = null,
+    Action<Guid>? streamLost = null)
 {
     private readonly ILogger _log = loggers.CreateLogger("actorsync.recv");
     /// <summary>Running transfers by id, and those still opening DEST (which may wait for its lock).</summary>
@@ -194,7 +195,7 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
                 lock (_gate) older = [.. _transfers.Where(t => t.Key != header.TransferId && t.Value.IsCompletedSuccessfully && t.Value.Result.Target == target).Select(t => t.Value)];
                 foreach (var t in older) t.Result.Abort("a newer attempt at this unit took over");
             }
-            transfer = await IncomingTransfer.StartAsync(system, header, target, options, loggers, newStats(), ct).ConfigureAwait(false);
+            transfer = await IncomingTransfer.StartAsync(system, header, target, options, loggers, newStats(), ct, streamLost).ConfigureAwait(false);
         }
         catch (Exception e)
         {

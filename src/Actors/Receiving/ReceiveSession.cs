@@ -8,7 +8,9 @@ namespace ActorSync.Receiving;
 /// </summary>
 internal readonly record struct ReceiveTarget(string Destination, string? Scope = null);
 
-/// <summary>What the actors of one incoming transfer share.</summary>
+/// <summary>What the actors of one incoming transfer share. <c>StreamLost</c> hears of each connection lost mid-transfer
+/// (a cluster node tells the job's coordinator, which sends the unit again at once instead of waiting for the cluster
+/// to down a sender that died).</summary>
 internal sealed record ReceiveSession(
     Guid TransferId,
     DestinationTree Tree,
@@ -16,7 +18,8 @@ internal sealed record ReceiveSession(
     TransferStats Stats,
     TransferOptions Options,
     OwnershipPolicy Owners,
-    CancellationToken Abort)
+    CancellationToken Abort,
+    Action<Guid>? StreamLost = null)
 {
     /// <summary>What this receiver holds of files of an interrupted run, by path: found when answering an Offer (and
     /// reported to the sender), taken by the writer when the file's header comes.</summary>

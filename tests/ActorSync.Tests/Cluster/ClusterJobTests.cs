@@ -77,16 +77,23 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task A_job_completes_byte_exact_when_a_sender_node_is_killed_mid_job()
     {
         string key = Key();
-        var (_, bytes) = MixedTree(_scratch.Sub("src"), bigFiles: 4);
+        long bytes = ShardTree(_scratch.Sub("src"));
         int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
         var seeds = Seeds(ports[0], ports[1]);
         var coordinator = Node("n1", ports[0], "both", key, seeds, "--bwlimit", "24M");
-        var victim = Node("n2", ports[1], "sender", key, seeds, "--bwlimit", "24M");
-        Node("n3", ports[2], "receiver", key, seeds);
+        // The victim at 1 MiB/s: a unit of a directory with files in it is still under way when it is killed.
+        var victim = Node("n2", ports[1], "sender", key, seeds, "--bwlimit", "1M");
+        var receiver = Node("n3", ports[2], "receiver", key, seeds);
         await FormedAsync(ports);
 
         var job = JobAsync(key, ports[0]);
-        await victim.WaitForLineAsync(JobLimit, "unit", "sending");
+        // Killed while the receiver holds the streams of one of its units (of a directory with at least 256 KiB of
+        // files): that unit is sent again as soon as the receiver sees them break, before the cluster downs the node.
+        string unit = await victim.WaitForLineAsync(JobLimit, line => UnitDirectory(line) is { } dir && DirectBytes(Path.Join(_scratch.Sub("src"), dir)) >= 256 << 10,
+            "a unit of a directory with 256 KiB of files");
+        string transfer = unit[(unit.LastIndexOf("as transfer ", StringComparison.Ordinal) + "as transfer ".Length)..].Trim();
+        var units = new[] { coordinator, receiver }.Select(n => n.WaitForLineAsync(JobLimit, $"transfer {transfer}:", "streams into")).ToArray();
+        await Task.WhenAny(units);
         var killed = System.Diagnostics.Stopwatch.StartNew();
         victim.Kill();
         var result = await job;
@@ -94,6 +101,11 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(killed.Elapsed < AfterKill, $"the job took {killed.Elapsed} after the kill");
         Assert.True(result.ExitCode == 0, result.Stderr + coordinator.Log);
         await coordinator.WaitForLineAsync(Formation, "sender", "is gone");
+        var log = coordinator.Log;
+        foreach (var line in log.Split('\n').Where(l => l.Contains("again", StringComparison.Ordinal) || l.Contains("is gone", StringComparison.Ordinal)))
+            output.WriteLine(line);
+        int resent = log.IndexOf("lost a stream at its receiver; sending it again", StringComparison.Ordinal);
+        Assert.True(resent >= 0 && resent < log.IndexOf("is gone", StringComparison.Ordinal), log + "\n--- receiver n3:\n" + receiver.Log);
         var summary = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("summary");
         Assert.True(summary.GetProperty("wire_bytes").GetInt64() <= bytes * 1.2, result.Stdout);
         await AssertSameAsync();
@@ -186,6 +198,43 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         return (files, bytes);
     }
+
+    /// <summary>Directories that each take a unit seconds at 1 MiB/s (2 MiB of files, small ones, a symlink and a
+    /// subdirectory each), so whichever units a slow node is given are still under way when it is killed.</summary>
+    private static long ShardTree(string root)
+    {
+        var rng = new Random(5);
+        long bytes = 0;
+        for (int d = 0; d < 12; d++)
+        {
+            string dir = Path.Join(root, $"shard{d:D2}");
+            Directory.CreateDirectory(Path.Join(dir, "meta"));
+            for (int f = 0; f < 4; f++)
+            {
+                byte[] data = new byte[512 << 10];
+                rng.NextBytes(data);
+                File.WriteAllBytes(Path.Join(dir, $"part{f}.bin"), data);
+                bytes += data.Length;
+            }
+            for (int f = 0; f < 20; f++)
+            {
+                File.WriteAllText(Path.Join(dir, "meta", $"m{f}.json"), new string('m', 100 + f));
+                bytes += 100 + f;
+            }
+            File.CreateSymbolicLink(Path.Join(dir, "latest"), "part3.bin");
+        }
+        return bytes;
+    }
+
+    /// <summary>The directory of a node's "unit N of job J: sending DIR to HOST:PORT as transfer T" line.</summary>
+    private static string? UnitDirectory(string line)
+    {
+        int from = line.IndexOf(": sending ", StringComparison.Ordinal), to = line.LastIndexOf(" to 127.0.0.1:", StringComparison.Ordinal);
+        return from < 0 || to < from ? null : line[(from + ": sending ".Length)..to];
+    }
+
+    private static long DirectBytes(string dir) => Directory.Exists(dir)
+        ? new DirectoryInfo(dir).EnumerateFiles().Where(f => f.LinkTarget is null).Sum(f => f.Length) : 0;
 
     private const int FlatFiles = 1500;
 

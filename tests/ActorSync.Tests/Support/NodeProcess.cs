@@ -23,9 +23,13 @@ public sealed class NodeProcess : IDisposable
     public string Log { get { lock (_lines) return string.Join('\n', _lines); } }
 
     /// <summary>The first log line (past or future) that contains every one of <paramref name="fragments"/>.</summary>
-    public Task<string> WaitForLineAsync(TimeSpan timeout, params string[] fragments)
+    public Task<string> WaitForLineAsync(TimeSpan timeout, params string[] fragments) =>
+        WaitForLineAsync(timeout, line => fragments.All(f => line.Contains(f, StringComparison.Ordinal)), $"\"{string.Join("\", \"", fragments)}\"");
+
+    /// <summary>The first log line (past or future) that <paramref name="match"/> accepts.</summary>
+    public Task<string> WaitForLineAsync(TimeSpan timeout, Func<string, bool> match, string what)
     {
-        bool Match(string line) => fragments.All(f => line.Contains(f, StringComparison.Ordinal));
+        bool Match(string line) => match(line);
         var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lines)
         {
@@ -33,7 +37,7 @@ public sealed class NodeProcess : IDisposable
             _waiters.Add((Match, seen));
         }
         return seen.Task.WaitAsync(timeout).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result
-            : throw new TimeoutException($"{Name} logged no line with \"{string.Join("\", \"", fragments)}\" within {timeout}:\n{Log}"),
+            : throw new TimeoutException($"{Name} logged no line with {what} within {timeout}:\n{Log}"),
             TaskScheduler.Default);
     }
 
