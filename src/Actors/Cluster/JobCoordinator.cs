@@ -139,6 +139,10 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
             case JobRefused r:
                 OnRefused(r);
                 break;
+            case UnitSubdirectories b:
+                if (_jobs.TryGetValue(b.JobId, out var found) && found.Running.TryGetValue(b.TransferId, out var running))
+                    for (int i = 0; i < b.Subdirectories.Length; i++) running.Found.Add((b.Subdirectories[i], i < b.Entries.Length ? b.Entries[i] : 0));
+                break;
             case UnitDone d:
                 Heard(Sender);
                 OnUnitDone(d);
@@ -316,7 +320,8 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
     {
         if (Settle(d.JobId, d.TransferId, out var run) is not { } flight) return;
         var node = Sender.Path.Address.HasLocalScope ? Akka.Cluster.Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
-        run!.Add(node.ToString(), d.Summary, d.Subdirectories.Length);
+        run!.Add(node.ToString(), d.Summary, flight.Found.Count + d.Subdirectories.Length);
+        foreach (var (name, entries) in flight.Found) run.EnqueueDirectory(name, entries, _options.UnitEntries);
         for (int i = 0; i < d.Subdirectories.Length; i++)
             run.EnqueueDirectory(d.Subdirectories[i], i < d.Entries.Length ? d.Entries[i] : 0, _options.UnitEntries);
         run.SliceDone(flight.Unit);

@@ -41,6 +41,10 @@ internal sealed record PullUnits(int Capacity);
 internal sealed record RunUnit(Guid JobId, long UnitId, Guid TransferId, string Source, string Directory, string ReceiverHost, int ReceiverPort, int Streams,
     int Slice = 0, int Slices = 1);
 
+/// <summary>Subdirectories a unit found, ahead of its <see cref="UnitDone"/>, in batches that keep each message well
+/// under Akka.Remote's frame limit (128 KB) whatever the directory's width.</summary>
+internal sealed record UnitSubdirectories(Guid JobId, Guid TransferId, string[] Subdirectories, int[] Entries);
+
 /// <summary>A unit's transfer ended with the receiver's confirmation (some entries may have failed: see Summary).</summary>
 internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, TransferSummary Summary, string[] Subdirectories, int[] Entries);
 

@@ -25,7 +25,11 @@ internal sealed class JobRun(JobRecord record)
         public DateTime NotBefore { get; set; }
     }
 
-    public sealed record InFlight(Unit Unit, IActorRef Sender, IActorRef Receiver);
+    public sealed record InFlight(Unit Unit, IActorRef Sender, IActorRef Receiver)
+    {
+        /// <summary>Subdirectories reported ahead of the unit's end; they become units once it is confirmed.</summary>
+        public List<(string Name, int Entries)> Found { get; } = [];
+    }
 
     private readonly Dictionary<string, JobNodeFigures> _nodes = [];
     private readonly List<string> _problems = [];

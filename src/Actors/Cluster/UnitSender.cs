@@ -23,6 +23,10 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
     /// failed unit again, to another receiver if that one is gone, sooner than a plain transfer's patient budget would.</summary>
     private const int UnitRestarts = 2;
 
+    /// <summary>Subdirectory names per message: at up to 4 KiB each (PATH_MAX) a batch could still pass 128 KB, but names
+    /// of a few dozen bytes make ~20 KB, and a million-wide directory ~1000 messages.</summary>
+    private const int SubdirectoriesPerMessage = 256;
+
     /// <summary>How often an idle worker asks again: a coordinator that just took over hears every sender within it.</summary>
     private static readonly TimeSpan PullEvery = TimeSpan.FromSeconds(2);
 
@@ -69,6 +73,7 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
                 break;
             case Ended e:
                 _running.Remove(e.Unit.TransferId);
+                foreach (var batch in e.Batches) _coordinator.Tell(batch);
                 _coordinator.Tell(e.Report);
                 Pull();
                 break;
@@ -103,14 +108,27 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         var job = new SendJob(system, unit.Source, endpoint, _secret, options, _loggers, new TransferStats(), unit.Directory, unit.TransferId, _limit, unit.Slice, unit.Slices);
         var summary = await job.RunAsync(ct).ConfigureAwait(false);
         if (summary.RanToEnd)
-            return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. job.Subdirectories], [.. job.SubdirectoryEntries]));
+        {
+            // The subdirectories go in batches ahead of the UnitDone (the proxy keeps their order), the last with it.
+            var names = job.Subdirectories;
+            var entries = job.SubdirectoryEntries;
+            var batches = new List<UnitSubdirectories>();
+            int from = 0;
+            for (; names.Count - from > SubdirectoriesPerMessage; from += SubdirectoriesPerMessage)
+                batches.Add(new UnitSubdirectories(unit.JobId, unit.TransferId, [.. names.Skip(from).Take(SubdirectoriesPerMessage)],
+                    [.. entries.Skip(from).Take(SubdirectoriesPerMessage)]));
+            return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. names.Skip(from)], [.. entries.Skip(from)]), batches);
+        }
         var failure = job.Failure;
         bool fatal = failure is AuthenticationException or IncompatiblePeerException;
         bool busy = failure is TransferFailedException && summary.Error?.Contains("busy", StringComparison.Ordinal) == true;
         return new Ended(unit, new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, summary.Error ?? "failed", ReceiverLost: !fatal && !busy, Fatal: fatal, summary.WireBytes));
     }
 
-    private sealed record Ended(RunUnit Unit, object Report);
+    private sealed record Ended(RunUnit Unit, object Report, IReadOnlyList<UnitSubdirectories> Batches)
+    {
+        public Ended(RunUnit unit, object report) : this(unit, report, []) { }
+    }
 
     private sealed class Tick
     {

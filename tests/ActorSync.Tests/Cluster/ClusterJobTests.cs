@@ -239,7 +239,7 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
     private const int FlatFiles = 1500;
 
     /// <summary>A directory too big for one unit, read-only and with an old mtime (which the last of its units sets, once
-    /// all its slices are in), holding a subdirectory.</summary>
+    /// all its slices are in), holding a subdirectory; and a directory of 260 empty ones.</summary>
     private static long FlatDirectory(string root)
     {
         string flat = Path.Join(root, "flat");
@@ -252,6 +252,8 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         File.WriteAllText(Path.Join(flat, "sub", "inner", "deep.txt"), "deep");
         bytes += 4;
+        // Wider than one message of subdirectory names (UnitSender batches them).
+        for (int i = 0; i < 260; i++) Directory.CreateDirectory(Path.Join(root, "wide", $"d{i:D3}"));
         File.SetUnixFileMode(flat, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
         Directory.SetLastWriteTimeUtc(flat, new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc));
         return bytes;
