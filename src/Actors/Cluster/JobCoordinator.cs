@@ -227,7 +227,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         {
             run!.Watchers.Add(requester);
             requester.Tell(new JobAccepted(record.JobId));
-            if (running) requester.Tell(run.Status(final: false));
+            if (running) requester.Tell(Progress(run));
         }
         if (running) return;
         if (!restarted) _log.LogInformation("job {Job}: {Src} -> {Dest}, {Streams} streams per unit", record.JobId, record.Source, record.Destination, record.Streams);
@@ -417,7 +417,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         if (_jobs.TryGetValue(req.JobId, out var run))
         {
             run.Watchers.Add(Sender);
-            Sender.Tell(run.Status(final: false));
+            Sender.Tell(Progress(run));
         }
         else Sender.Tell(_finished.TryGetValue(req.JobId, out var outcome) ? outcome : Refusal(req.JobId, $"the cluster knows no job {req.JobId}", JobStatus.Unknown));
     }
@@ -455,10 +455,22 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         while (_finishedOrder.Count > FinishedKept) _finished.Remove(_finishedOrder.Dequeue());
     }
 
-    private static void Report(JobRun run, bool final)
+    private void Report(JobRun run, bool final)
     {
-        var status = run.Status(final);
+        var status = final ? run.Status(final) : Progress(run);
         foreach (var w in run.Watchers) w.Tell(status);
+    }
+
+    /// <summary>A running job's status, saying what it waits for when it has work and nobody to do it: without that
+    /// a job submitted to a cluster with no receiver (or sender) member up would just sit at zero.</summary>
+    private JobStatus Progress(JobRun run)
+    {
+        var status = run.Status(final: false);
+        if (run.Queued.Count == 0 || run.Running.Count > 0) return status;
+        string? waiting = _receivers.Count == 0 ? "no receiver node is up (a node with --role receiver or both)"
+            : _senders.Count == 0 ? "no sender node is up (a node with --role sender or both)"
+            : null;
+        return waiting is null ? status : status with { Waiting = waiting };
     }
 
     private static JobStatus Refusal(Guid job, string reason, string state = JobStatus.Failed) => new(job, state, true,

@@ -18,9 +18,10 @@ public sealed record JobAccepted(Guid JobId);
 /// asks again, and is heard by the new one).</summary>
 public sealed record JobStatusRequest(Guid JobId);
 
-/// <summary>A job's figures so far (final: its outcome). <paramref name="State"/>: running, done, failed, unknown.</summary>
+/// <summary>A job's figures so far (final: its outcome). <paramref name="State"/>: running, done, failed, unknown.
+/// <paramref name="Waiting"/>: what a running job waits for when it has units and no member to run them.</summary>
 public sealed record JobStatus(Guid JobId, string State, bool Final, TransferSummary Summary, long UnitsDone, long UnitsQueued, long UnitsRunning,
-    long UnitsRetried, JobNodeFigures[] Nodes)
+    long UnitsRetried, JobNodeFigures[] Nodes, string? Waiting = null)
 {
     public const string Running = "running", Done = "done", Failed = "failed", Unknown = "unknown";
 }

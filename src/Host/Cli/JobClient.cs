@@ -24,6 +24,7 @@ internal sealed class JobClient : UntypedActor, IWithTimers
     private readonly Action<JobStatus>? _progress;
     private DateTime _heard = DateTime.UtcNow;
     private int _next;
+    private string? _waiting;
 
     public JobClient(string[] gateways, SubmitJob submit, TaskCompletionSource<JobStatus> done, Action<JobStatus>? progress)
     {
@@ -56,7 +57,14 @@ internal sealed class JobClient : UntypedActor, IWithTimers
                     _done.TrySetResult(s);
                     Context.Stop(Self);
                 }
-                else _progress?.Invoke(s);
+                else
+                {
+                    // Said once, whatever --progress: a job that cannot start must not look like one that hangs.
+                    if (s.Waiting is { } waiting && waiting != _waiting)
+                        Console.Error.WriteLine($"actorsync job: waiting: {waiting}");
+                    _waiting = s.Waiting;
+                    _progress?.Invoke(s);
+                }
                 break;
             case Tick:
                 var silent = DateTime.UtcNow - _heard;

@@ -166,6 +166,25 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         await AssertSameAsync();
     }
 
+    [Fact]
+    public async Task A_job_submitted_while_no_receiver_node_is_up_says_what_it_waits_for_and_runs_when_one_joins()
+    {
+        string key = Key();
+        TreeGenerator.Generate(_scratch.Sub("src"), new TreeSpec { SmallFiles = 300, LargeFileBytes = 1 << 20, Seed = 3 });
+        int[] ports = [Cli.FreePort(), Cli.FreePort()];
+        var seeds = Seeds(ports[0]);
+        Node("n1", ports[0], "sender", key, seeds);
+        await FormedAsync([ports[0]]);
+
+        var job = new NodeProcess("job", ["job", _scratch.Sub("src"), _scratch.Sub("dst"), "--secret-file", key, "--cluster", $"127.0.0.1:{ports[0]}"]);
+        _nodes.Add(job);
+        await job.WaitForLineAsync(Formation, "actorsync job: waiting: no receiver node is up");
+        Node("n2", ports[1], "receiver", key, seeds);
+        Assert.True(await job.WaitForExitAsync(JobLimit) == 0, job.Log);
+        Assert.Single(job.Log.Split('\n'), l => l.Contains("waiting:", StringComparison.Ordinal));   // said once, not every second
+        await AssertSameAsync();
+    }
+
     private Task<Cli.Result> JobAsync(string key, params int[] contacts) => Cli.RunAsync(
         ["job", _scratch.Sub("src"), _scratch.Sub("dst"), "--secret-file", key, "--json", .. contacts.SelectMany(p => new[] { "--cluster", $"127.0.0.1:{p}" })],
         null, null, JobLimit);
