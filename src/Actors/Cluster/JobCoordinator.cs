@@ -141,7 +141,10 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
                 break;
             case UnitSubdirectories b:
                 if (_jobs.TryGetValue(b.JobId, out var found) && found.Running.TryGetValue(b.TransferId, out var running))
+                {
                     for (int i = 0; i < b.Subdirectories.Length; i++) running.Found.Add((b.Subdirectories[i], i < b.Entries.Length ? b.Entries[i] : 0));
+                    for (int i = 0; i < (b.LargeFiles?.Length ?? 0); i++) running.Large.Add((b.LargeFiles![i], i < (b.LargeSizes?.Length ?? 0) ? b.LargeSizes![i] : 0));
+                }
                 break;
             case UnitDone d:
                 Heard(Sender);
@@ -214,7 +217,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         }
         while (Clashes(id)) id = Guid.NewGuid();
         int streams = submit.Streams is > 0 and <= 128 ? submit.Streams.Value : _options.Streams;
-        var record = new JobRecord(id, submit.Source, submit.Destination, streams, null);
+        var record = new JobRecord(id, submit.Source, submit.Destination, streams, null, _options.UnitRangeBytes);
         _replicator.Tell(Dsl.Update(JobsKey, LWWDictionary<string, JobRecord>.Empty, new WriteMajority(Majority), new Recorded(record, Sender),
             d => d.SetItem(_self, id.ToString("N"), record)));
     }
@@ -232,7 +235,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         if (running) return;
         if (!restarted) _log.LogInformation("job {Job}: {Src} -> {Dest}, {Streams} streams per unit", record.JobId, record.Source, record.Destination, record.Streams);
         run!.Enqueue("");
-        foreach (var receiver in _receivers.Keys) receiver.Tell(new PrepareJob(record.JobId, record.Destination));
+        foreach (var receiver in _receivers.Keys) receiver.Tell(new PrepareJob(record.JobId, record.Destination, record.RangeBytes));
         Assign();
     }
 
@@ -246,7 +249,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         _receivers[Sender] = new ReceiverNode(ready.DataHost, ready.DataPort);
         Context.Watch(Sender);
         _log.LogInformation("receiver {Node}: data port {Host}:{Port}", Sender.Path.Address, ready.DataHost, ready.DataPort);
-        foreach (var run in _jobs.Values) Sender.Tell(new PrepareJob(run.Id, run.Record.Destination));
+        foreach (var run in _jobs.Values) Sender.Tell(new PrepareJob(run.Id, run.Record.Destination, run.Record.RangeBytes));
     }
 
     private void OnRefused(JobRefused r)
@@ -266,12 +269,13 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
             while (!sender.Suspect && sender.InFlight < sender.Capacity && Next(now) is var (run, unit, receiverRef))
             {
                 var receiver = _receivers[receiverRef];
-                var transfer = JobTransferId.For(run.Id, unit.Key).ToGuid();
+                var transfer = (unit.Kind == UnitKind.Directory ? JobTransferId.For(run.Id, unit.Key)
+                    : JobTransferId.ForRange(run.Id, unit.Directory, unit.Kind == UnitKind.Finish ? Receiving.FileRangeUnit.FinishIndex : unit.RangeIndex)).ToGuid();
                 run.Running[transfer] = new JobRun.InFlight(unit, senderRef, receiverRef);
                 sender.InFlight++;
                 receiver.InFlight++;
                 senderRef.Tell(new RunUnit(run.Id, unit.Id, transfer, run.Record.Source, unit.Directory, receiver.Host, receiver.Port, run.Record.Streams,
-                    unit.Slice, unit.Slices));
+                    unit.Slice, unit.Slices, unit.Kind, run.Record.RangeBytes, unit.RangeIndex, unit.Ranges));
             }
         }
     }
@@ -320,11 +324,13 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
     {
         if (Settle(d.JobId, d.TransferId, out var run) is not { } flight) return;
         var node = Sender.Path.Address.HasLocalScope ? Akka.Cluster.Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
-        run!.Add(node.ToString(), d.Summary, flight.Found.Count + d.Subdirectories.Length);
+        run!.Add(node.ToString(), d.Summary, flight.Found.Count + d.Subdirectories.Length, flight.Unit.Kind);
         foreach (var (name, entries) in flight.Found) run.EnqueueDirectory(name, entries, _options.UnitEntries);
         for (int i = 0; i < d.Subdirectories.Length; i++)
             run.EnqueueDirectory(d.Subdirectories[i], i < d.Entries.Length ? d.Entries[i] : 0, _options.UnitEntries);
-        run.SliceDone(flight.Unit);
+        if (flight.Unit.Kind == UnitKind.Directory && run.Record.RangeBytes > 0)
+            foreach (var (path, size) in flight.Large) run.EnqueueRanges(flight.Unit.Directory, path, size, run.Record.RangeBytes);
+        run.Confirmed(flight.Unit);
         if (run.Complete) Finish(run);
         else Assign();
     }

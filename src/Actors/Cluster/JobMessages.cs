@@ -38,13 +38,18 @@ internal sealed record PullUnits(int Capacity);
 /// <summary>Send the entries of <paramref name="Directory"/> (relative to <paramref name="Source"/>; "" is SRC itself)
 /// to the receiver node's data port, as transfer <paramref name="TransferId"/>. A huge directory goes in
 /// <paramref name="Slices"/> units, slice k sending the names that hash to k; then one of slice -1 gives the directory
-/// its own mode and mtime.</summary>
+/// its own mode and mtime (after its slices and its large files). Files above <paramref name="RangesAbove"/> bytes
+/// the receiver needs are left to units of <see cref="UnitKind.Range"/> (then one of <see cref="UnitKind.Finish"/>),
+/// whose <paramref name="Directory"/> is the file's path: the transfer id tells the receiver which range.</summary>
 internal sealed record RunUnit(Guid JobId, long UnitId, Guid TransferId, string Source, string Directory, string ReceiverHost, int ReceiverPort, int Streams,
-    int Slice = 0, int Slices = 1);
+    int Slice = 0, int Slices = 1, UnitKind Kind = UnitKind.Directory, long RangesAbove = 0, int RangeIndex = 0, int Ranges = 0);
 
-/// <summary>Subdirectories a unit found, ahead of its <see cref="UnitDone"/>, in batches that keep each message well
-/// under Akka.Remote's frame limit (128 KB) whatever the directory's width.</summary>
-internal sealed record UnitSubdirectories(Guid JobId, Guid TransferId, string[] Subdirectories, int[] Entries);
+internal enum UnitKind : byte { Directory, Range, Finish }
+
+/// <summary>Subdirectories a unit found, and large files it left to ranges (with their sizes), ahead of its
+/// <see cref="UnitDone"/>, in batches that keep each message well under Akka.Remote's frame limit (128 KB) whatever the
+/// directory's width.</summary>
+internal sealed record UnitSubdirectories(Guid JobId, Guid TransferId, string[] Subdirectories, int[] Entries, string[]? LargeFiles = null, long[]? LargeSizes = null);
 
 /// <summary>A unit's transfer ended with the receiver's confirmation (some entries may have failed: see Summary).</summary>
 internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, TransferSummary Summary, string[] Subdirectories, int[] Entries);
@@ -60,8 +65,9 @@ internal sealed record UnitInterrupted(Guid TransferId);
 /// <summary>A receiver node's worker, and where its data port listens (repeated, so a coordinator that moved hears it).</summary>
 internal sealed record ReceiverReady(string DataHost, int DataPort);
 
-/// <summary>Receive units of this job into <paramref name="Destination"/>.</summary>
-internal sealed record PrepareJob(Guid JobId, string Destination);
+/// <summary>Receive units of this job into <paramref name="Destination"/>; its large files go in ranges of
+/// <paramref name="RangeBytes"/>.</summary>
+internal sealed record PrepareJob(Guid JobId, string Destination, long RangeBytes);
 
 internal sealed record JobPrepared(Guid JobId);
 
@@ -69,7 +75,7 @@ internal sealed record JobRefused(Guid JobId, string Reason);
 
 /// <summary>What the cluster remembers of a job (replicated, so a coordinator that moved starts it again, and a
 /// client still learns how a finished job ended).</summary>
-internal sealed record JobRecord(Guid JobId, string Source, string Destination, int Streams, JobStatus? Outcome);
+internal sealed record JobRecord(Guid JobId, string Source, string Destination, int Streams, JobStatus? Outcome, long RangeBytes);
 
 /// <summary>The coordinator's hand-over key: what a node's workers and gateway talk to.</summary>
 public sealed class JobCoordinatorProxy

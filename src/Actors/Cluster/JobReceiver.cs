@@ -27,7 +27,7 @@ internal sealed class JobReceiver : UntypedActor, IWithTimers
     /// as a plain transfer does, would only hold the unit's work area.</summary>
     private static readonly TimeSpan UnitRejoinGrace = TimeSpan.FromSeconds(5);
 
-    private readonly ConcurrentDictionary<uint, string> _jobs = new();
+    private readonly ConcurrentDictionary<uint, (string Destination, long RangeBytes)> _jobs = new();
     private readonly IActorRef _coordinator;
     private readonly Socket _listener;
     private readonly ReceiverReady _ready;
@@ -90,7 +90,7 @@ internal sealed class JobReceiver : UntypedActor, IWithTimers
         {
             return new JobRefused(p.JobId, $"cannot create {p.Destination} on {Context.System.Name}@{_ready.DataHost}: {e.Message}");
         }
-        if (_jobs.TryAdd(JobTransferId.JobPrefix(p.JobId), p.Destination))
+        if (_jobs.TryAdd(JobTransferId.JobPrefix(p.JobId), (p.Destination, p.RangeBytes)))
             _log.LogInformation("job {Job}: receiving into {Dest}", p.JobId, p.Destination);
         return new JobPrepared(p.JobId);
     }
@@ -99,8 +99,10 @@ internal sealed class JobReceiver : UntypedActor, IWithTimers
     private (ReceiveTarget?, string) Route(Guid transfer)
     {
         var id = JobTransferId.Of(transfer);
-        return _jobs.TryGetValue(id.Job, out var destination)
-            ? (new ReceiveTarget(destination, id.Scope), "")
-            : (null, $"no job here sends transfer {transfer}");
+        if (!_jobs.TryGetValue(id.Job, out var job)) return (null, $"no job here sends transfer {transfer}");
+        var range = id.RangeIndex is int index ? new FileRangeUnit(index, job.RangeBytes) : (FileRangeUnit?)null;
+        return range is { Finishes: false, RangeBytes: <= 0 }
+            ? (null, $"transfer {transfer} is a range of a job sent without ranges")
+            : (new ReceiveTarget(job.Destination, id.Scope, range), "");
     }
 }

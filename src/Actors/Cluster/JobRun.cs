@@ -10,15 +10,20 @@ namespace ActorSync.Cluster;
 /// </summary>
 internal sealed class JobRun(JobRecord record)
 {
-    /// <summary>A unit: one directory's entries. Attempts count its failed tries; Avoid is the receiver it failed on.</summary>
-    public sealed class Unit(long id, string directory, int slice, int slices)
+    /// <summary>A unit: one directory's entries (or a slice of them, or its own metadata: slice -1), or one range of a
+    /// large file (<see cref="Directory"/> is then the file's path), or the finish of one. Attempts count its failed
+    /// tries; Avoid is the receiver it failed on.</summary>
+    public sealed class Unit(long id, string directory, int slice, int slices, UnitKind kind = UnitKind.Directory, int rangeIndex = 0, int ranges = 0)
     {
         public long Id { get; } = id;
         public string Directory { get; } = directory;
         public int Slice { get; } = slice;
         public int Slices { get; } = slices;
+        public UnitKind Kind { get; } = kind;
+        public int RangeIndex { get; } = rangeIndex;
+        public int Ranges { get; } = ranges;
         /// <summary>What tells this unit's work area apart: the directory, and its slice when it is split.</summary>
-        public string Key => Slices <= 1 ? Directory : $"{Directory}\0{Slice}/{Slices}";
+        public string Key => Slice == 0 && Slices <= 1 ? Directory : $"{Directory}\0{Slice}/{Slices}";
         public int Attempts { get; set; }
         public IActorRef? Avoid { get; set; }
         public IActorRef? Prefer { get; set; }
@@ -29,6 +34,9 @@ internal sealed class JobRun(JobRecord record)
     {
         /// <summary>Subdirectories reported ahead of the unit's end; they become units once it is confirmed.</summary>
         public List<(string Name, int Entries)> Found { get; } = [];
+
+        /// <summary>Large files it left to ranges, likewise.</summary>
+        public List<(string Path, long Size)> Large { get; } = [];
     }
 
     private readonly Dictionary<string, JobNodeFigures> _nodes = [];
@@ -52,10 +60,24 @@ internal sealed class JobRun(JobRecord record)
 
     public bool Complete => Queued.Count == 0 && Running.Count == 0;
 
-    /// <summary>Slices of split directories still to be confirmed, by directory.</summary>
-    public Dictionary<string, int> SlicesLeft { get; } = new(StringComparer.Ordinal);
+    /// <summary>What a directory's own metadata unit (slice -1) still waits for: its slices, and its large files'
+    /// finishing units (each puts the file into the directory, which changes its mtime).</summary>
+    private readonly Dictionary<string, int> _metadataWaits = new(StringComparer.Ordinal);
+
+    /// <summary>Ranges of a large file still to be confirmed, by its path.</summary>
+    private readonly Dictionary<string, int> _rangesLeft = new(StringComparer.Ordinal);
 
     public void Enqueue(string directory, int slice = 0, int slices = 1) => Queued.Enqueue(new Unit(_nextUnit++, directory, slice, slices));
+
+    /// <summary>A large file a unit of <paramref name="directory"/> left to ranges: one unit per range of
+    /// <paramref name="rangeBytes"/>; once all are confirmed, a unit that finishes the file.</summary>
+    public void EnqueueRanges(string directory, string path, long size, long rangeBytes)
+    {
+        int ranges = (int)Math.Max(1, (size + rangeBytes - 1) / rangeBytes);
+        _rangesLeft[path] = ranges;
+        _metadataWaits[directory] = _metadataWaits.GetValueOrDefault(directory) + 1;
+        for (int k = 0; k < ranges; k++) Queued.Enqueue(new Unit(_nextUnit++, path, 0, 1, UnitKind.Range, k, ranges));
+    }
 
     /// <summary>A directory found by a unit: one unit, or slices of about <paramref name="perUnit"/> entries each.</summary>
     public void EnqueueDirectory(string directory, int entries, int perUnit)
@@ -66,19 +88,47 @@ internal sealed class JobRun(JobRecord record)
             Enqueue(directory);
             return;
         }
-        SlicesLeft[directory] = slices;
+        _metadataWaits[directory] = _metadataWaits.GetValueOrDefault(directory) + slices;
         for (int k = 0; k < slices; k++) Enqueue(directory, k, slices);
     }
 
-    /// <summary>A slice is confirmed: after the last one, the directory's own entry (mode, mtime) goes, last of all.</summary>
-    public void SliceDone(Unit unit)
+    /// <summary>
+    /// A unit is confirmed (its large files already queued in ranges): the last range of a file lets its finishing
+    /// unit go; a directory's last slice or large file lets its own entry (mode, mtime) go, last of all.
+    /// </summary>
+    public void Confirmed(Unit unit)
     {
-        if (unit.Slices <= 1 || unit.Slice < 0 || !SlicesLeft.TryGetValue(unit.Directory, out int left)) return;
-        if (left > 1) SlicesLeft[unit.Directory] = left - 1;
+        switch (unit.Kind)
+        {
+            case UnitKind.Range when _rangesLeft.TryGetValue(unit.Directory, out int left):
+                if (left > 1) _rangesLeft[unit.Directory] = left - 1;
+                else
+                {
+                    _rangesLeft.Remove(unit.Directory);
+                    Queued.Enqueue(new Unit(_nextUnit++, unit.Directory, 0, 1, UnitKind.Finish, FileRangeUnitFinish, unit.Ranges));
+                }
+                break;
+            case UnitKind.Finish:
+                Release(Transport.Frames.RelativePath.Split(unit.Directory).Parent);
+                break;
+            case UnitKind.Directory when unit.Slices > 1 && unit.Slice >= 0:
+                Release(unit.Directory);
+                break;
+        }
+    }
+
+    private const int FileRangeUnitFinish = Receiving.FileRangeUnit.FinishIndex;
+
+    private void Release(string directory)
+    {
+        if (!_metadataWaits.TryGetValue(directory, out int waits)) return;
+        if (waits > 1) _metadataWaits[directory] = waits - 1;
         else
         {
-            SlicesLeft.Remove(unit.Directory);
-            Enqueue(unit.Directory, -1, unit.Slices);
+            _metadataWaits.Remove(directory);
+            // SRC itself sends no entry of its own (DEST keeps its mode and mtime, as with send), so nothing is left to do;
+            // a walk of "" is SRC's listing, which would report every subdirectory again.
+            if (directory.Length > 0) Enqueue(directory, -1, 1);
         }
     }
 
@@ -88,8 +138,13 @@ internal sealed class JobRun(JobRecord record)
     /// <summary>Bytes a failed attempt put on the wire count too: the job's wire total is what crossed.</summary>
     public void AddWasted(long wireBytes) => _wire += wireBytes;
 
-    public void Add(string node, TransferSummary s, int subdirectories)
+    /// <summary>A confirmed unit's figures. A range's unit offers (and, if it is up to date, skips) the whole file, and
+    /// is told the rest of the file is held: only its bytes on the wire count; its file, once, is the finishing unit's,
+    /// whose kept ranges are no resume either.</summary>
+    public void Add(string node, TransferSummary s, int subdirectories, UnitKind kind)
     {
+        if (kind != UnitKind.Directory) s = s with { BytesResumed = 0 };
+        if (kind == UnitKind.Range) s = s with { Files = 0, Bytes = 0, FilesSkipped = 0 };
         UnitsDone++;
         _files += s.Files;
         _dirs += subdirectories;

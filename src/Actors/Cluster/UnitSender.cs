@@ -92,7 +92,12 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         _running[unit.TransferId] = cancel;
         _log.LogInformation("unit {Unit} of job {Job}: sending {Dir}{Slice} to {Host}:{Port} as transfer {Transfer}", unit.UnitId, unit.JobId,
             unit.Directory.Length == 0 ? "." : unit.Directory,
-            unit.Slices <= 1 ? "" : unit.Slice < 0 ? " (its metadata, after its slices)" : $" (slice {unit.Slice + 1} of {unit.Slices})",
+            unit.Kind switch
+            {
+                UnitKind.Range => $" (range {unit.RangeIndex + 1} of {unit.Ranges})",
+                UnitKind.Finish => " (finishing it: what no range confirmed, its metadata, its name)",
+                _ => unit.Slice < 0 ? " (its metadata, after its slices and large files)" : unit.Slices <= 1 ? "" : $" (slice {unit.Slice + 1} of {unit.Slices})",
+            },
             unit.ReceiverHost, unit.ReceiverPort, unit.TransferId);
         var self = Self;
         var system = Context.System;
@@ -105,14 +110,21 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         if (!Directory.Exists(unit.Source))
             return new Ended(unit, new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, $"SRC {unit.Source} is not a directory on this node", false, Fatal: true));
         var endpoint = new IPEndPoint(IPAddress.Parse(unit.ReceiverHost), unit.ReceiverPort);
-        var job = new SendJob(system, unit.Source, endpoint, _secret, options, _loggers, new TransferStats(), unit.Directory, unit.TransferId, _limit, unit.Slice, unit.Slices);
+        var walk = unit.Kind == UnitKind.Directory ? new WalkUnit(unit.Directory, unit.Slice, unit.Slices, unit.RangesAbove) : new WalkUnit(unit.Directory, OneFile: true);
+        var job = new SendJob(system, unit.Source, endpoint, _secret, options, _loggers, new TransferStats(), walk, unit.TransferId, _limit);
         var summary = await job.RunAsync(ct).ConfigureAwait(false);
         if (summary.RanToEnd)
         {
-            // The subdirectories go in batches ahead of the UnitDone (the proxy keeps their order), the last with it.
+            // The subdirectories and large files go in batches ahead of the UnitDone (the proxy keeps their order), the
+            // last subdirectories with it.
             var names = job.Subdirectories;
             var entries = job.SubdirectoryEntries;
             var batches = new List<UnitSubdirectories>();
+            for (int large = 0; large < job.LargeFiles.Count; large += SubdirectoriesPerMessage)
+            {
+                var files = job.LargeFiles.Skip(large).Take(SubdirectoriesPerMessage).ToArray();
+                batches.Add(new UnitSubdirectories(unit.JobId, unit.TransferId, [], [], [.. files.Select(f => f.Path)], [.. files.Select(f => f.Size)]));
+            }
             int from = 0;
             for (; names.Count - from > SubdirectoriesPerMessage; from += SubdirectoriesPerMessage)
                 batches.Add(new UnitSubdirectories(unit.JobId, unit.TransferId, [.. names.Skip(from).Take(SubdirectoriesPerMessage)],

@@ -79,6 +79,11 @@ public sealed record TransferOptions
     /// <summary>Cluster jobs: directories with more entries than this are sent as several units (cluster.unit-entries).</summary>
     public int UnitEntries { get; init; } = 10_000;
 
+    /// <summary>Cluster jobs: files larger than this go in ranges of this size, each a unit any sender node may take
+    /// (cluster.range-size). 256 MiB: a range is seconds of one stream's work, so its handshake and fsync are noise,
+    /// and a 4 GiB file is already 16 units to spread.</summary>
+    public long UnitRangeBytes { get; init; } = 256L << 20;
+
     /// <summary>Chunk buffers each side may have: buffer-memory's worth (validated to hold at least <see cref="MinimumBuffers"/>).</summary>
     public int BufferCount => (int)(BufferMemory / ChunkSize);
 
@@ -161,6 +166,7 @@ public sealed record TransferOptions
             MaxConnections = Int(s, "receive.max-connections", d.MaxConnections, 1, 65536),
             MaxTransfers = Int(s, "receive.max-transfers", d.MaxTransfers, 1, 1024),
             UnitEntries = Int(s, "cluster.unit-entries", d.UnitEntries, 10, 10_000_000),
+            UnitRangeBytes = Size(s, "cluster.range-size", d.UnitRangeBytes, 1 << 20, 1L << 50),
         };
         o.Validate();
         return o;

@@ -382,7 +382,8 @@ internal sealed class ConnectionReceiver : UntypedActor
     private HeldFile? Held(OfferEntry entry)
     {
         HeldFile? held = null;
-        if (entry.Size >= session.Options.ResumeThreshold)
+        if (session.Range is { } range) held = HeldOfRange(entry, range);
+        else if (entry.Size >= session.Options.ResumeThreshold)
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             if (PartialFiles.Inspect(session.Tree.PartialFd, entry) is { } partial)
@@ -405,6 +406,25 @@ internal sealed class ConnectionReceiver : UntypedActor
         if (held is null) return null;
         session.Resumes[entry.Path] = held;
         return held;
+    }
+
+    /// <summary>
+    /// A unit carrying one range of a large file "holds" all of the file but its range, so its sender sends that range
+    /// alone; and both it and the finishing unit hold what the markers of this version vouch for in the shared data
+    /// file (a range sent again after a coordinator moved costs nothing; the finishing unit sends only what no range
+    /// confirmed). Null: everything is to be sent.
+    /// </summary>
+    private HeldFile? HeldOfRange(OfferEntry entry, FileRangeUnit range)
+    {
+        int dir = session.Tree.SharedRangesFd();
+        var held = dir >= 0 ? SharedRanges.Confirmed(dir, PartialFiles.Key(entry.Path), entry.Size, entry.MTime) : new RangeSet();
+        if (!range.Finishes)
+        {
+            var (start, end) = range.Of(entry.Size);
+            if (start > 0) held.AddAllowingOverlap(0, start);
+            if (end < entry.Size) held.AddAllowingOverlap(end, entry.Size - end);
+        }
+        return held.Covered == 0 ? null : new HeldFile(SharedRanges.Blocks(held), 0, inKeptArea: false);
     }
 
     /// <summary>

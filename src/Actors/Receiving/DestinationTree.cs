@@ -312,6 +312,31 @@ internal sealed class DestinationTree : IDisposable
         RemoveAll(TempFd);
     }
 
+    private readonly Lock _rangesGate = new();
+    private int _rangesFd = -1;
+
+    /// <summary>
+    /// DEST/.actorsync/ranges, where the ranges of a job's large files meet (see <see cref="SharedRanges"/>), created on
+    /// first use; -errno when it cannot be. <paramref name="reopen"/>: the one held was removed meanwhile (a finishing
+    /// unit takes it away when it is left empty), so it is made again.
+    /// </summary>
+    public int SharedRangesFd(bool reopen = false)
+    {
+        lock (_rangesGate)
+        {
+            if (_rangesFd >= 0 && !reopen) return _rangesFd;
+            Libc.CloseQuietly(_rangesFd);
+            _rangesFd = -1;
+            int parent = _scope is null ? WorkFd : _baseFd;
+            if (Libc.MakeDirectory(parent, SharedRanges.Directory, DirectoryMode) != 0 && Libc.LastErrno != Libc.EEXIST) return -Libc.LastErrno;
+            int fd = Libc.OpenDirectoryNoFollow(parent, SharedRanges.Directory);
+            return fd < 0 ? -Libc.LastErrno : _rangesFd = fd;
+        }
+    }
+
+    /// <summary>Takes DEST/.actorsync/ranges away if nothing is left in it, so a finished job leaves a plain copy.</summary>
+    public void ReleaseSharedRanges() => Libc.RemoveDirectory(_scope is null ? WorkFd : _baseFd, SharedRanges.Directory);
+
     /// <summary>--fsync: everything written to DEST's filesystem reaches the disk (one syncfs for the whole transfer).</summary>
     public int SyncAll() => Libc.SyncFileSystem(RootFd) == 0 ? 0 : Libc.LastErrno;
 
@@ -327,6 +352,7 @@ internal sealed class DestinationTree : IDisposable
             if (_scope is null) Libc.RemoveDirectory(RootFd, WorkDirectory);
             else Libc.RemoveDirectory(_baseFd, _scope);
         }
+        Libc.CloseQuietly(_rangesFd);
         Libc.CloseQuietly(_lockFd);
         Libc.CloseQuietly(KeptFd);
         Libc.CloseQuietly(PartialFd);

@@ -75,6 +75,8 @@ internal sealed class FileWriter : UntypedActor
         public HeldFile? Held;
         // Resumable files only: the journal, and how far its block hashes reach (a durable, contiguous prefix).
         public bool Resumable;
+        /// <summary>A large file's data file in DEST/.actorsync/ranges, which other units write too: never unlinked here.</summary>
+        public bool Shared;
         public int JournalFd = -1;
         public long JournalLength, Checkpointed;
 
@@ -136,7 +138,9 @@ internal sealed class FileWriter : UntypedActor
         if (_aborted.Contains(header.FileId)) return;
         session.BeginFile();
         session.Stats.Found(header.Size);
-        var file = header.Size >= session.Options.ResumeThreshold ? OpenResumable(header) : OpenTemporary(header);
+        var file = session.Range is not null ? OpenShared(header)
+            : header.Size >= session.Options.ResumeThreshold ? OpenResumable(header)
+            : OpenTemporary(header);
         _files.Add(header.FileId, file);
         if (file.Complete) Finish(file);
     }
@@ -192,6 +196,54 @@ internal sealed class FileWriter : UntypedActor
         }
         if (file.JournalFd < 0) file.Failure ??= $"cannot open the resume journal: {Describe(header.Path, Libc.LastErrno)}";
         return file;
+    }
+
+    /// <summary>
+    /// A unit of a large file's ranges (or the one finishing it) writes into the file's shared data file, made if it
+    /// is not there yet (then no marker of an earlier one may vouch for its bytes). No journal: a range's unit either
+    /// confirms it whole (fsynced, with a marker) or is sent again whole.
+    /// </summary>
+    private Incoming OpenShared(in FileHeaderFrame header)
+    {
+        string key = PartialFiles.Key(header.Path);
+        session.Resumes.TryRemove(header.Path, out var held);
+        int fd = -1, dir = -1, errno = 0;
+        for (int attempt = 0; attempt < 2 && fd < 0; attempt++)
+        {
+            dir = session.Tree.SharedRangesFd(reopen: attempt > 0);
+            if (dir < 0) { errno = -dir; break; }
+            fd = Libc.OpenExisting(dir, key);
+            if (fd < 0 && Libc.LastErrno == Libc.ENOENT)
+            {
+                SharedRanges.RemoveMarkers(dir, key);
+                fd = Libc.CreateOrOpen(dir, key);
+            }
+            errno = fd < 0 ? Libc.LastErrno : 0;
+            if (errno != Libc.ENOENT) break;   // ENOENT: the directory was taken away under this descriptor
+        }
+        var file = new Incoming(header, fd, key, dir) { Held = held, Shared = true };
+        if (fd < 0) file.Failure = $"cannot open the file's shared partial: {Describe(header.Path, errno)}";
+        else file.Length = Libc.StatOpen(fd, out var st) == 0 ? (long)st.Size : 0;
+        return file;
+    }
+
+    /// <summary>
+    /// A range is in: its bytes reach the disk, then its marker says so (the coordinator counts it confirmed on the
+    /// strength of that marker, and the finishing unit keeps what it vouches for).
+    /// </summary>
+    private void CommitRange(Incoming file, FileRangeUnit range)
+    {
+        var h = file.Header;
+        if (Libc.Sync(file.Fd) != 0)
+        {
+            Fail(file, $"cannot make the range durable: {Describe(h.Path, Libc.LastErrno)}");
+            return;
+        }
+        Libc.Close(file.Fd);
+        file.Fd = -1;
+        var (start, end) = range.Of(h.Size);
+        if (end > start && SharedRanges.WriteMarker(file.DirectoryFd, file.TempName, range.Index, h.Size, h.MTime, start, end) is int errno and not 0)
+            Fail(file, $"cannot record the range as written: {Describe(h.Path, errno)}");
     }
 
     /// <summary>
@@ -276,7 +328,7 @@ internal sealed class FileWriter : UntypedActor
     {
         if (Lookup(id, retransmit, "a hole") is not { } file) return;
         AddRange(file, offset, length, retransmit);
-        if (file.Failure is null && file.Held is not null && offset < file.Length)
+        if (file.Failure is null && (file.Held is not null || file.Shared) && offset < file.Length)
         {
             // Reused from an interrupted run: what it holds there is not this version's hole.
             int errno = Libc.ZeroRange(file.Fd, offset, Math.Min(length, file.Length - offset));
@@ -325,7 +377,8 @@ internal sealed class FileWriter : UntypedActor
         _files.Remove(file.Header.FileId);
         session.EndFile();
         List<string>? incomplete = null;
-        if (file.Failure is null) incomplete = Commit(file);
+        if (file.Failure is null && session.Range is { Finishes: false } range) CommitRange(file, range);
+        else if (file.Failure is null) incomplete = Commit(file);
         if (file.Failure is { } failure)
         {
             Discard(file);
@@ -369,12 +422,15 @@ internal sealed class FileWriter : UntypedActor
         }
         Libc.Close(file.Fd);
         file.Fd = -1;
+        // A shared data file's markers go before it does: a marker never outlives the bytes it vouches for.
+        if (file.Shared) SharedRanges.RemoveMarkers(file.DirectoryFd, file.TempName);
         if (MoveIntoPlace(file.DirectoryFd, file.TempName, h.Path) is { } failure)
         {
             Fail(file, failure);
             return null;
         }
         CloseJournal(file, remove: true);
+        if (file.Shared) session.Tree.ReleaseSharedRanges();
         return incomplete;
     }
 
@@ -496,6 +552,7 @@ internal sealed class FileWriter : UntypedActor
     {
         if (file.Fd >= 0) Libc.Close(file.Fd);
         file.Fd = -1;
+        if (file.Shared) return;   // other units' ranges are in it; a failed finish leaves it for the next attempt
         Libc.Unlink(file.DirectoryFd, file.TempName);
         CloseJournal(file, remove: true);
     }

@@ -37,7 +37,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         var tree = await DestinationTree.OpenAsync(target.Destination, options.LockWait, cancellationToken, target.Scope).ConfigureAwait(false);
         try
         {
-            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken, streamLost) { Target = target };
+            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken, streamLost, target.Range) { Target = target };
         }
         catch
         {
@@ -47,7 +47,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     }
 
     private IncomingTransfer(ActorSystem system, TransferHeaderFrame header, DestinationTree tree, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
-        CancellationToken cancellationToken, Action<Guid>? streamLost)
+        CancellationToken cancellationToken, Action<Guid>? streamLost, FileRangeUnit? range)
     {
         Header = header;
         _options = options;
@@ -57,7 +57,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         var pool = new BufferPool(options.ChunkSize, options.ReceiverBufferCount(header.StreamCount));
         var owners = new OwnershipPolicy(options.PreserveOwner, options.PreserveGroup, tree.CreatedGid);
         bool fsync = options.Fsync || (header.Flags & FrameLimits.FsyncFlag) != 0;
-        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token, streamLost);
+        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token, streamLost, range);
         var session = _session;
         var progress = _progress;
         var outcome = _outcome;

@@ -4,9 +4,10 @@ namespace ActorSync.Receiving;
 
 /// <summary>
 /// Where an incoming transfer writes: DEST, and for a cluster job's unit its own work area in DEST (see
-/// <see cref="DestinationTree.OpenAsync"/>); null for a plain transfer, which has DEST to itself.
+/// <see cref="DestinationTree.OpenAsync"/>); null for a plain transfer, which has DEST to itself. A unit carrying a
+/// large file's range, or finishing it, names which (<see cref="SharedRanges"/>).
 /// </summary>
-internal readonly record struct ReceiveTarget(string Destination, string? Scope = null);
+internal readonly record struct ReceiveTarget(string Destination, string? Scope = null, FileRangeUnit? Range = null);
 
 /// <summary>What the actors of one incoming transfer share. <c>StreamLost</c> hears of each connection lost mid-transfer
 /// (a cluster node tells the job's coordinator, which sends the unit again at once instead of waiting for the cluster
@@ -19,7 +20,8 @@ internal sealed record ReceiveSession(
     TransferOptions Options,
     OwnershipPolicy Owners,
     CancellationToken Abort,
-    Action<Guid>? StreamLost = null)
+    Action<Guid>? StreamLost = null,
+    FileRangeUnit? Range = null)
 {
     /// <summary>What this receiver holds of files of an interrupted run, by path: found when answering an Offer (and
     /// reported to the sender), taken by the writer when the file's header comes.</summary>

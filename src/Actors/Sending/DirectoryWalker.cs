@@ -71,6 +71,12 @@ internal sealed class DirectoryWalker : UntypedActor
     /// of <see cref="_slices"/> (<see cref="UnitSlice"/>); slice 0 also creates and reports the subdirectories, and the
     /// directory's own entry (mode, mtime) is left to a last unit of slice -1, which sends nothing else.</summary>
     private readonly int _slice, _slices;
+    /// <summary>A unit of one file (a range of it, or its finish): that file alone is offered and sent.</summary>
+    private readonly bool _oneFile;
+    /// <summary>Files above this many bytes (0: none) are left to units of ranges when the receiver needs them.</summary>
+    private readonly long _rangesAbove;
+    /// <summary>Ids of the offered files that may go in ranges (large, and not a hard link's first name).</summary>
+    private readonly HashSet<ulong> _rangeable = [];
 
     // Only inodes with names still to come are remembered: an entry goes once all its links are seen, so the
     // table follows the hard links not yet closed, not the tree (links leading outside the tree stay).
@@ -101,15 +107,18 @@ internal sealed class DirectoryWalker : UntypedActor
     internal int MaxQueued { get; private set; }
 
     public DirectoryWalker(string root, WalkResult result, TransferStats stats, TransferOptions options, ILogger log, CancellationToken abort,
-        string? unit = null, int slice = 0, int slices = 1)
+        WalkUnit? unit = null)
     {
-        _unit = unit;
-        _slice = slice;
-        _slices = slices;
+        _unit = unit?.Path;
+        _slice = unit?.Slice ?? 0;
+        _slices = unit?.Slices ?? 1;
+        _oneFile = unit?.OneFile ?? false;
+        _rangesAbove = unit?.RangesAbove ?? 0;
         if (unit is not null)
         {
             result.Subdirectories = [];
             result.SubdirectoryEntries = [];
+            result.LargeFiles = [];
         }
         _root = root;
         _result = result;
@@ -138,7 +147,11 @@ internal sealed class DirectoryWalker : UntypedActor
                 break;
             case Answered a:
                 _offerCredits += a.Answers;
-                foreach (var work in a.Needed ?? []) _ready.Enqueue(work);
+                foreach (var work in a.Needed ?? [])
+                {
+                    if (_rangeable.Remove(work.FileId)) LeaveToRanges(work);
+                    else _ready.Enqueue(work);
+                }
                 Dispatch();
                 break;
             case ManifestDrained d:
@@ -173,7 +186,7 @@ internal sealed class DirectoryWalker : UntypedActor
     /// <summary>
     /// The unit's directory as the walk's one level, reached from the root one component at a time without following
     /// a symlink; the directory itself is sent first (it is this unit's to create and to give its mode and mtime).
-    /// Null, with the problem reported, when it cannot be listed.
+    /// Null, with the problem reported, when it cannot be listed; null too for a unit of one file, offered on the way.
     /// </summary>
     private Level? UnitLevel(int rootFd)
     {
@@ -267,6 +280,14 @@ internal sealed class DirectoryWalker : UntypedActor
         }
     }
 
+    /// <summary>A needed large file goes to units of its ranges, not to this transfer: reported, and out of its figures.</summary>
+    private void LeaveToRanges(in ReadWork work)
+    {
+        _result.LargeFiles!.Add((work.RelativePath, work.Size));
+        _result.Files--;
+        _result.Bytes -= work.Size;
+    }
+
     /// <summary>Hands work to idle readers; once everything is read, tells them to drain.</summary>
     private void Dispatch()
     {
@@ -323,6 +344,11 @@ internal sealed class DirectoryWalker : UntypedActor
             return null;
         }
         bool directory = (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
+        if (_oneFile && (st.Mode & Libc.S_IFMT) != Libc.S_IFREG)
+        {
+            Report(rel, "is no longer a regular file (it changed while the job ran)");
+            return null;
+        }
         if (_slices > 1 && rel != _unit && (directory ? _slice != 0 : !UnitSlice.Mine(name, _slice, _slices))) return null;
         string full = parent.Full + "/" + name;
         var mtime = new FileTime(st.Mtime.Sec, st.Mtime.Nsec);
@@ -373,6 +399,9 @@ internal sealed class DirectoryWalker : UntypedActor
                 bool sparse = (long)st.Blocks * 512 < size;
                 // Files are offered first; only those the receiver needs reach the readers.
                 _offerCredits--;
+                // A hard link's first name stays here: the later names of this unit link to it when they arrive.
+                if (_rangesAbove > 0 && size > _rangesAbove && size / _rangesAbove < WalkUnit.MaxRanges && !(_options.PreserveHardLinks && st.Nlink > 1))
+                    _rangeable.Add(_nextFileId);
                 _offers.Add(new ReadWork(EntryKind.File, rel, full, size, mode, mtime, _nextFileId++, null, Uid: uid, Gid: gid, Sparse: sparse));
                 return null;
             case Libc.S_IFLNK:

@@ -14,16 +14,19 @@ namespace ActorSync.Sending;
 /// walker, readers, manifest, a StreamSender per connection) in <paramref name="system"/>, and turns its outcome
 /// into the summary.
 /// </summary>
-/// <remarks>A cluster job's unit names its <paramref name="unit"/> (one directory, relative to SRC), its transfer id
-/// (which tells the receiving node the job) and the node's bandwidth cap, shared by all its units.</remarks>
+/// <remarks>A cluster job's unit names what it walks (<paramref name="unit"/>), its transfer id (which tells the
+/// receiving node the job) and the node's bandwidth cap, shared by all its units.</remarks>
 internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoint, SharedSecret secret, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
-    string? unit = null, Guid? transferId = null, BandwidthLimit? sharedLimit = null, int slice = 0, int slices = 1)
+    WalkUnit? unit = null, Guid? transferId = null, BandwidthLimit? sharedLimit = null)
 {
     /// <summary>A unit's walk: the subdirectories it found and left to units of their own (after <see cref="RunAsync"/>).</summary>
     public IReadOnlyList<string> Subdirectories => _walk.Subdirectories ?? [];
 
     /// <summary>How many entries each of <see cref="Subdirectories"/> holds.</summary>
     public IReadOnlyList<int> SubdirectoryEntries => _walk.SubdirectoryEntries ?? [];
+
+    /// <summary>A unit's walk: the large files it left to be sent in ranges (after <see cref="RunAsync"/>).</summary>
+    public IReadOnlyList<(string Path, long Size)> LargeFiles => _walk.LargeFiles ?? [];
 
     private readonly WalkResult _walk = new();
 
@@ -55,7 +58,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         var setup = new SenderSetup(endpoint, secret, options, id, pool, stats, streamStates, cryptoModes, log, abort.Token, sharedLimit);
         // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
         bool fileRanges = options.FileRangesForTests || options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
-        var coordinator = system.ActorOf(ActorProps.Of(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome, unit, slice, slices)), $"send-{id:N}");
+        var coordinator = system.ActorOf(ActorProps.Of(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome, unit)), $"send-{id:N}");
         try
         {
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

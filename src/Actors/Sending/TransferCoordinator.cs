@@ -28,19 +28,16 @@ internal sealed class TransferCoordinator : UntypedActor
     private readonly string _source;
     private readonly bool _fileRanges;
     private readonly TaskCompletionSource<SendOutcome> _outcome;
-    private readonly string? _unit;
-    private readonly int _slice, _slices;
+    private readonly WalkUnit? _unit;
     private readonly List<string> _problems = [];
     private readonly Dictionary<IActorRef, int> _senders = [];
     private readonly Dictionary<IActorRef, Exception> _lastFailure = [];
     private IActorRef _manifest = ActorRefs.Nobody;
     private bool _ending, _interrupted;
 
-    public TransferCoordinator(SenderSetup setup, string source, WalkResult walk, bool fileRanges, TaskCompletionSource<SendOutcome> outcome, string? unit = null, int slice = 0, int slices = 1)
+    public TransferCoordinator(SenderSetup setup, string source, WalkResult walk, bool fileRanges, TaskCompletionSource<SendOutcome> outcome, WalkUnit? unit = null)
     {
         _unit = unit;
-        _slice = slice;
-        _slices = slices;
         _setup = setup;
         _source = source;
         _walk = walk;
@@ -116,7 +113,7 @@ internal sealed class TransferCoordinator : UntypedActor
         }
         var streams = new Router(new FewestQueuedRouting(_setup.Streams), [.. _senders.OrderBy(s => s.Value).Select(s => (Routee)new ActorRefRoutee(s.Key))]);
         var tree = new SourceTree(_source);
-        var walker = Context.ActorOf(ActorProps.Of(() => new DirectoryWalker(_source, _walk, _setup.Stats, o, _setup.Log, _setup.Abort, _unit, _slice, _slices)).WithDispatcher(ActorSyncDispatchers.File), "walker");
+        var walker = Context.ActorOf(ActorProps.Of(() => new DirectoryWalker(_source, _walk, _setup.Stats, o, _setup.Log, _setup.Abort, _unit)).WithDispatcher(ActorSyncDispatchers.File), "walker");
         _manifest = Context.ActorOf(ActorProps.Of(() => new ManifestExchange(_setup.Pool, streams, walker, _setup.Stats, o.Checksum, tree, _setup.Log))
             .WithDispatcher(ActorSyncDispatchers.File), "manifest");
         for (int i = 0; i < o.Readers; i++)

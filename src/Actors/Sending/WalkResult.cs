@@ -12,4 +12,8 @@ internal sealed class WalkResult
     /// and how many entries each holds (so a huge one can be split).</summary>
     public List<string>? Subdirectories;
     public List<int>? SubdirectoryEntries;
+
+    /// <summary>Files the receiver needs that are large enough to go in ranges, each by a unit of its own (not sent
+    /// by this walk's transfer, nor counted in its figures).</summary>
+    public List<(string Path, long Size)>? LargeFiles;
 }

@@ -9,7 +9,8 @@ namespace ActorSync.Tests.Cluster;
 /// `actorsync job` over `actorsync node` processes on 127.0.0.1: a mixed tree copied byte-exact by several sender and
 /// receiver nodes, a re-run that sends nothing, and a kill -9 of a sender node, of a receiver node and of the node
 /// running the job's coordinator, each mid-job (at a line the victim logs when it is at work), after which the job
-/// still completes byte-exact.
+/// still completes byte-exact. Ranges are small here (8 MiB) so that the large files of these trees go in ranges,
+/// through every failover; a GiB file goes in ranges of the default size.
 /// </summary>
 [Collection("cluster")]
 public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
@@ -40,7 +41,12 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         (files, bytes) = (files + FlatFiles, bytes + FlatDirectory(_scratch.Sub("src")));
         // Units of 300 entries: the flat directory goes in slices, shared by both sender nodes.
         string config = _scratch.Sub("split.conf");
-        File.WriteAllText(config, "actorsync.cluster.unit-entries = 300\n");
+        File.WriteAllText(config, "actorsync.cluster.unit-entries = 300\nactorsync.cluster.range-size = 8MiB\n");
+        // A large file in a read-only directory with an old mtime: its finishing unit renames it in, and the directory's
+        // own unit, after that, gives it its mode and mtime back.
+        string readOnly = Path.Join(_scratch.Sub("src"), "big", "part0", "deeper");
+        File.SetUnixFileMode(readOnly, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        Directory.SetLastWriteTimeUtc(readOnly, new DateTime(2019, 5, 6, 7, 8, 9, DateTimeKind.Utc));
         int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
         var seeds = Seeds(ports[0], ports[1]);
         var n1 = Node("n1", ports[0], "sender", key, seeds, "--config", config);
@@ -61,7 +67,11 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.All(nodes, n => Assert.True(n.GetProperty("units").GetInt64() > 0, job.Stdout));
         Assert.True(summary.GetProperty("wire_bytes").GetInt64() <= bytes * 1.2, job.Stdout);
         Assert.Contains("(slice 1 of ", n1.Log + n3.Log);
-        Assert.Contains("flat (its metadata, after its slices)", n1.Log + n3.Log);
+        Assert.Contains("flat (its metadata, after its slices and large files)", n1.Log + n3.Log);
+        // The 24 MiB files went in three ranges each, then a unit finished each; the 16 MiB one in two.
+        Assert.Contains("big/part0/deeper/shard.bin (range 3 of 3)", n1.Log + n3.Log);
+        Assert.Contains("big/part1/deeper/shard.bin (finishing it", n1.Log + n3.Log);
+        Assert.Contains("big/part0/deeper (its metadata, after its slices and large files)", n1.Log + n3.Log);
         await AssertSameAsync();
 
         var again = await JobAsync(key, ports[1]);
@@ -116,12 +126,13 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         string key = Key();
         var (_, bytes) = MixedTree(_scratch.Sub("src"), bigFiles: 4);
+        string ranges = SmallRanges();
         int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
         var seeds = Seeds(ports[0], ports[1]);
-        var coordinator = Node("n1", ports[0], "sender", key, seeds, "--bwlimit", "24M");
-        Node("n2", ports[1], "receiver", key, seeds);
-        var victim = Node("n3", ports[2], "receiver", key, seeds);
-        Node("n4", ports[3], "sender", key, seeds, "--bwlimit", "24M");
+        var coordinator = Node("n1", ports[0], "sender", key, seeds, "--bwlimit", "24M", "--config", ranges);
+        Node("n2", ports[1], "receiver", key, seeds, "--config", ranges);
+        var victim = Node("n3", ports[2], "receiver", key, seeds, "--config", ranges);
+        Node("n4", ports[3], "sender", key, seeds, "--bwlimit", "24M", "--config", ranges);
         await FormedAsync(ports);
 
         var job = JobAsync(key, ports[0]);
@@ -143,14 +154,15 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         string key = Key();
         MixedTree(_scratch.Sub("src"), bigFiles: 4);
+        string ranges = SmallRanges();
         int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
         var seeds = Seeds(ports[0], ports[1]);
         // The singleton runs on the oldest node: the first seed, up first.
-        var victim = Node("n1", ports[0], "sender", key, seeds, "--bwlimit", "24M");
+        var victim = Node("n1", ports[0], "sender", key, seeds, "--bwlimit", "24M", "--config", ranges);
         await victim.WaitForLineAsync(Formation, "member up", $"@127.0.0.1:{ports[0]}");
-        var heir = Node("n2", ports[1], "both", key, seeds, "--bwlimit", "24M");
+        var heir = Node("n2", ports[1], "both", key, seeds, "--bwlimit", "24M", "--config", ranges);
         await heir.WaitForLineAsync(Formation, "member up", $"@127.0.0.1:{ports[1]}");
-        Node("n3", ports[2], "receiver", key, seeds);
+        Node("n3", ports[2], "receiver", key, seeds, "--config", ranges);
         await FormedAsync(ports);
 
         var job = JobAsync(key, ports[1], ports[2]);
@@ -183,6 +195,52 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(await job.WaitForExitAsync(JobLimit) == 0, job.Log);
         Assert.Single(job.Log.Split('\n'), l => l.Contains("waiting:", StringComparison.Ordinal));   // said once, not every second
         await AssertSameAsync();
+    }
+
+    [Fact]
+    public async Task A_GiB_file_goes_in_ranges_shared_by_the_sender_nodes_and_completes_byte_exact_when_one_is_killed_mid_range()
+    {
+        string key = Key();
+        string src = _scratch.Sub("src");
+        var (_, bytes) = TreeGenerator.Generate(src, new TreeSpec { SmallFiles = 200, LargeFileBytes = 1L << 30, Seed = 13 });
+        int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
+        var seeds = Seeds(ports[0], ports[1]);
+        // Default range size (256 MiB): the GiB file is four units. The victim sends at 16 MiB/s, so a range it takes is
+        // still under way when it is killed; the other sender is uncapped and takes whatever the victim does not.
+        // A receiver is up first, so the coordinator (a singleton on the oldest node) is not on the victim.
+        var r1 = Node("n1", ports[0], "receiver", key, seeds);
+        await r1.WaitForLineAsync(Formation, "member up", $"@127.0.0.1:{ports[0]}");
+        var r2 = Node("n2", ports[1], "receiver", key, seeds);
+        var victim = Node("n3", ports[2], "sender", key, seeds, "--bwlimit", "16M");
+        var other = Node("n4", ports[3], "sender", key, seeds);
+        await FormedAsync(ports);
+
+        var job = JobAsync(key, ports[0]);
+        string unit = await victim.WaitForLineAsync(JobLimit, "(range ", "of 4)");
+        string transfer = unit[(unit.LastIndexOf("as transfer ", StringComparison.Ordinal) + "as transfer ".Length)..].Trim();
+        await Task.WhenAny(new[] { r1, r2 }.Select(n => n.WaitForLineAsync(JobLimit, $"transfer {transfer}:", "streams into")));
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        victim.Kill();
+        var result = await job;
+        output.WriteLine($"kill -9 of {victim.Name} mid-range -> job done: {killed.Elapsed.TotalSeconds:F1} s");
+        Assert.True(result.ExitCode == 0, result.Stderr + other.Log);
+        var status = JsonDocument.Parse(result.Stdout).RootElement;
+        var summary = status.GetProperty("summary");
+        Assert.Equal(bytes, summary.GetProperty("bytes").GetInt64());
+        Assert.True(status.GetProperty("units_retried").GetInt64() > 0, result.Stdout);
+        // The killed range was sent again, whole at worst: what crossed stays within the bound.
+        Assert.True(summary.GetProperty("wire_bytes").GetInt64() <= bytes * 1.2, result.Stdout);
+        Assert.Contains("(finishing it", other.Log);
+        Assert.Contains("job coordinator running on this node", r1.Log);
+        await AssertSameAsync();
+    }
+
+    /// <summary>Nodes' configuration for ranges of 8 MiB: the 16-24 MiB files of the trees here go in ranges.</summary>
+    private string SmallRanges()
+    {
+        string config = _scratch.Sub("ranges.conf");
+        File.WriteAllText(config, "actorsync.cluster.range-size = 8MiB\n");
+        return config;
     }
 
     private Task<Cli.Result> JobAsync(string key, params int[] contacts) => Cli.RunAsync(
