@@ -144,7 +144,9 @@ internal sealed class JobRun(JobRecord record)
     public void Add(string node, TransferSummary s, int subdirectories, UnitKind kind)
     {
         if (kind != UnitKind.Directory) s = s with { BytesResumed = 0 };
-        if (kind == UnitKind.Range) s = s with { Files = 0, Bytes = 0, FilesSkipped = 0 };
+        // A range that failed on its file (read, fsync, marker) leaves its bytes to the finishing unit, which sends
+        // what no range confirmed and alone says whether the file made it.
+        if (kind == UnitKind.Range) s = s with { Files = 0, Bytes = 0, FilesSkipped = 0, FilesFailed = 0, ExitCode = ExitCodes.Success, Problems = [] };
         UnitsDone++;
         _files += s.Files;
         _dirs += subdirectories;

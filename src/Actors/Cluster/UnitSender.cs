@@ -102,6 +102,9 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         var self = Self;
         var system = Context.System;
         var options = _options with { Streams = unit.Streams, MaxRestarts = Math.Min(_options.MaxRestarts, UnitRestarts) };
+        // A range's (or finishing) unit offers its whole file: --checksum would hash all of it for every range, and the
+        // directory's unit has already decided, by checksum, that the file is to be sent.
+        if (unit.Kind != UnitKind.Directory) options = options with { Checksum = false };
         Task.Run(() => RunAsync(system, unit, options, cancel.Token)).PipeTo(self);
     }
 

@@ -347,7 +347,8 @@ internal sealed class ConnectionReceiver : UntypedActor
         {
             var entry = _offer[i];
             RelativePath.Validate(entry.Path);
-            bool have = UpToDateCheck.IsUpToDate(session, _lookups!, entry);
+            // A unit of a large file's range or finish does not ask again: its directory's unit found the file needed.
+            bool have = session.Range is null && UpToDateCheck.IsUpToDate(session, _lookups!, entry);
             if (have) upToDate++;
             var hold = have ? null : Held(entry);
             if (hold is not null) (held ??= []).Add((entry.FileId, hold));

@@ -352,6 +352,7 @@ internal sealed class DestinationTree : IDisposable
             if (_scope is null) Libc.RemoveDirectory(RootFd, WorkDirectory);
             else Libc.RemoveDirectory(_baseFd, _scope);
         }
+        if (_rangesFd >= 0) ReleaseSharedRanges();
         Libc.CloseQuietly(_rangesFd);
         Libc.CloseQuietly(_lockFd);
         Libc.CloseQuietly(KeptFd);

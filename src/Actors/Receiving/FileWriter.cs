@@ -336,7 +336,11 @@ internal sealed class FileWriter : UntypedActor
         }
         if (file.Failure is null && offset + length > file.Length)
         {
-            if (Libc.Truncate(file.Fd, offset + length) != 0) Fail(file, $"cannot extend the file over a hole: {Describe(file.Header.Path, Libc.LastErrno)}");
+            // A shared partial may have grown meanwhile by other units' ranges, which ftruncate would cut away: it is
+            // extended by writing the hole's last byte (a zero, this range's own), which only ever grows a file.
+            int errno = file.Shared ? Libc.WriteFully(file.Fd, [0], offset + length - 1)
+                : Libc.Truncate(file.Fd, offset + length) != 0 ? Libc.LastErrno : 0;
+            if (errno != 0) Fail(file, $"cannot extend the file over a hole: {Describe(file.Header.Path, errno)}");
             else file.Length = offset + length;
         }
         if (file.Failure is null) NoteWritten(file, offset, length);

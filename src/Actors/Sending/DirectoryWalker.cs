@@ -400,7 +400,7 @@ internal sealed class DirectoryWalker : UntypedActor
                 // Files are offered first; only those the receiver needs reach the readers.
                 _offerCredits--;
                 // A hard link's first name stays here: the later names of this unit link to it when they arrive.
-                if (_rangesAbove > 0 && size > _rangesAbove && size / _rangesAbove < WalkUnit.MaxRanges && !(_options.PreserveHardLinks && st.Nlink > 1))
+                if (WalkUnit.GoesInRanges(size, _rangesAbove) && !(_options.PreserveHardLinks && st.Nlink > 1))
                     _rangeable.Add(_nextFileId);
                 _offers.Add(new ReadWork(EntryKind.File, rel, full, size, mode, mtime, _nextFileId++, null, Uid: uid, Gid: gid, Sparse: sparse));
                 return null;

@@ -9,6 +9,18 @@ namespace ActorSync.Sending;
 /// </summary>
 internal sealed record WalkUnit(string Path, int Slice = 0, int Slices = 1, long RangesAbove = 0, bool OneFile = false)
 {
-    /// <summary>Ranges one file may be sent in at most (the index travels in 20 bits of the transfer id).</summary>
-    public const int MaxRanges = (1 << 20) - 1;
+    /// <summary>
+    /// Ranges one file may be sent in at most: a range's unit is told the rest of the file is held, in blocks of at
+    /// most 1 GiB (FrameLimits.MaxBlocksPerFile = 4096 of them per file), plus up to one block per gap between the
+    /// ranges already confirmed; 2,048 ranges of at most 1 GiB keep that under the cap whatever is confirmed. A larger
+    /// file (over 512 GiB with the default range size) is sent whole by its directory's unit.
+    /// </summary>
+    public const int MaxRanges = 2048;
+
+    /// <summary>Size of a file that may go in ranges at most: 1 TiB in 1 GiB blocks is a quarter of the block cap.</summary>
+    public const long MaxRangedBytes = 1L << 40;
+
+    /// <summary>Whether a file of <paramref name="size"/> goes in ranges of <paramref name="rangeBytes"/>.</summary>
+    public static bool GoesInRanges(long size, long rangeBytes) =>
+        rangeBytes > 0 && size > rangeBytes && size <= MaxRangedBytes && (size + rangeBytes - 1) / rangeBytes <= MaxRanges;
 }

@@ -44,6 +44,18 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         File.WriteAllText(config, "actorsync.cluster.unit-entries = 300\nactorsync.cluster.range-size = 8MiB\n");
         // A large file in a read-only directory with an old mtime: its finishing unit renames it in, and the directory's
         // own unit, after that, gives it its mode and mtime back.
+        // A sparse file whose ranges end and start in holes: no range's hole may cut what another range wrote.
+        using (var sparse = new FileStream(Path.Join(_scratch.Sub("src"), "big", "sparse.img"), FileMode.CreateNew))
+        {
+            sparse.SetLength(40L << 20);
+            foreach (long at in new[] { 3L << 20, 20L << 20, (39L << 20) + 12345 })
+            {
+                sparse.Position = at;
+                sparse.Write(System.Text.Encoding.ASCII.GetBytes($"data at {at}"));
+            }
+            files++;
+            bytes += 40L << 20;
+        }
         string readOnly = Path.Join(_scratch.Sub("src"), "big", "part0", "deeper");
         File.SetUnixFileMode(readOnly, UnixFileMode.UserRead | UnixFileMode.UserExecute);
         Directory.SetLastWriteTimeUtc(readOnly, new DateTime(2019, 5, 6, 7, 8, 9, DateTimeKind.Utc));
