@@ -275,7 +275,7 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
                 sender.InFlight++;
                 receiver.InFlight++;
                 senderRef.Tell(new RunUnit(run.Id, unit.Id, transfer, run.Record.Source, unit.Directory, receiver.Host, receiver.Port, run.Record.Streams,
-                    unit.Slice, unit.Slices, unit.Kind, run.Record.RangeBytes, unit.RangeIndex, unit.Ranges));
+                    unit.Slice, unit.Slices, unit.Kind, run.Record.RangeBytes, unit.RangeIndex, unit.Ranges, unit.Then, unit.Batch is null ? 0 : _options.UnitBatchBytes));
             }
         }
     }
@@ -325,11 +325,14 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         if (Settle(d.JobId, d.TransferId, out var run) is not { } flight) return;
         var node = Sender.Path.Address.HasLocalScope ? Akka.Cluster.Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
         run!.Add(node.ToString(), d.Summary, flight.Found.Count + d.Subdirectories.Length, flight.Unit.Kind);
-        foreach (var (name, entries) in flight.Found) run.EnqueueDirectory(name, entries, _options.UnitEntries);
-        for (int i = 0; i < d.Subdirectories.Length; i++)
-            run.EnqueueDirectory(d.Subdirectories[i], i < d.Entries.Length ? d.Entries[i] : 0, _options.UnitEntries);
+        var found = flight.Found;
+        for (int i = 0; i < d.Subdirectories.Length; i++) found.Add((d.Subdirectories[i], i < d.Entries.Length ? d.Entries[i] : 0));
+        // A batch's directories it did not get to go again, to whoever is free.
+        foreach (string deferred in d.Deferred ?? [])
+            if (flight.Unit.Batch?.FirstOrDefault(b => b.Name == deferred) is { Name: not null } known) found.Add(known);
+        run.EnqueueDirectories(found, _options.UnitEntries, Math.Max(2, _senders.Values.Sum(s => s.Capacity)));
         if (flight.Unit.Kind == UnitKind.Directory && run.Record.RangeBytes > 0)
-            foreach (var (path, size) in flight.Large) run.EnqueueRanges(flight.Unit.Directory, path, size, run.Record.RangeBytes);
+            foreach (var (path, size) in flight.Large) run.EnqueueRanges(Transport.Frames.RelativePath.Split(path).Parent, path, size, run.Record.RangeBytes);
         run.Confirmed(flight.Unit);
         if (run.Complete) Finish(run);
         else Assign();

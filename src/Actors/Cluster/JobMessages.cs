@@ -40,9 +40,12 @@ internal sealed record PullUnits(int Capacity);
 /// <paramref name="Slices"/> units, slice k sending the names that hash to k; then one of slice -1 gives the directory
 /// its own mode and mtime (after its slices and its large files). Files above <paramref name="RangesAbove"/> bytes
 /// the receiver needs are left to units of <see cref="UnitKind.Range"/> (then one of <see cref="UnitKind.Finish"/>),
-/// whose <paramref name="Directory"/> is the file's path: the transfer id tells the receiver which range.</summary>
+/// whose <paramref name="Directory"/> is the file's path: the transfer id tells the receiver which range. A unit of
+/// small directories walks <paramref name="Then"/> after <paramref name="Directory"/> while its files stay under
+/// <paramref name="ByteBudget"/>, and reports the ones it did not get to.</summary>
 internal sealed record RunUnit(Guid JobId, long UnitId, Guid TransferId, string Source, string Directory, string ReceiverHost, int ReceiverPort, int Streams,
-    int Slice = 0, int Slices = 1, UnitKind Kind = UnitKind.Directory, long RangesAbove = 0, int RangeIndex = 0, int Ranges = 0);
+    int Slice = 0, int Slices = 1, UnitKind Kind = UnitKind.Directory, long RangesAbove = 0, int RangeIndex = 0, int Ranges = 0,
+    string[]? Then = null, long ByteBudget = 0);
 
 internal enum UnitKind : byte { Directory, Range, Finish }
 
@@ -51,8 +54,9 @@ internal enum UnitKind : byte { Directory, Range, Finish }
 /// directory's width.</summary>
 internal sealed record UnitSubdirectories(Guid JobId, Guid TransferId, string[] Subdirectories, int[] Entries, string[]? LargeFiles = null, long[]? LargeSizes = null);
 
-/// <summary>A unit's transfer ended with the receiver's confirmation (some entries may have failed: see Summary).</summary>
-internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, TransferSummary Summary, string[] Subdirectories, int[] Entries);
+/// <summary>A unit's transfer ended with the receiver's confirmation (some entries may have failed: see Summary).
+/// <paramref name="Deferred"/>: directories of its batch it left to other units.</summary>
+internal sealed record UnitDone(Guid JobId, long UnitId, Guid TransferId, TransferSummary Summary, string[] Subdirectories, int[] Entries, string[]? Deferred = null);
 
 /// <summary>A unit's transfer did not complete. <paramref name="ReceiverLost"/>: its connections to the receiver broke
 /// or could not be made (the unit goes to another receiver). <paramref name="Fatal"/>: no retry can help.</summary>

@@ -13,8 +13,12 @@ internal sealed class JobRun(JobRecord record)
     /// <summary>A unit: one directory's entries (or a slice of them, or its own metadata: slice -1), or one range of a
     /// large file (<see cref="Directory"/> is then the file's path), or the finish of one. Attempts count its failed
     /// tries; Avoid is the receiver it failed on.</summary>
-    public sealed class Unit(long id, string directory, int slice, int slices, UnitKind kind = UnitKind.Directory, int rangeIndex = 0, int ranges = 0)
+    public sealed class Unit(long id, string directory, int slice, int slices, UnitKind kind = UnitKind.Directory, int rangeIndex = 0, int ranges = 0,
+        (string Name, int Entries)[]? batch = null)
     {
+        /// <summary>A unit of small directories: all of them (<see cref="Directory"/> first), with their entry counts.</summary>
+        public (string Name, int Entries)[]? Batch { get; } = batch;
+        public string[]? Then => Batch is null ? null : [.. Batch.Skip(1).Select(b => b.Name)];
         public long Id { get; } = id;
         public string Directory { get; } = directory;
         public int Slice { get; } = slice;
@@ -23,7 +27,8 @@ internal sealed class JobRun(JobRecord record)
         public int RangeIndex { get; } = rangeIndex;
         public int Ranges { get; } = ranges;
         /// <summary>What tells this unit's work area apart: the directory, and its slice when it is split.</summary>
-        public string Key => Slice == 0 && Slices <= 1 ? Directory : $"{Directory}\0{Slice}/{Slices}";
+        public string Key => Batch is not null ? string.Join('\0', Batch.Select(b => b.Name)) + "\0+"
+            : Slice == 0 && Slices <= 1 ? Directory : $"{Directory}\0{Slice}/{Slices}";
         public int Attempts { get; set; }
         public IActorRef? Avoid { get; set; }
         public IActorRef? Prefer { get; set; }
@@ -68,6 +73,55 @@ internal sealed class JobRun(JobRecord record)
     private readonly Dictionary<string, int> _rangesLeft = new(StringComparer.Ordinal);
 
     public void Enqueue(string directory, int slice = 0, int slices = 1) => Queued.Enqueue(new Unit(_nextUnit++, directory, slice, slices));
+
+    /// <summary>Entries a unit of small directories holds at most: a handshake and its connections (~10 ms here) are
+    /// then a few percent of the unit's work, and a node's two units still leave work for the others.</summary>
+    public const int BatchEntries = 1000;
+
+    /// <summary>Directories per unit at most, so its names stay one small message.</summary>
+    public const int BatchDirectories = 128;
+
+    /// <summary>Units kept queued per sender slot before small directories are batched to the full: batching must not
+    /// leave the other senders idle while one walks a batch.</summary>
+    private const int UnitsPerSlot = 4;
+
+    /// <summary>
+    /// Directories a unit found: each big one a unit of its own (or slices), the small ones in units of several, by
+    /// entry count (<see cref="BatchEntries"/>, <see cref="BatchDirectories"/>) but into at least as many units as keep
+    /// <see cref="UnitsPerSlot"/> per sender slot queued (<paramref name="slots"/>), so parallelism comes first.
+    /// </summary>
+    public void EnqueueDirectories(IReadOnlyList<(string Name, int Entries)> found, int perUnit, int slots)
+    {
+        var small = new List<(string Name, int Entries)>();
+        foreach (var f in found)
+        {
+            if (f.Entries + 1 > BatchEntries) EnqueueDirectory(f.Name, f.Entries, perUnit);
+            else small.Add(f);
+        }
+        if (small.Count == 0) return;
+        long total = small.Sum(f => f.Entries + 1L);
+        int batches = (int)Math.Max(Math.Max((total + BatchEntries - 1) / BatchEntries, (small.Count + BatchDirectories - 1) / BatchDirectories),
+            Math.Min(small.Count, Math.Max(0, UnitsPerSlot * slots - Queued.Count)));
+        long entriesEach = (total + batches - 1) / batches;
+        int countEach = (small.Count + batches - 1) / batches;
+        var batch = new List<(string Name, int Entries)>();
+        long entries = 0;
+        foreach (var f in small)
+        {
+            if (batch.Count > 0 && (entries + f.Entries + 1 > entriesEach || batch.Count >= countEach)) Flush();
+            batch.Add(f);
+            entries += f.Entries + 1;
+        }
+        Flush();
+
+        void Flush()
+        {
+            if (batch.Count == 1) Enqueue(batch[0].Name);
+            else if (batch.Count > 1) Queued.Enqueue(new Unit(_nextUnit++, batch[0].Name, 0, 1, batch: [.. batch]));
+            batch.Clear();
+            entries = 0;
+        }
+    }
 
     /// <summary>A large file a unit of <paramref name="directory"/> left to ranges: one unit per range of
     /// <paramref name="rangeBytes"/>; once all are confirmed, a unit that finishes the file.</summary>

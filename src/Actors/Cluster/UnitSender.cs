@@ -91,7 +91,7 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         var cancel = new CancellationTokenSource();
         _running[unit.TransferId] = cancel;
         _log.LogInformation("unit {Unit} of job {Job}: sending {Dir}{Slice} to {Host}:{Port} as transfer {Transfer}", unit.UnitId, unit.JobId,
-            unit.Directory.Length == 0 ? "." : unit.Directory,
+            (unit.Directory.Length == 0 ? "." : unit.Directory) + (unit.Then is { Length: > 0 } then ? $" and {then.Length} more small directories" : ""),
             unit.Kind switch
             {
                 UnitKind.Range => $" (range {unit.RangeIndex + 1} of {unit.Ranges})",
@@ -113,11 +113,16 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         if (!Directory.Exists(unit.Source))
             return new Ended(unit, new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, $"SRC {unit.Source} is not a directory on this node", false, Fatal: true));
         var endpoint = new IPEndPoint(IPAddress.Parse(unit.ReceiverHost), unit.ReceiverPort);
-        var walk = unit.Kind == UnitKind.Directory ? new WalkUnit(unit.Directory, unit.Slice, unit.Slices, unit.RangesAbove) : new WalkUnit(unit.Directory, OneFile: true);
+        var walk = unit.Kind == UnitKind.Directory
+            ? new WalkUnit(unit.Directory, unit.Slice, unit.Slices, unit.RangesAbove) { Then = unit.Then ?? [], ByteBudget = unit.ByteBudget }
+            : new WalkUnit(unit.Directory, OneFile: true);
         var job = new SendJob(system, unit.Source, endpoint, _secret, options, _loggers, new TransferStats(), walk, unit.TransferId, _limit);
         var summary = await job.RunAsync(ct).ConfigureAwait(false);
         if (summary.RanToEnd)
         {
+            if (job.Deferred.Length > 0)
+                _log.LogInformation("unit {Unit} of job {Job}: its files reached the batch's byte budget; {Left} of its directories left to other units",
+                    unit.UnitId, unit.JobId, job.Deferred.Length);
             // The subdirectories and large files go in batches ahead of the UnitDone (the proxy keeps their order), the
             // last subdirectories with it.
             var names = job.Subdirectories;
@@ -132,7 +137,7 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
             for (; names.Count - from > SubdirectoriesPerMessage; from += SubdirectoriesPerMessage)
                 batches.Add(new UnitSubdirectories(unit.JobId, unit.TransferId, [.. names.Skip(from).Take(SubdirectoriesPerMessage)],
                     [.. entries.Skip(from).Take(SubdirectoriesPerMessage)]));
-            return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. names.Skip(from)], [.. entries.Skip(from)]), batches);
+            return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. names.Skip(from)], [.. entries.Skip(from)], job.Deferred), batches);
         }
         var failure = job.Failure;
         bool fatal = failure is AuthenticationException or IncompatiblePeerException;

@@ -84,6 +84,12 @@ public sealed record TransferOptions
     /// and a 4 GiB file is already 16 units to spread.</summary>
     public long UnitRangeBytes { get; init; } = 256L << 20;
 
+    /// <summary>Cluster jobs: a unit of several small directories takes no further one once its files reach this many
+    /// bytes (cluster.batch-bytes); the rest go to other units. 64 MiB: under a second of a node's work, over which a
+    /// unit's handshake (~10 ms) is noise, and small enough that a batch of directories of big files is no node's
+    /// whole share.</summary>
+    public long UnitBatchBytes { get; init; } = 64L << 20;
+
     /// <summary>Chunk buffers each side may have: buffer-memory's worth (validated to hold at least <see cref="MinimumBuffers"/>).</summary>
     public int BufferCount => (int)(BufferMemory / ChunkSize);
 
@@ -167,6 +173,7 @@ public sealed record TransferOptions
             MaxTransfers = Int(s, "receive.max-transfers", d.MaxTransfers, 1, 1024),
             UnitEntries = Int(s, "cluster.unit-entries", d.UnitEntries, 10, 10_000_000),
             UnitRangeBytes = Size(s, "cluster.range-size", d.UnitRangeBytes, 1 << 20, 1L << 50),
+            UnitBatchBytes = Size(s, "cluster.batch-bytes", d.UnitBatchBytes, 1 << 10, 1L << 50),
         };
         o.Validate();
         return o;

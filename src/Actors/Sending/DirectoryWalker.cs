@@ -66,7 +66,7 @@ internal sealed class DirectoryWalker : UntypedActor
     private readonly IActorRef _coordinator;
     /// <summary>A cluster job's unit: the one directory (relative to the root) whose entries this walk sends, without
     /// entering its subdirectories; null walks the whole tree.</summary>
-    private readonly string? _unit;
+    private string? _unit;
     /// <summary>A slice of a huge unit directory: its non-directory entries whose names hash to <see cref="_slice"/>
     /// of <see cref="_slices"/> (<see cref="UnitSlice"/>); slice 0 also creates and reports the subdirectories, and the
     /// directory's own entry (mode, mtime) is left to a last unit of slice -1, which sends nothing else.</summary>
@@ -77,6 +77,9 @@ internal sealed class DirectoryWalker : UntypedActor
     private readonly long _rangesAbove;
     /// <summary>Ids of the offered files that may go in ranges (large, and not a hard link's first name).</summary>
     private readonly HashSet<ulong> _rangeable = [];
+    /// <summary>A unit of small directories: those still to walk after the one at hand, while the budget lasts.</summary>
+    private readonly Queue<string> _then = new();
+    private readonly long _byteBudget;
 
     // Only inodes with names still to come are remembered: an entry goes once all its links are seen, so the
     // table follows the hard links not yet closed, not the tree (links leading outside the tree stay).
@@ -114,6 +117,8 @@ internal sealed class DirectoryWalker : UntypedActor
         _slices = unit?.Slices ?? 1;
         _oneFile = unit?.OneFile ?? false;
         _rangesAbove = unit?.RangesAbove ?? 0;
+        foreach (string next in unit?.Then ?? []) _then.Enqueue(next);
+        _byteBudget = unit?.ByteBudget ?? 0;
         if (unit is not null)
         {
             result.Subdirectories = [];
@@ -227,13 +232,33 @@ internal sealed class DirectoryWalker : UntypedActor
             _manifest.Tell(new ManifestMessage.Offer([.. _offers]));
             _offers.Clear();
         }
-        if (_levels.Count == 0 && !_walkDone) WalkComplete();
-        else if (MayWalk)
+        if (_levels.Count == 0 && !_walkDone) NextDirectoryOrComplete();
+        if (!_walkDone && MayWalk)
         {
             _walking = true;
             Self.Tell(Continue.Instance);
         }
         Dispatch();
+    }
+
+    /// <summary>
+    /// A unit's directory is walked: the next of its batch, while the files walked so far are under the byte budget
+    /// (a batch of small directories must not turn into one node's share of a big tree); the rest are reported for
+    /// other units. Without one, the walk is complete.
+    /// </summary>
+    private void NextDirectoryOrComplete()
+    {
+        while (_levels.Count == 0 && _then.Count > 0 && !(_byteBudget > 0 && _result.Bytes >= _byteBudget))
+        {
+            _unit = _then.Dequeue();
+            int rootFd = Libc.OpenDirectoryFollowing(_root);
+            if (rootFd < 0) Report(_unit, $"cannot list directory: {Libc.Describe(Libc.LastErrno)}", SkipMode.UnlistedDirectory);
+            else if (UnitLevel(rootFd) is { } level) _levels.Push(level);
+        }
+        if (_levels.Count > 0) return;
+        if (_then.Count > 0) _result.Deferred = [.. _then];
+        _then.Clear();
+        WalkComplete();
     }
 
     private void WalkComplete()

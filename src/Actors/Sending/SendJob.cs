@@ -28,6 +28,9 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
     /// <summary>A unit's walk: the large files it left to be sent in ranges (after <see cref="RunAsync"/>).</summary>
     public IReadOnlyList<(string Path, long Size)> LargeFiles => _walk.LargeFiles ?? [];
 
+    /// <summary>A unit's walk: the directories of its batch it left to other units (after <see cref="RunAsync"/>).</summary>
+    public string[] Deferred => _walk.Deferred ?? [];
+
     private readonly WalkResult _walk = new();
 
     /// <summary>Why the transfer stopped, when it did not run to its end.</summary>

@@ -16,4 +16,7 @@ internal sealed class WalkResult
     /// <summary>Files the receiver needs that are large enough to go in ranges, each by a unit of its own (not sent
     /// by this walk's transfer, nor counted in its figures).</summary>
     public List<(string Path, long Size)>? LargeFiles;
+
+    /// <summary>Directories of a unit's batch it did not walk (its byte budget was spent), left to other units.</summary>
+    public string[]? Deferred;
 }

@@ -247,6 +247,50 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
         await AssertSameAsync();
     }
 
+    [Fact]
+    public async Task Many_small_directories_go_several_to_a_unit_and_a_unit_whose_files_reach_the_byte_budget_leaves_the_rest_to_others()
+    {
+        string key = Key();
+        string src = _scratch.Sub("src");
+        var rng = new Random(17);
+        const int Directories = 400;
+        for (int d = 0; d < Directories; d++)
+        {
+            string dir = Path.Join(src, $"g{d % 8}", $"tiny{d:D3}");
+            Directory.CreateDirectory(dir);
+            if (d % 50 == 7) continue;   // some empty
+            byte[] data = new byte[d % 3 == 0 ? 200_000 : 900];
+            rng.NextBytes(data);
+            File.WriteAllBytes(Path.Join(dir, "a.bin"), data);
+            File.WriteAllText(Path.Join(dir, "b.txt"), $"{d}");
+            if (d % 40 == 3)
+            {
+                File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+                Directory.SetLastWriteTimeUtc(dir, new DateTime(2018, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+            }
+        }
+        // A budget of 1 MiB: a unit takes small directories until ~5 of the 200 KB files are in, then leaves the rest.
+        string config = _scratch.Sub("batch.conf");
+        File.WriteAllText(config, "actorsync.cluster.batch-bytes = 1MiB\n");
+        int[] ports = [Cli.FreePort(), Cli.FreePort(), Cli.FreePort()];
+        var seeds = Seeds(ports[0], ports[1]);
+        Node("n1", ports[0], "receiver", key, seeds, "--config", config);
+        var s1 = Node("n2", ports[1], "sender", key, seeds, "--config", config);
+        var s2 = Node("n3", ports[2], "sender", key, seeds, "--config", config);
+        await FormedAsync(ports);
+
+        var result = await JobAsync(key, ports[0]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var status = JsonDocument.Parse(result.Stdout).RootElement;
+        long units = status.GetProperty("units_done").GetInt64();
+        output.WriteLine($"{Directories + 9} directories in {units} units");
+        Assert.True(units < Directories / 3, result.Stdout);
+        Assert.Contains("more small directories", s1.Log + s2.Log);
+        Assert.Contains("left to other units", s1.Log + s2.Log);
+        Assert.Equal(Directories + 8, status.GetProperty("summary").GetProperty("dirs").GetInt64());
+        await AssertSameAsync();
+    }
+
     /// <summary>Nodes' configuration for ranges of 8 MiB: the 16-24 MiB files of the trees here go in ranges.</summary>
     private string SmallRanges()
     {
@@ -319,7 +363,10 @@ public sealed class ClusterJobTests(Xunit.Abstractions.ITestOutputHelper output)
     private static string? UnitDirectory(string line)
     {
         int from = line.IndexOf(": sending ", StringComparison.Ordinal), to = line.LastIndexOf(" to 127.0.0.1:", StringComparison.Ordinal);
-        return from < 0 || to < from ? null : line[(from + ": sending ".Length)..to];
+        if (from < 0 || to < from) return null;
+        string dir = line[(from + ": sending ".Length)..to];
+        int batch = dir.IndexOf(" and ", StringComparison.Ordinal);
+        return batch < 0 ? dir : dir[..batch];   // a unit of several small directories: its first
     }
 
     private static long DirectBytes(string dir) => Directory.Exists(dir)
