@@ -105,7 +105,11 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
         // A range's (or finishing) unit offers its whole file: --checksum would hash all of it for every range, and the
         // directory's unit has already decided, by checksum, that the file is to be sent.
         if (unit.Kind != UnitKind.Directory) options = options with { Checksum = false };
-        Task.Run(() => RunAsync(system, unit, options, cancel.Token)).PipeTo(self);
+        // A unit whose transfer cannot even start (its actors refused, say a host configuration without ActorSync's
+        // dispatchers) fails for good, with the reason, instead of staying "running" for ever.
+        Task.Run(() => RunAsync(system, unit, options, cancel.Token)).PipeTo(self, failure: e => new Ended(unit,
+            new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, $"the unit's transfer could not start on {system.Name}: {e.GetBaseException().Message}",
+                ReceiverLost: false, Fatal: true)));
     }
 
     private async Task<Ended> RunAsync(ActorSystem system, RunUnit unit, TransferOptions options, CancellationToken ct)
@@ -140,7 +144,7 @@ internal sealed class UnitSender : UntypedActor, IWithTimers
             return new Ended(unit, new UnitDone(unit.JobId, unit.UnitId, unit.TransferId, summary, [.. names.Skip(from)], [.. entries.Skip(from)], job.Deferred), batches);
         }
         var failure = job.Failure;
-        bool fatal = failure is AuthenticationException or IncompatiblePeerException;
+        bool fatal = failure is AuthenticationException or IncompatiblePeerException or PipelineStoppedException;
         bool busy = failure is TransferFailedException && summary.Error?.Contains("busy", StringComparison.Ordinal) == true;
         return new Ended(unit, new UnitFailed(unit.JobId, unit.UnitId, unit.TransferId, summary.Error ?? "failed", ReceiverLost: !fatal && !busy, Fatal: fatal, summary.WireBytes));
     }

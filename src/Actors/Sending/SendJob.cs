@@ -62,6 +62,10 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
         bool fileRanges = options.FileRangesForTests || options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;
         var coordinator = system.ActorOf(ActorProps.Of(() => new TransferCoordinator(setup, source, walk, fileRanges, outcome, unit)), $"send-{id:N}");
+        // The pipeline's parent stopped with no outcome (it could not create its actors: a host whose configuration
+        // lacks ActorSync's dispatchers): the transfer fails, where it would otherwise wait for ever.
+        _ = coordinator.WatchAsync().ContinueWith(_ => outcome.TrySetException(new PipelineStoppedException(
+            "the transfer's actors stopped before it ended (see the log for why: an actor that could not be created?)")), TaskScheduler.Default);
         try
         {
             var result = await outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

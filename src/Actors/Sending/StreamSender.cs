@@ -587,3 +587,6 @@ internal sealed class StreamBrokenException(int stream, Exception? inner)
 
 /// <summary>The transfer cannot complete (not an auth or protocol matter): exit status 1.</summary>
 public sealed class TransferFailedException(string message) : Exception(message);
+
+/// <summary>A transfer's actors stopped before it had an outcome: nothing a retry changes.</summary>
+internal sealed class PipelineStoppedException(string message) : Exception(message);
