@@ -31,8 +31,11 @@ usage() {
 Usage: bench/run.sh [options]
 
 Benchmarks ActorSync (out/actorsync) against 'rsync -a' over ssh (default
-ciphers, throwaway sshd on 127.0.0.1) on generated datasets, verifies both
-copies against the source and prints a report (also saved to bench/results/).
+ciphers, throwaway sshd on 127.0.0.1) and 'tar | ssh -c aes128-gcm' on
+generated datasets, verifies every copy against the source, measures the
+machine's crypto floor for each dataset (sealing and opening its bytes as
+TLS 1.3 records, the work spread over all cores) and prints a report (also
+saved to bench/results/).
 
 Options:
   --scale F          scale file counts and total sizes by F (default $SCALE;
@@ -376,6 +379,44 @@ run_rsync() {
     RUNS+=("$name rsync rep=$rep ${RUN_T}s verify=$RUN_VERIFY")
 }
 
+# run_tar NAME DEST REP: sets RUN_T RUN_OK. tar's own stream through one ssh connection with AES-128-GCM: the
+# plainest encrypted copy there is (no per-file negotiation, one TCP stream, one cipher context each way).
+run_tar() {
+    local name=$1 dst=$2 rep=$3 rc=0 t0 t1
+    local logf=$WORK/$name.r$rep.tar.log
+    drop_dest "$dst"
+    log "$name: tar|ssh run $rep ..."
+    t0=$(now)
+    timeout -k 10 "$RUN_TIMEOUT" bash -o pipefail -c 'tar -C "$1" -cf - . | $2 -c aes128-gcm@openssh.com root@127.0.0.1 "tar -C $3 -xpf -"' \
+        _ "$DS_SRC" "$SSH_CMD" "$dst" > "$logf" 2>&1 < /dev/null &
+    CHILD_PID=$!
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=""
+    t1=$(now)
+    RUN_T=$(elapsed "$t0" "$t1") RUN_OK=1
+    if [ $rc != 0 ]; then
+        RUN_OK=0
+        log "!!! $name: tar|ssh FAILED (exit $rc):"; tail -n 10 "$logf" >&2
+        RUNS+=("$name tar rep=$rep FAILED exit=$rc")
+        return
+    fi
+    RUN_VERIFY=$(verify_copy "$name" "$dst")
+    [ "$RUN_VERIFY" = ok ] || RUN_OK=0
+    log "$name: tar|ssh $RUN_T s, verify $RUN_VERIFY"
+    RUNS+=("$name tar rep=$rep ${RUN_T}s verify=$RUN_VERIFY")
+}
+
+# crypto_floor NAME: the time this machine needs to seal and open the dataset's bytes as TLS 1.3 records with
+# AES-128-GCM (actorsync crypto-floor, single-threaded), divided by the cores both ends share: no userspace-encrypting
+# copier can be faster. Sets R_FLOOR[NAME].
+crypto_floor() {
+    local out
+    out=$("$ACTORSYNC" crypto-floor "$DS_BYTES" --cipher aes-128-gcm 2> /dev/null) || { log "!!! $1: crypto-floor failed"; return; }
+    R_FLOOR[$1]=$("$PYTHON" -c 'import json,sys,os; j=json.loads(sys.argv[1]); print("%.3f" % ((j["seal_s"] + j["open_s"]) / os.cpu_count()))' "$out")
+    log "$1: crypto floor ${R_FLOOR[$1]} s ($out)"
+    RUNS+=("$1 crypto-floor $out cores=$(nproc)")
+}
+
 json_get() {  # json_get FILE KEY: value of KEY in the (last) JSON object in FILE
     "$PYTHON" - "$1" "$2" <<'EOF' 2>/dev/null || true
 import json, sys
@@ -455,14 +496,15 @@ run_actorsync() {
 
 # ---- per dataset ---------------------------------------------------------------
 bench_dataset() {
-    local name=$1 dst=$DEST_ROOT/$1 rep rs_t=() as_t=() bl_t=() s_rss=() r_rss=() status=ok
+    local name=$1 dst=$DEST_ROOT/$1 rep rs_t=() as_t=() bl_t=() tar_t=() s_rss=() r_rss=() status=ok
     ensure_dataset "$name"
     if [ "$DS_OK" = 0 ]; then
         R_STATUS[$name]="SKIPPED (not enough space)"
         return
     fi
     R_FILES[$name]=$DS_FILES R_BYTES[$name]=$DS_BYTES
-    local tools=(rsync actorsync) tool i
+    crypto_floor "$name"
+    local tools=(rsync actorsync tar) tool i
     [ -z "$BASELINE" ] || tools+=(baseline)
     for ((rep = 1; rep <= REPS; rep++)); do
         # Each rep starts with the next tool: no tool always runs right after another one's cleanup.
@@ -481,6 +523,9 @@ bench_dataset() {
                     else
                         status="actorsync ${RUN_VERIFY:-FAILED}"
                     fi ;;
+                tar)
+                    run_tar "$name" "$dst" "$rep"
+                    if [ "$RUN_OK" = 1 ]; then tar_t+=("$RUN_T"); else status="tar ${RUN_VERIFY:-FAILED}"; fi ;;
                 baseline)
                     run_actorsync "$name" "$dst" "$rep" "$BASELINE" baseline
                     if [ "$RUN_OK" = 1 ]; then bl_t+=("$RUN_T"); else status="baseline ${RUN_VERIFY:-FAILED}"; fi ;;
@@ -489,6 +534,7 @@ bench_dataset() {
     done
     [ ${#bl_t[@]} = 0 ] || R_BASE[$name]=$(median "${bl_t[@]}")
     [ ${#rs_t[@]} = 0 ] || R_RSYNC[$name]=$(median "${rs_t[@]}")
+    [ ${#tar_t[@]} = 0 ] || R_TAR[$name]=$(median "${tar_t[@]}")
     [ ${#as_t[@]} = 0 ] || {
         R_AS[$name]=$(median "${as_t[@]}")
         R_SRSS[$name]=$(max_of "${s_rss[@]}") R_RRSS[$name]=$(max_of "${r_rss[@]}")
@@ -533,6 +579,15 @@ report() {
             "$srss" "$rrss" "${R_CRYPTO[$name]:--}" "${R_STATUS[$name]}"
     done
     echo
+    echo "against tar | ssh -c aes128-gcm and the crypto floor (same run):"
+    for name in "${DATASET_LIST[@]}"; do
+        local t=${R_TAR[$name]:-} a=${R_AS[$name]:-} f=${R_FLOOR[$name]:-}
+        [ -n "$a" ] || continue
+        printf '  %-10s tar|ssh %9s s  actorsync %9s s  tar/actorsync %6s   floor %7s s  actorsync/floor %s\n' "$name" "${t:-FAIL}" "$a" \
+            "$([ -n "$t" ] && awk -v t="$t" -v a="$a" 'BEGIN { printf "%.2fx", t / a }' || echo -)" "${f:--}" \
+            "$([ -n "$f" ] && awk -v f="$f" -v a="$a" 'BEGIN { printf "%.2fx", a / f }' || echo -)"
+    done
+    echo
     if [ -n "$BASELINE" ]; then
         echo "against the baseline (same run, alternating):"
         for name in "${DATASET_LIST[@]}"; do
@@ -544,7 +599,8 @@ report() {
         done
         echo
     fi
-    echo "speed-up = rsync s / actorsync s; MiB/s = dataset size / actorsync s;"
+    echo "speed-up = rsync s / actorsync s; MiB/s = dataset size / actorsync s; floor = (seal + open of the"
+    echo "dataset's bytes as 16 KiB TLS 1.3 records, AES-128-GCM, one thread each) / cores: both ends share them;"
     echo "send/recv MiB = ActorSync peak RSS (max over reps); times are wall clock of the client process."
     echo
     echo "runs:"
@@ -586,7 +642,7 @@ main() {
     if [ $CLEAN = 1 ]; then clean_sources; exit 0; fi
     WORK=$(mktemp -d /tmp/actorsync-bench.XXXXXX)
     SSHD_PID="" RECV_PID="" CHILD_PID="" FAILED=0 RUNS=()
-    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
+    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_TAR R_FLOOR R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     STAMP=$(date +%Y%m%d-%H%M%S)

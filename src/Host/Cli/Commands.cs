@@ -40,6 +40,7 @@ internal static class Commands
         root.Subcommands.Add(ReceiveCommand(interrupt));
         root.Subcommands.Add(DemoCommand(interrupt));
         root.Subcommands.Add(KeygenCommand());
+        root.Subcommands.Add(CryptoFloorCommand());
         root.Subcommands.Add(ClusterCommands.Node(interrupt));
         root.Subcommands.Add(ClusterCommands.Cluster(interrupt));
         root.Subcommands.Add(ClusterCommands.Job(interrupt));
@@ -125,6 +126,26 @@ internal static class Commands
             options = options with { Streams = parse.GetValue(demoStreams) };
             var demo = new DemoRun(engine, options, parse.GetValue(dir), parse.GetValue(keep));
             return await demo.RunAsync(new TreeSpec { SmallFiles = parse.GetValue(files), LargeFileBytes = (long)parse.GetValue(largeMiB) << 20 }, parse.GetValue(Json), interrupt);
+        });
+        return cmd;
+    }
+
+    /// <summary>For bench/run.sh: the crypto floor of a dataset's size (see <see cref="CryptoFloor"/>), as one JSON line.</summary>
+    private static Command CryptoFloorCommand()
+    {
+        var bytes = new Argument<long>("BYTES") { Description = "how many bytes to seal and open" };
+        var cmd = new Command("crypto-floor", "time to seal and open BYTES as TLS 1.3 records with the cipher (for the benchmark)") { bytes, Cipher };
+        cmd.Hidden = true;
+        cmd.SetAction(parse =>
+        {
+            long n = parse.GetValue(bytes);
+            if (n <= 0) throw new UsageException("BYTES must be positive");
+            var suite = CipherSuite.Aes128Gcm;
+            if (parse.GetValue(Cipher) is { } name && !CipherSuites.TryParse(name, out suite)) throw new UsageException($"--cipher \"{name}\": expected aes-128-gcm or aes-256-gcm");
+            var (seal, open) = CryptoFloor.Measure(suite, n, new TransferOptions().ChunkSize);
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{{\"cipher\":\"{suite.DisplayName()}\",\"bytes\":{n},\"seal_s\":{seal.TotalSeconds:F3},\"open_s\":{open.TotalSeconds:F3}}}"));
+            return ExitCodes.Success;
         });
         return cmd;
     }
