@@ -442,7 +442,14 @@ run_actorsync() {
     NEXT_PORT=$((port + 1))
     log "$name: $tool run $rep (port $port, $STREAMS streams) ..."
     RUN_OK=0 RUN_T="" RUN_SEND_RSS=0 RUN_RECV_RSS=0 RUN_CRYPTO=""
-    timeout -k 10 "$RUN_TIMEOUT" /usr/bin/time -f %M -o "$r/recv.rss" \
+    # With COUNT_SYSCALLS set, each end runs under perf stat counting its syscalls (tracepoints, in the kernel: no
+    # strace-style stop per call); such a run is for the counts, not timed in the tables.
+    local pw_recv=() pw_send=()
+    if [ -n "${COUNT_SYSCALLS:-}" ]; then
+        pw_recv=(perf stat -x, -e raw_syscalls:sys_enter -e syscalls:sys_enter_sched_yield -o "$r/recv.perf" --)
+        pw_send=(perf stat -x, -e raw_syscalls:sys_enter -e syscalls:sys_enter_sched_yield -o "$r/send.perf" --)
+    fi
+    timeout -k 10 "$RUN_TIMEOUT" /usr/bin/time -f %M -o "$r/recv.rss" "${pw_recv[@]}" \
         "$ACTORSYNC" recv "$dst" --listen "127.0.0.1:$port" --secret-file "$KEY" --json \
         > "$r/recv.json" 2> "$r/recv.err" < /dev/null &
     RECV_PID=$!
@@ -457,7 +464,7 @@ run_actorsync() {
         return
     fi
     t0=$(now)
-    timeout -k 10 "$RUN_TIMEOUT" /usr/bin/time -f %M -o "$r/send.rss" \
+    timeout -k 10 "$RUN_TIMEOUT" /usr/bin/time -f %M -o "$r/send.rss" "${pw_send[@]}" \
         "$ACTORSYNC" send "$DS_SRC" "127.0.0.1:$port" --secret-file "$KEY" --streams "$STREAMS" --json \
         > "$r/send.json" 2> "$r/send.err" < /dev/null &
     CHILD_PID=$!
@@ -492,6 +499,55 @@ run_actorsync() {
     [ "$RUN_VERIFY" = ok ] && RUN_OK=1
     log "$name: $tool $RUN_T s (send RSS $((RUN_SEND_RSS / 1024)) MiB, recv RSS $((RUN_RECV_RSS / 1024)) MiB, crypto ${RUN_CRYPTO:-?}), verify $RUN_VERIFY"
     RUNS+=("$name $tool rep=$rep ${RUN_T}s verify=$RUN_VERIFY send_rss_kib=$RUN_SEND_RSS recv_rss_kib=$RUN_RECV_RSS crypto=${RUN_CRYPTO:-?} $extra")
+}
+
+# perf_count FILE EVENT: the count perf stat -x, wrote for EVENT (0 if none)
+perf_count() { awk -F, -v e="$2" '$3 == e { print $1 + 0; found = 1 } END { if (!found) print 0 }' "$1" 2>/dev/null || echo 0; }
+
+# startup_run: a 1-file transfer (4 KiB), timed (median of 3) and counted: the fixed cost every transfer pays, and the
+# syscalls the per-file figures subtract. Sets START_T START_SEND START_RECV.
+startup_run() {
+    local d=$WORK/onefile i port t0 t1 times=() r
+    mkdir -p "$d/src"
+    head -c 4096 /dev/urandom > "$d/src/one.bin"
+    START_SEND=0 START_RECV=0
+    for i in 1 2 3 4; do
+        rm -rf "$d/dst"
+        port=$(free_port "$NEXT_PORT"); NEXT_PORT=$((port + 1))
+        local pw_recv=() pw_send=()
+        # The 4th run is counted, not timed.
+        [ $i != 4 ] || { pw_recv=(perf stat -x, -e raw_syscalls:sys_enter -e syscalls:sys_enter_sched_yield -o "$d/recv.perf" --)
+                         pw_send=(perf stat -x, -e raw_syscalls:sys_enter -e syscalls:sys_enter_sched_yield -o "$d/send.perf" --); }
+        "${pw_recv[@]}" "$ACTORSYNC" recv "$d/dst" --listen "127.0.0.1:$port" --secret-file "$KEY" > /dev/null 2>&1 < /dev/null &
+        RECV_PID=$!
+        wait_listen "$port" "$RECV_PID" 10 || die "1-file run: receiver not listening"
+        t0=$(now)
+        "${pw_send[@]}" "$ACTORSYNC" send "$d/src" "127.0.0.1:$port" --secret-file "$KEY" > /dev/null 2>&1 < /dev/null || die "1-file run failed"
+        t1=$(now)
+        wait "$RECV_PID" || true
+        RECV_PID=""
+        cmp -s "$d/src/one.bin" "$d/dst/one.bin" || die "1-file run: copy differs"
+        [ $i = 4 ] || times+=("$(elapsed "$t0" "$t1")")
+    done
+    START_T=$(median "${times[@]}")
+    START_SEND=$(perf_count "$d/send.perf" raw_syscalls:sys_enter) START_RECV=$(perf_count "$d/recv.perf" raw_syscalls:sys_enter)
+    START_SEND_Y=$(perf_count "$d/send.perf" syscalls:sys_enter_sched_yield) START_RECV_Y=$(perf_count "$d/recv.perf" syscalls:sys_enter_sched_yield)
+    log "1-file transfer: $START_T s (median of 3); syscalls send $START_SEND, recv $START_RECV"
+    RUNS+=("1-file transfer ${START_T}s (${times[*]}) syscalls send=$START_SEND recv=$START_RECV")
+}
+
+# syscall_counts NAME: one more (untimed) run under perf: syscalls per file on each side beyond the 1-file run's, and
+# sched_yield per file. Sets R_SYS[NAME].
+syscall_counts() {
+    local name=$1 r=$WORK/$1.rsyscalls.actorsync s_all r_all s_y r_y
+    COUNT_SYSCALLS=1 run_actorsync "$name" "$DEST_ROOT/$name" syscalls
+    [ "$RUN_OK" = 1 ] || { log "!!! $name: the counted run failed"; return; }
+    s_all=$(perf_count "$r/send.perf" raw_syscalls:sys_enter) r_all=$(perf_count "$r/recv.perf" raw_syscalls:sys_enter)
+    s_y=$(perf_count "$r/send.perf" syscalls:sys_enter_sched_yield) r_y=$(perf_count "$r/recv.perf" syscalls:sys_enter_sched_yield)
+    R_SYS[$name]=$(awk -v f="$DS_FILES" -v s="$s_all" -v r="$r_all" -v s0="$START_SEND" -v r0="$START_RECV" -v sy="$s_y" -v ry="$r_y" \
+        -v sy0="$START_SEND_Y" -v ry0="$START_RECV_Y" \
+        'BEGIN { printf "send %.2f (of them sched_yield %.2f)  recv %.2f (sched_yield %.2f)", (s - s0) / f, (sy - sy0) / f, (r - r0) / f, (ry - ry0) / f }')
+    log "$name: syscalls per file: ${R_SYS[$name]}"
 }
 
 # ---- per dataset ---------------------------------------------------------------
@@ -539,6 +595,7 @@ bench_dataset() {
         R_AS[$name]=$(median "${as_t[@]}")
         R_SRSS[$name]=$(max_of "${s_rss[@]}") R_RRSS[$name]=$(max_of "${r_rss[@]}")
     }
+    [ "$status" != ok ] || ! command -v perf > /dev/null || syscall_counts "$name"
     R_STATUS[$name]=$status
     [ "$status" = ok ] || FAILED=1
     [ $KEEP = 1 ] || { rm -rf "${dst:?}"; sync; }
@@ -588,6 +645,12 @@ report() {
             "$([ -n "$f" ] && awk -v f="$f" -v a="$a" 'BEGIN { printf "%.2fx", a / f }' || echo -)"
     done
     echo
+    if [ -n "${START_T:-}" ]; then
+        echo "start-up: a 1-file (4 KiB) transfer takes $START_T s wall (median of 3; both processes start, handshake, one file)."
+        echo "syscalls per file (perf stat tracepoints, one extra untimed run; minus the 1-file run's):"
+        for name in "${DATASET_LIST[@]}"; do [ -z "${R_SYS[$name]:-}" ] || printf '  %-10s %s\n' "$name" "${R_SYS[$name]}"; done
+        echo
+    fi
     if [ -n "$BASELINE" ]; then
         echo "against the baseline (same run, alternating):"
         for name in "${DATASET_LIST[@]}"; do
@@ -642,7 +705,7 @@ main() {
     if [ $CLEAN = 1 ]; then clean_sources; exit 0; fi
     WORK=$(mktemp -d /tmp/actorsync-bench.XXXXXX)
     SSHD_PID="" RECV_PID="" CHILD_PID="" FAILED=0 RUNS=()
-    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_TAR R_FLOOR R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
+    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_TAR R_FLOOR R_SYS R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     STAMP=$(date +%Y%m%d-%H%M%S)
@@ -655,6 +718,7 @@ main() {
         || { cat "$WORK/keygen.log" >&2; die "actorsync keygen failed"; }
     start_sshd
     NEXT_PORT=7400
+    if command -v perf > /dev/null; then startup_run; else log "no perf here: start-up and syscall counts skipped"; fi
 
     for name in "${DATASET_LIST[@]}"; do bench_dataset "$name"; done
 
