@@ -40,6 +40,7 @@ internal sealed class DestinationTree : IDisposable
         TempFd = tempFd;
         _lockFd = lockFd;
         CreatedGid = createdGid;
+        CreationKeeps = Libc.BitsCreationKeeps(tempFd);
         _baseFd = baseFd;
         _baseLockFd = baseLockFd;
         _scope = scope;
@@ -53,6 +54,10 @@ internal sealed class DestinationTree : IDisposable
     public int PartialFd { get; }
     /// <summary>The group a file created in the temporary area gets (a setgid DEST hands its group down).</summary>
     public uint CreatedGid { get; }
+
+    /// <summary>The permission bits a file created in the temporary area surely keeps of its O_CREAT mode (null: unknown).
+    /// A file whose mode lies within them is created with it and needs no fchmod.</summary>
+    public uint? CreationKeeps { get; }
 
     /// <summary>
     /// DEST/.actorsync/kept: temporaries an interrupted run had finished (bytes, mode and mtime) but not renamed

@@ -77,6 +77,8 @@ internal sealed class FileWriter : UntypedActor
         public bool Resumable;
         /// <summary>A large file's data file in DEST/.actorsync/ranges, which other units write too: never unlinked here.</summary>
         public bool Shared;
+        /// <summary>Created with its final mode (see <see cref="CreationMode"/>): no fchmod at the commit.</summary>
+        public bool ModeSet;
         public int JournalFd = -1;
         public long JournalLength, Checkpointed;
 
@@ -152,15 +154,28 @@ internal sealed class FileWriter : UntypedActor
         string temp = DestinationTree.TemporaryOf(header.Path);
         if (session.Tree.AnyKept && session.Resumes.TryRemove(header.Path, out var held) && held.InKeptArea && Libc.OpenExisting(session.Tree.KeptFd, temp) is int kept and >= 0)
             return new Incoming(header, kept, temp, session.Tree.KeptFd) { Held = held, Length = header.Size };
-        int fd = Libc.CreateExclusive(session.Tree.TempFd, temp);
+        int mode = CreationMode(header.Mode);
+        int fd = Libc.CreateExclusive(session.Tree.TempFd, temp, mode);
         if (fd < 0 && Libc.LastErrno == Libc.EEXIST)
         {
             temp = DestinationTree.TempName(session.TransferId, header.FileId);   // another name of this transfer has that temporary
-            fd = Libc.CreateExclusive(session.Tree.TempFd, temp);
+            fd = Libc.CreateExclusive(session.Tree.TempFd, temp, mode);
         }
-        var file = new Incoming(header, fd, temp, session.Tree.TempFd);
+        var file = new Incoming(header, fd, temp, session.Tree.TempFd) { ModeSet = mode != Libc.PrivateFileMode };
         if (fd < 0) file.Failure = $"cannot create temporary file: {Describe(header.Path, Libc.LastErrno)}";
         return file;
+    }
+
+    /// <summary>
+    /// The mode a temporary is created with: the file's own when creation surely gives it every bit (no umask or ACL
+    /// can clear one, no setuid/setgid/sticky bit, which creation may drop) and it leaves the owner read and write
+    /// (an interrupted run's temporary is opened again); the commit then needs no fchmod. Otherwise 0600, set later.
+    /// While written, a temporary sits in DEST/.actorsync/tmp, which is 0700: its mode exposes nothing early.
+    /// </summary>
+    private int CreationMode(uint fileMode)
+    {
+        uint mode = fileMode & session.Options.ModeMask;
+        return session.Tree.CreationKeeps is uint keeps && (mode & ~keeps) == 0 && (mode & 0x180) == 0x180 ? (int)mode : Libc.PrivateFileMode;
     }
 
     /// <summary>
@@ -419,7 +434,7 @@ internal sealed class FileWriter : UntypedActor
             int errno = Libc.WriteAttribute(file.Fd, name, value);
             if (errno != 0) (incomplete ??= []).Add($"cannot set extended attribute {FileNames.Printable(name)}: {Describe(h.Path, errno)}");
         }
-        if (Libc.SetMode(file.Fd, h.Mode & session.Options.ModeMask) != 0 || Libc.SetModificationTime(file.Fd, h.MTime.Seconds, h.MTime.Nanoseconds) != 0)
+        if ((!file.ModeSet && Libc.SetMode(file.Fd, h.Mode & session.Options.ModeMask) != 0) || Libc.SetModificationTime(file.Fd, h.MTime.Seconds, h.MTime.Nanoseconds) != 0)
         {
             Fail(file, $"cannot set mode/mtime: {Libc.Describe(Libc.LastErrno)}");
             return null;

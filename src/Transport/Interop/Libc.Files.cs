@@ -68,7 +68,10 @@ internal static unsafe partial class Libc
         openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 
     /// <summary>Creates a fresh file that must not exist yet (O_EXCL also refuses a planted symlink).</summary>
-    public static int CreateExclusive(int dirfd, string name, int mode = 0x180 /* 0600 */) =>
+    /// <summary>0600: what a file the receiver writes is created with unless it may have its final mode at once.</summary>
+    public const int PrivateFileMode = 0x180;
+
+    public static int CreateExclusive(int dirfd, string name, int mode = PrivateFileMode) =>
         openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 
     public static int OpenForRead(string path) => openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);

@@ -151,6 +151,31 @@ internal static unsafe partial class Libc
         return result;
     }
 
+    /// <summary>
+    /// The permission bits (of 0777) that O_CREAT's mode is sure to give a file created in <paramref name="dirFd"/>:
+    /// all but the process umask's, when the directory has no default ACL (which replaces the umask). Null when it
+    /// cannot be told (no /proc, an ACL, an error): then modes are set explicitly. The umask is read from
+    /// /proc/self/status, never by calling umask(), which would change it for a moment for every thread.
+    /// </summary>
+    public static uint? BitsCreationKeeps(int dirFd)
+    {
+        uint? umask = null;
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("Umask:", StringComparison.Ordinal)) { umask = Convert.ToUInt32(line[6..].Trim(), 8); break; }
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+        catch (FormatException) { return null; }
+        if (umask is not uint mask) return null;
+        ReadOnlySpan<byte> acl = "system.posix_acl_default\0"u8;
+        nint n;
+        fixed (byte* p = acl) n = fgetxattr(dirFd, p, null, 0);
+        if (n >= 0 || LastErrno is not (ENODATA or EOPNOTSUPP)) return null;
+        return 0x1FFu & ~mask;
+    }
+
     /// <summary>Sets one extended attribute on an open file or directory: 0 or the errno.</summary>
     public static int WriteAttribute(int fd, string name, ReadOnlySpan<byte> value)
     {
