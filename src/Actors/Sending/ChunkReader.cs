@@ -32,6 +32,7 @@ internal sealed class ChunkReader : UntypedActor
     private readonly IActorRef walker, coordinator;
     private readonly TransferStats stats;
     private readonly SourceTree source;
+    private readonly SourceDirectoryCache _directories;
     private readonly bool fileRanges, attributes;
     private readonly ILogger log;
     private byte[]? _batch;
@@ -52,6 +53,7 @@ internal sealed class ChunkReader : UntypedActor
         this.walker = walker;
         this.stats = stats;
         this.source = source;
+        _directories = new SourceDirectoryCache(source);
         this.fileRanges = fileRanges;
         this.attributes = attributes;
         this.log = log;
@@ -177,13 +179,14 @@ internal sealed class ChunkReader : UntypedActor
         pool.Forget(_self);
         _run?.Dispose();
         _run = null;
+        _directories.Dispose();
         if (_batch is not null) { pool.Return(_batch); _batch = null; }
         if (_grant is not null) { pool.Return(_grant); _grant = null; }
     }
 
     private IEnumerable<object> SendFile(ReadWork work)
     {
-        int fd = source.OpenFile(work, out int errno);
+        int fd = _directories.OpenFile(work, out int errno);
         if (fd < 0)
         {
             foreach (var wait in Problem(work, OpenFailure(errno))) yield return wait;

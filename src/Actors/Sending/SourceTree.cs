@@ -12,7 +12,7 @@ namespace ActorSync.Sending;
 internal sealed class SourceTree(string root)
 {
     /// <summary>PATH_MAX, counting the terminating NUL.</summary>
-    private const int PathMax = 4096;
+    public const int PathMax = 4096;
 
     public string Root { get; } = root;
 
@@ -26,22 +26,29 @@ internal sealed class SourceTree(string root)
 
     private int OpenBelowRoot(string relative)
     {
-        int dir = Libc.OpenDirectoryFollowing(Root);
-        if (dir < 0) return -1;
         var (parent, name) = RelativePath.Split(relative);
+        int dir = OpenDirectoryBelowRoot(parent);
+        if (dir < 0) return -1;
+        int fd = Libc.OpenFileAt(dir, name);
+        int e = Libc.LastErrno;
+        Libc.Close(dir);
+        if (fd < 0) Marshal.SetLastPInvokeError(e);
+        return fd;
+    }
+
+    /// <summary>A directory below SRC, resolved one component at a time, never through a symlink; -1 with the errno set.</summary>
+    public int OpenDirectoryBelowRoot(string parent)
+    {
+        int dir = Libc.OpenDirectoryFollowing(Root);
+        if (dir < 0 || parent.Length == 0) return dir;
         foreach (var range in parent.AsSpan().Split('/'))
         {
-            if (parent.Length == 0) break;
             int next = Libc.OpenDirectoryToList(dir, parent[range]);
             int errno = Libc.LastErrno;
             Libc.Close(dir);
             if (next < 0) { Marshal.SetLastPInvokeError(errno); return -1; }
             dir = next;
         }
-        int fd = Libc.OpenFileAt(dir, name);
-        int e = Libc.LastErrno;
-        Libc.Close(dir);
-        if (fd < 0) Marshal.SetLastPInvokeError(e);
-        return fd;
+        return dir;
     }
 }
