@@ -484,6 +484,15 @@ run_actorsync() {
     RUN_CRYPTO=$(json_get "$r/send.json" crypto)
     local extra
     extra="elapsed_s=$(json_get "$r/send.json" elapsed_s) payload_bytes_sent=$(json_get "$r/send.json" payload_bytes_sent) files_skipped=$(json_get "$r/send.json" files_skipped)"
+    # Time to first byte: the sender's start-up (process start -> transfer start) plus the transfer's own wait for its
+    # first file data on a stream (walk, handshakes, the first Offer/Need round trip), both from its JSON summary.
+    local ttfb
+    ttfb=$(awk -v a="$(json_get "$r/send.json" started_s)" -v b="$(json_get "$r/send.json" first_data_s)" \
+        'BEGIN { if (a != "" && b != "" && a != "null" && b != "null") printf "%.3f", a + b }')
+    if [ -n "$ttfb" ]; then
+        extra+=" first_data_after_launch_s=$ttfb"
+        [ "$tool" != actorsync ] || [ "$rep" = syscalls ] || R_TTFB[$name]+="$ttfb "
+    fi
     if [ $send_rc != 0 ] || [ $recv_rc != 0 ]; then
         log "!!! $name: $tool FAILED (send exit $send_rc, recv exit $recv_rc)"
         echo "--- send stderr:" >&2; tail -n 10 "$r/send.err" >&2
@@ -645,6 +654,11 @@ report() {
             "$([ -n "$f" ] && awk -v f="$f" -v a="$a" 'BEGIN { printf "%.2fx", a / f }' || echo -)"
     done
     echo
+    echo "time to first byte: sender launch -> its first file data written to a stream (median over reps):"
+    for name in "${DATASET_LIST[@]}"; do
+        # shellcheck disable=SC2086
+        [ -z "${R_TTFB[$name]:-}" ] || printf '  %-10s %s s\n' "$name" "$(median ${R_TTFB[$name]})"
+    done
     if [ -n "${START_T:-}" ]; then
         echo "start-up: a 1-file (4 KiB) transfer takes $START_T s wall (median of 3; both processes start, handshake, one file)."
         echo "syscalls per file (perf stat tracepoints, one extra untimed run; minus the 1-file run's):"
@@ -705,7 +719,7 @@ main() {
     if [ $CLEAN = 1 ]; then clean_sources; exit 0; fi
     WORK=$(mktemp -d /tmp/actorsync-bench.XXXXXX)
     SSHD_PID="" RECV_PID="" CHILD_PID="" FAILED=0 RUNS=()
-    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_TAR R_FLOOR R_SYS R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
+    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_TAR R_FLOOR R_SYS R_TTFB R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     STAMP=$(date +%Y%m%d-%H%M%S)

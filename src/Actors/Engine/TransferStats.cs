@@ -8,6 +8,8 @@ public sealed class TransferStats
     private long _filesFound, _bytesFound, _filesDone, _bytesDone, _payloadBytesSent, _wireBytes, _failed, _sendfileBytes, _sendfileRanges, _upToDate, _resumed;
     private long _announcedFiles, _announcedDirectories, _announcedSymlinks, _announcedHardLinks, _announcedSpecials, _abortedFiles;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    /// <summary>Stopwatch ticks at the first file data handed to a stream; 0 until then.</summary>
+    private long _firstPayloadTicks;
     private volatile bool _walkComplete;
 
     /// <summary>Files/bytes discovered so far (sender) or announced (receiver).</summary>
@@ -29,6 +31,18 @@ public sealed class TransferStats
     public long SendfileRanges => Volatile.Read(ref _sendfileRanges);
     public bool WalkComplete => _walkComplete;
     public TimeSpan Elapsed => _clock.Elapsed;
+    /// <summary>From the transfer's start to its first file data handed to a stream (null: none yet).</summary>
+    public TimeSpan? FirstPayloadAfter => Volatile.Read(ref _firstPayloadTicks) is long t and > 0 ? TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / Stopwatch.Frequency) : null;
+    /// <summary>How long the process had run when this transfer started: with <see cref="FirstPayloadAfter"/>, a CLI's
+    /// time to first byte. Null where /proc cannot tell.</summary>
+    public TimeSpan? StartedAfterProcessStart { get; } = ProcessAge();
+
+    private static TimeSpan? ProcessAge()
+    {
+        try { return DateTime.Now - Process.GetCurrentProcess().StartTime; }
+        catch (InvalidOperationException) { return null; }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+    }
 
     /// <summary>Sender: entries announced to the receiver (their first frame written), per kind; what Done carries.</summary>
     public long AnnouncedFiles => Volatile.Read(ref _announcedFiles);
@@ -41,7 +55,12 @@ public sealed class TransferStats
 
     internal void Found(long bytes) { Interlocked.Increment(ref _filesFound); Interlocked.Add(ref _bytesFound, bytes); }
     internal void Done(long files, long bytes) { Interlocked.Add(ref _filesDone, files); Interlocked.Add(ref _bytesDone, bytes); }
-    internal void Sent(long payload, long wire) { Interlocked.Add(ref _payloadBytesSent, payload); Interlocked.Add(ref _wireBytes, wire); }
+    internal void Sent(long payload, long wire)
+    {
+        if (payload > 0 && Volatile.Read(ref _firstPayloadTicks) == 0) Interlocked.CompareExchange(ref _firstPayloadTicks, Math.Max(1, _clock.ElapsedTicks), 0);
+        Interlocked.Add(ref _payloadBytesSent, payload);
+        Interlocked.Add(ref _wireBytes, wire);
+    }
     internal void EntryFailed() => Interlocked.Increment(ref _failed);
     internal void Resumed(long bytes) => Interlocked.Add(ref _resumed, bytes);
     internal void UpToDate(long bytes) { Interlocked.Increment(ref _upToDate); Interlocked.Add(ref _filesDone, 1); Interlocked.Add(ref _bytesDone, bytes); }

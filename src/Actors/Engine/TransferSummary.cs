@@ -25,6 +25,10 @@ public sealed record TransferSummary
     /// <summary>Bytes of partly received files kept from an interrupted run (verified by hash) and not sent again.</summary>
     [JsonPropertyName("bytes_resumed")] public long BytesResumed { get; init; }
     [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; init; }
+    /// <summary>Sender: seconds from the transfer's start to its first file data written to a stream (null: none sent).</summary>
+    [JsonPropertyName("first_data_s")] public double? FirstDataSeconds { get; init; }
+    /// <summary>Seconds the process had run when the transfer started (the CLI's start-up, before its first byte).</summary>
+    [JsonPropertyName("started_s")] public double? StartedSeconds { get; init; }
     [JsonPropertyName("streams")] public int Streams { get; init; }
     [JsonPropertyName("crypto")] public string Crypto { get; init; } = "user";
     [JsonPropertyName("sendfile_bytes")] public long SendfileBytes { get; init; }

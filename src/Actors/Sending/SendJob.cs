@@ -156,6 +156,8 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
             FilesFailed = failed,
             BytesResumed = stats.BytesResumed,
             ElapsedSeconds = Math.Round(stats.Elapsed.TotalSeconds, 3),
+            FirstDataSeconds = stats.FirstPayloadAfter is { } first ? Math.Round(first.TotalSeconds, 3) : null,
+            StartedSeconds = stats.StartedAfterProcessStart is { } started ? Math.Round(started.TotalSeconds, 3) : null,
             Streams = options.Streams,
             Crypto = TransferSummary.CryptoOf(cryptoModes.Where(m => m is not null)),
             SendfileBytes = stats.SendfileBytes,

@@ -29,6 +29,9 @@ public sealed class EdgeTreeTests(ITestOutputHelper output)
         Assert.Equal(facts.HardLinks, received.HardLinks);
         Assert.Equal(facts.DataBytes, sent.PayloadBytesSent);
         Assert.Equal(facts.Files, received.Files);
+        // Time to first byte, as the summary reports it: within the transfer, and after the process had started.
+        Assert.InRange(sent.FirstDataSeconds ?? -1, 0, sent.ElapsedSeconds);
+        Assert.True(sent.StartedSeconds > 0, $"started_s {sent.StartedSeconds}");
         Assert.Equal(facts.Root ? 4 : 0, received.Specials);
 
         var check = await TreeCheck.RunAsync(src, dst, owners: facts.Root, attributes: facts.Attributes);
@@ -44,6 +47,7 @@ public sealed class EdgeTreeTests(ITestOutputHelper output)
         var (again, receivedAgain) = await Loopback.TransferAsync(src, dst, options);
         Assert.True(again.ExitCode == 0 && receivedAgain.ExitCode == 0, $"{again.Error} / {receivedAgain.Error}");
         Assert.Equal(0, again.PayloadBytesSent);
+        Assert.Null(again.FirstDataSeconds);
         Assert.Equal(facts.Files, again.FilesSkipped);
         var recheck = await TreeCheck.RunAsync(src, dst, owners: facts.Root, attributes: facts.Attributes);
         Assert.True(recheck.Identical, recheck.Differences);
