@@ -31,11 +31,11 @@ usage() {
 Usage: bench/run.sh [options]
 
 Benchmarks ActorSync (out/actorsync) against 'rsync -a' over ssh (default
-ciphers, throwaway sshd on 127.0.0.1) and 'tar | ssh -c aes128-gcm' on
-generated datasets, verifies every copy against the source, measures the
-machine's crypto floor for each dataset (sealing and opening its bytes as
-TLS 1.3 records, the work spread over all cores) and prints a report (also
-saved to bench/results/).
+ciphers, throwaway sshd on 127.0.0.1), 'tar | ssh -c aes128-gcm' and a local
+'cp -a' (writing the copy alone) on generated datasets, verifies every copy
+against the source, measures the machine's crypto floor for each dataset
+(sealing and opening its bytes as TLS 1.3 records, the work spread over all
+cores) and prints a report (also saved to bench/results/).
 
 Options:
   --scale F          scale file counts and total sizes by F (default $SCALE;
@@ -406,6 +406,30 @@ run_tar() {
     RUNS+=("$name tar rep=$rep ${RUN_T}s verify=$RUN_VERIFY")
 }
 
+# run_cp NAME DST REP: a local `cp -a` of the dataset into DEST, one process, no network, no encryption: what merely
+# writing this copy costs on this machine (creating the files, copying their bytes into fresh pages), the other
+# floor a copier over the network cannot go below. Sets RUN_T and RUN_OK.
+run_cp() {
+    local name=$1 dst=$2 rep=$3 rc=0 t0 t1
+    drop_dest "$dst"
+    log "$name: cp -a run $rep ..."
+    t0=$(now)
+    mkdir -p "$dst"
+    timeout -k 10 "$RUN_TIMEOUT" cp -a "$DS_SRC/." "$dst" > "$WORK/$name.r$rep.cp.log" 2>&1 < /dev/null || rc=$?
+    t1=$(now)
+    RUN_T=$(elapsed "$t0" "$t1") RUN_OK=1
+    if [ $rc != 0 ]; then
+        RUN_OK=0
+        log "!!! $name: cp -a FAILED (exit $rc)"
+        RUNS+=("$name cp rep=$rep FAILED exit=$rc")
+        return
+    fi
+    RUN_VERIFY=$(verify_copy "$name" "$dst")
+    [ "$RUN_VERIFY" = ok ] || RUN_OK=0
+    log "$name: cp -a $RUN_T s, verify $RUN_VERIFY"
+    RUNS+=("$name cp rep=$rep ${RUN_T}s verify=$RUN_VERIFY")
+}
+
 # crypto_floor NAME: the time this machine needs to seal and open the dataset's bytes as TLS 1.3 records with
 # AES-128-GCM (actorsync crypto-floor, single-threaded), divided by the cores both ends share: no userspace-encrypting
 # copier can be faster. Sets R_FLOOR[NAME].
@@ -561,7 +585,7 @@ syscall_counts() {
 
 # ---- per dataset ---------------------------------------------------------------
 bench_dataset() {
-    local name=$1 dst=$DEST_ROOT/$1 rep rs_t=() as_t=() bl_t=() tar_t=() s_rss=() r_rss=() status=ok
+    local name=$1 dst=$DEST_ROOT/$1 rep rs_t=() as_t=() bl_t=() tar_t=() cp_t=() s_rss=() r_rss=() status=ok
     ensure_dataset "$name"
     if [ "$DS_OK" = 0 ]; then
         R_STATUS[$name]="SKIPPED (not enough space)"
@@ -569,7 +593,7 @@ bench_dataset() {
     fi
     R_FILES[$name]=$DS_FILES R_BYTES[$name]=$DS_BYTES
     crypto_floor "$name"
-    local tools=(rsync actorsync tar) tool i
+    local tools=(rsync actorsync tar cp) tool i
     [ -z "$BASELINE" ] || tools+=(baseline)
     for ((rep = 1; rep <= REPS; rep++)); do
         # Each rep starts with the next tool: no tool always runs right after another one's cleanup.
@@ -591,6 +615,9 @@ bench_dataset() {
                 tar)
                     run_tar "$name" "$dst" "$rep"
                     if [ "$RUN_OK" = 1 ]; then tar_t+=("$RUN_T"); else status="tar ${RUN_VERIFY:-FAILED}"; fi ;;
+                cp)
+                    run_cp "$name" "$dst" "$rep"
+                    if [ "$RUN_OK" = 1 ]; then cp_t+=("$RUN_T"); else status="cp ${RUN_VERIFY:-FAILED}"; fi ;;
                 baseline)
                     run_actorsync "$name" "$dst" "$rep" "$BASELINE" baseline
                     if [ "$RUN_OK" = 1 ]; then bl_t+=("$RUN_T"); else status="baseline ${RUN_VERIFY:-FAILED}"; fi ;;
@@ -600,6 +627,7 @@ bench_dataset() {
     [ ${#bl_t[@]} = 0 ] || R_BASE[$name]=$(median "${bl_t[@]}")
     [ ${#rs_t[@]} = 0 ] || R_RSYNC[$name]=$(median "${rs_t[@]}")
     [ ${#tar_t[@]} = 0 ] || R_TAR[$name]=$(median "${tar_t[@]}")
+    [ ${#cp_t[@]} = 0 ] || R_CP[$name]=$(median "${cp_t[@]}")
     [ ${#as_t[@]} = 0 ] || {
         R_AS[$name]=$(median "${as_t[@]}")
         R_SRSS[$name]=$(max_of "${s_rss[@]}") R_RRSS[$name]=$(max_of "${r_rss[@]}")
@@ -652,6 +680,13 @@ report() {
         printf '  %-10s tar|ssh %9s s  actorsync %9s s  tar/actorsync %6s   floor %7s s  actorsync/floor %s\n' "$name" "${t:-FAIL}" "$a" \
             "$([ -n "$t" ] && awk -v t="$t" -v a="$a" 'BEGIN { printf "%.2fx", t / a }' || echo -)" "${f:--}" \
             "$([ -n "$f" ] && awk -v f="$f" -v a="$a" 'BEGIN { printf "%.2fx", a / f }' || echo -)"
+    done
+    echo
+    echo "against a local cp -a into DEST (one process, no network, no encryption: writing the copy alone, same run):"
+    for name in "${DATASET_LIST[@]}"; do
+        local c=${R_CP[$name]:-} a=${R_AS[$name]:-}
+        [ -n "$a" ] && [ -n "$c" ] || continue
+        printf '  %-10s cp -a %9s s  actorsync %9s s  actorsync/cp %s\n' "$name" "$c" "$a" "$(awk -v c="$c" -v a="$a" 'BEGIN { printf "%.2fx", a / c }')"
     done
     echo
     echo "time to first byte: sender launch -> its first file data written to a stream (median over reps):"
@@ -719,7 +754,7 @@ main() {
     if [ $CLEAN = 1 ]; then clean_sources; exit 0; fi
     WORK=$(mktemp -d /tmp/actorsync-bench.XXXXXX)
     SSHD_PID="" RECV_PID="" CHILD_PID="" FAILED=0 RUNS=()
-    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_TAR R_FLOOR R_SYS R_TTFB R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
+    declare -gA R_FILES R_BYTES R_RSYNC R_AS R_BASE R_TAR R_CP R_FLOOR R_SYS R_TTFB R_SRSS R_RRSS R_CRYPTO R_STATUS GEN_INFO
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     STAMP=$(date +%Y%m%d-%H%M%S)
