@@ -108,7 +108,7 @@ internal sealed record Arguments(int Port, int SeedPort, string[] Roles, string 
 }
 
 /// <summary>The application's own actor: submits one copy to ActorSync's job coordinator by message, logs the
-/// statuses it is sent every second, and answers <see cref="WhenDone"/> with the final one.</summary>
+/// statuses it is sent (at once, then every second), and answers <see cref="WhenDone"/> with the final one.</summary>
 internal sealed class DatasetPublisher : ReceiveActor
 {
     public sealed class WhenDone

@@ -237,6 +237,9 @@ internal sealed class JobCoordinator : UntypedActor, IWithTimers, IWithUnbounded
         run!.Enqueue("");
         foreach (var receiver in _receivers.Keys) receiver.Tell(new PrepareJob(record.JobId, record.Destination, record.RangeBytes));
         Assign();
+        // The submitter hears where its job stands at once, not only at the next tick: a job shorter than a tick
+        // still reports that it started (unless it has already ended, when its final status went out instead).
+        if (requester is not null && !requester.IsNobody() && _jobs.TryGetValue(record.JobId, out var live) && live == run) requester.Tell(Progress(run));
     }
 
     private void OnReceiverReady(ReceiverReady ready)

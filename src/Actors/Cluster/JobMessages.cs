@@ -5,7 +5,7 @@ namespace ActorSync.Cluster;
 /// <summary>
 /// Copy <paramref name="Source"/> (visible at that path to every sender node) to <paramref name="Destination"/>
 /// (visible at that path to every receiver node). Sent to any node's gateway, or inside the cluster to the job
-/// coordinator's proxy: the sender gets <see cref="JobAccepted"/>, then a <see cref="JobStatus"/> every second and a
+/// coordinator's proxy: the sender gets <see cref="JobAccepted"/>, then a <see cref="JobStatus"/> at once and every second and a
 /// final one. <paramref name="Streams"/>: connections per unit (null: the configured streams). With a
 /// <paramref name="JobId"/> of the submitter's choosing the submission is idempotent: sent again (its answer was lost,
 /// the coordinator moved), it joins the job of that id, running or finished, instead of starting another.
