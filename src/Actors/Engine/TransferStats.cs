@@ -35,14 +35,19 @@ public sealed class TransferStats
     public TimeSpan? FirstPayloadAfter => Volatile.Read(ref _firstPayloadTicks) is long t and > 0 ? TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / Stopwatch.Frequency) : null;
     /// <summary>How long the process had run when this transfer started: with <see cref="FirstPayloadAfter"/>, a CLI's
     /// time to first byte. Null where /proc cannot tell.</summary>
-    public TimeSpan? StartedAfterProcessStart { get; } = ProcessAge();
+    public TimeSpan? StartedAfterProcessStart { get; } = DateTime.UtcNow - ProcessStart.Value;
 
-    private static TimeSpan? ProcessAge()
+    /// <summary>Read once per process (from /proc); null where it cannot be told.</summary>
+    private static readonly Lazy<DateTime?> ProcessStart = new(() =>
     {
-        try { return DateTime.Now - Process.GetCurrentProcess().StartTime; }
+        try
+        {
+            using var self = Process.GetCurrentProcess();
+            return self.StartTime.ToUniversalTime();
+        }
         catch (InvalidOperationException) { return null; }
         catch (System.ComponentModel.Win32Exception) { return null; }
-    }
+    });
 
     /// <summary>Sender: entries announced to the receiver (their first frame written), per kind; what Done carries.</summary>
     public long AnnouncedFiles => Volatile.Read(ref _announcedFiles);
