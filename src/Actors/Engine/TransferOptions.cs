@@ -76,6 +76,13 @@ public sealed record TransferOptions
     /// <summary>Transfers a --serve receiver runs at once; another is refused as busy.</summary>
     public int MaxTransfers { get; init; } = 4;
 
+    /// <summary>Sender: rsync's include/exclude rules (--exclude, --include, --exclude-from); null sends everything.</summary>
+    public FilterRules? Filter { get; init; }
+    /// <summary>Sender: a file listing the paths (relative to the source) to send, one per line, instead of walking
+    /// the whole tree (rsync's --files-from; "-" is standard input). Their parent directories are sent too; a listed
+    /// directory is created, not descended into, as rsync does without -r.</summary>
+    public string? FilesFrom { get; init; }
+
     /// <summary>Cluster jobs: directories with more entries than this are sent as several units (cluster.unit-entries).</summary>
     public int UnitEntries { get; init; } = 10_000;
 

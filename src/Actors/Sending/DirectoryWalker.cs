@@ -93,6 +93,14 @@ internal sealed class DirectoryWalker : UntypedActor
     private IActorRef _manifest = ActorRefs.Nobody;
     private int _offerCredits = ManifestExchange.Window;
     private bool _walking, _walkDone;
+    /// <summary>--files-from: the list being read (null once read to the end, or without one), the directories sent
+    /// so far (a listed file's parents go first, once), the directory of the previous entry (lists are mostly grouped
+    /// by directory, so it is usually the next one's too), and the previous entry (duplicates in a row are dropped).</summary>
+    private StreamReader? _listed;
+    private readonly HashSet<string> _listedDirectories = [];
+    private Level? _listRoot, _listParent;
+    private string? _previousListed;
+    private readonly FilterRules? _filter;
     private long? _upToDate;
     private int _drained;
 
@@ -126,6 +134,7 @@ internal sealed class DirectoryWalker : UntypedActor
             result.LargeFiles = [];
         }
         _root = root;
+        _filter = options.Filter is { IsEmpty: false } f && unit is null ? f : null;
         _result = result;
         _stats = stats;
         _options = options;
@@ -182,7 +191,18 @@ internal sealed class DirectoryWalker : UntypedActor
             WalkComplete();
             return;
         }
-        if (string.IsNullOrEmpty(_unit)) _levels.Push(new Level(new DirectoryListing(rootFd), "", _root));
+        if (_options.FilesFrom is { } list && _unit is null)
+        {
+            _listRoot = new Level(new DirectoryListing(rootFd), "", _root);
+            try { _listed = list == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(list); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Report(".", $"cannot read --files-from {list}: {e.Message}");
+                WalkComplete();
+                return;
+            }
+        }
+        else if (string.IsNullOrEmpty(_unit)) _levels.Push(new Level(new DirectoryListing(rootFd), "", _root));
         else if (UnitLevel(rootFd) is { } level) _levels.Push(level);
         _walking = true;
         Walk();
@@ -222,17 +242,18 @@ internal sealed class DirectoryWalker : UntypedActor
     {
         _walking = false;
         if (_manifest == ActorRefs.Nobody || _walkDone) return;
-        for (int n = 0; n < EntriesPerTurn && MayWalk && _levels.Count > 0; n++)
+        for (int n = 0; n < EntriesPerTurn && MayWalk && (_levels.Count > 0 || _listed is not null); n++)
         {
             _abort.ThrowIfCancellationRequested();
-            Step();
+            if (_levels.Count > 0) Step();
+            else StepListed();
         }
         if (_offers.Count > 0)
         {
             _manifest.Tell(new ManifestMessage.Offer([.. _offers]));
             _offers.Clear();
         }
-        if (_levels.Count == 0 && !_walkDone) NextDirectoryOrComplete();
+        if (_levels.Count == 0 && _listed is null && !_walkDone) NextDirectoryOrComplete();
         if (!_walkDone && MayWalk)
         {
             _walking = true;
@@ -298,7 +319,10 @@ internal sealed class DirectoryWalker : UntypedActor
             return;
         }
         string rel = level.Relative.Length == 0 ? name : level.Relative + "/" + name;
-        if (Visit(level, rel, name) is { } child)
+        // d_type known: an excluded name is not even stat'ed (and an excluded directory not entered).
+        bool filtered = _filter is null || type != 0;
+        if (_filter is not null && type != 0 && _filter.Excludes(rel, type == DirectoryType)) return;
+        if (Visit(level, rel, name, filtered) is { } child)
         {
             if (_levels.Count >= ParkBeyond) level.Listing.Park();
             _levels.Push(child);
@@ -351,18 +375,96 @@ internal sealed class DirectoryWalker : UntypedActor
     protected override void PostStop()
     {
         while (_levels.Count > 0) _levels.Pop().Dispose();
+        _listed?.Dispose();
+        if (_listParent != _listRoot) _listParent?.Dispose();
+        _listRoot?.Dispose();
     }
 
-    /// <summary>Hands one entry on; a directory that can be listed comes back as the next level.</summary>
-    private Level? Visit(Level parent, string rel, string name)
+    /// <summary>
+    /// The next path of --files-from: its parent directories first (once each, as rsync's implied directories), then
+    /// the entry itself, looked up by name under its parent's descriptor without following a symlink on the way. A
+    /// listed directory is sent, not descended into. Paths are relative to the source: a leading "/" or "./" is
+    /// dropped, and one that climbs out ("..") is reported, not sent.
+    /// </summary>
+    private void StepListed()
+    {
+        if (_listed!.ReadLine() is not { } line)
+        {
+            _listed.Dispose();
+            _listed = null;
+            return;
+        }
+        if (Normalize(line) is not { } rel)
+        {
+            Report(line, "cannot be sent: a --files-from path must stay inside the source (no \"..\")");
+            return;
+        }
+        if (rel.Length == 0 || rel == _previousListed || _listedDirectories.Contains(rel)) return;
+        _previousListed = rel;
+        var (parentRel, name) = RelativePath.Split(rel);
+        if (parentRel.Length == 0 && name == RelativePath.ReservedTopLevel) return;
+        if (ListedParent(parentRel, rel) is not { } parent) return;
+        if (Visit(parent, rel, name, filtered: false) is { } directory)
+        {
+            _listedDirectories.Add(rel);
+            directory.Dispose();
+        }
+    }
+
+    /// <summary>"a//./b/" as "a/b"; null for a path with a ".." component.</summary>
+    private static string? Normalize(string line)
+    {
+        if (!line.Contains("//", StringComparison.Ordinal) && !line.Contains('.') && !line.StartsWith('/') && !line.EndsWith('/')) return line;
+        var parts = new List<string>();
+        foreach (string part in line.Split('/'))
+        {
+            if (part is "" or ".") continue;
+            if (part == "..") return null;
+            parts.Add(part);
+        }
+        return string.Join('/', parts);
+    }
+
+    /// <summary>The listed entry's directory, opened from the root one component at a time (no symlink followed); each
+    /// directory on the way not yet sent is sent first. Null, reported, when one cannot be opened.</summary>
+    private Level? ListedParent(string parentRel, string rel)
+    {
+        if (parentRel.Length == 0) return _listRoot;
+        if (_listParent?.Relative == parentRel) return _listParent;
+        if (_listParent != _listRoot) _listParent?.Dispose();
+        _listParent = null;
+        var level = _listRoot!;
+        foreach (var range in parentRel.AsSpan().Split('/'))
+        {
+            string component = parentRel[range];
+            string childRel = level.Relative.Length == 0 ? component : level.Relative + "/" + component;
+            int fd = Libc.OpenDirectoryToList(level.Listing.Fd, component);
+            int errno = Libc.LastErrno;
+            if (fd >= 0 && _listedDirectories.Add(childRel)) Visit(level, childRel, component, filtered: true)?.Dispose();
+            if (level != _listRoot) level.Dispose();
+            if (fd < 0)
+            {
+                Report(rel, $"cannot open its directory {childRel}: {Libc.Describe(errno)}");
+                return null;
+            }
+            level = new Level(new DirectoryListing(fd), childRel, level.Full + "/" + component);
+        }
+        return _listParent = level;
+    }
+
+    /// <summary>Hands one entry on; a directory that can be listed comes back as the next level. Unless
+    /// <paramref name="filtered"/> (looked at already, by its d_type), the filter rules are applied once it is stat'ed.</summary>
+    private Level? Visit(Level parent, string rel, string name, bool filtered = true)
     {
         int dirFd = parent.Listing.Fd;
         if (Libc.StatNoFollow(dirFd, name, out var st) != 0)
         {
             int errno = Libc.LastErrno;
-            Report(rel, errno == Libc.ENOENT ? "vanished since its directory was listed" : Libc.Describe(errno));
+            Report(rel, errno != Libc.ENOENT ? Libc.Describe(errno)
+                : _listed is not null ? "no such file or directory (listed in --files-from)" : "vanished since its directory was listed");
             return null;
         }
+        if (!filtered && _filter is not null && _filter.Excludes(rel, (st.Mode & Libc.S_IFMT) == Libc.S_IFDIR)) return null;
         if (!RelativePath.IsValid(rel, out string? why))
         {
             Report(rel, $"cannot be sent: {why}");

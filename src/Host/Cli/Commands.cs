@@ -25,6 +25,11 @@ internal static class Commands
     private static readonly Option<bool> Xattrs = new("--xattrs", "-X") { Description = "copy extended attributes (all but system.*; a non-root receiver sets user.* only)" };
     private static readonly Option<bool> Fsync = new("--fsync") { Description = "make everything durable (syncfs) before the transfer is confirmed" };
     internal static readonly Option<string?> BwLimit = new("--bwlimit") { Description = "cap on the bytes per second all streams send together, as rsync takes it: 50M, 1.5G, 800K (1024-based), 50MB (1000-based); a bare number is KiB/s" };
+    private static readonly Option<string[]> Exclude = new("--exclude") { Description = "leave out what matches PATTERN (rsync's rules: first match wins, leading / anchors at SRC, trailing / matches directories, *, **, ?, [...]); repeatable", HelpName = "PATTERN" };
+    private static readonly Option<string[]> Include = new("--include") { Description = "send what matches PATTERN even if a later --exclude matches it; repeatable, in order with --exclude", HelpName = "PATTERN" };
+    private static readonly Option<string[]> ExcludeFrom = new("--exclude-from") { Description = "--exclude each line of FILE (blank lines and lines starting with # or ; skipped)", HelpName = "FILE" };
+    private static readonly Option<string[]> IncludeFrom = new("--include-from") { Description = "--include each line of FILE", HelpName = "FILE" };
+    private static readonly Option<string?> FilesFrom = new("--files-from") { Description = "send only the paths (relative to SRC) listed in FILE, one per line (- reads stdin); their parent directories come too, listed directories are not descended into", HelpName = "FILE" };
     internal static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
@@ -51,7 +56,7 @@ internal static class Commands
     {
         var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/)" };
         var target = new Argument<string>("HOST:PORT") { Description = "the receiver" };
-        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
             string src = parse.GetValue(source)!;
@@ -59,6 +64,7 @@ internal static class Commands
                 throw new UsageException($"\"{parse.GetValue(target)}\" is not HOST:PORT");
             var app = BuildHost(parse);
             var (options, engine, log) = Resolve(app, parse);
+            options = WithSelection(options, parse);
             var secret = ResolveSecret(parse, log);
             if (!Directory.Exists(src)) throw new UsageException($"source \"{src}\" is not a directory");
             var stats = new TransferStats();
@@ -205,6 +211,35 @@ internal static class Commands
         {
             throw new UsageException($"configuration: {e.Message}");
         }
+    }
+
+    private static readonly string[] FilterOptions = ["--exclude", "--include", "--exclude-from", "--include-from"];
+
+    /// <summary>
+    /// The filter rules in command-line order (rsync's --include and --exclude interleave: the first match wins), read
+    /// from the tokens, as the parsed options keep each option's values apart; and --files-from, which must be readable.
+    /// </summary>
+    internal static TransferOptions WithSelection(TransferOptions options, ParseResult parse)
+    {
+        var rules = new FilterRules();
+        var tokens = parse.Tokens;
+        for (int i = 0; i + 1 < tokens.Count; i++)
+        {
+            string name = tokens[i].Value;
+            if (tokens[i].Type != System.CommandLine.Parsing.TokenType.Option || Array.IndexOf(FilterOptions, name) < 0) continue;
+            string value = tokens[++i].Value;
+            bool include = name.StartsWith("--include", StringComparison.Ordinal);
+            try
+            {
+                if (name.EndsWith("-from", StringComparison.Ordinal)) rules.AddFrom(value, include);
+                else rules.Add(value, include);
+            }
+            catch (FormatException e) { throw new UsageException($"{name} \"{value}\": {e.Message}"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"{name} {value}: {e.Message}"); }
+        }
+        string? list = parse.GetValue(FilesFrom);
+        if (list is not null && list != "-" && !File.Exists(list)) throw new UsageException($"--files-from {list}: no such file");
+        return options with { Filter = rules.IsEmpty ? null : rules, FilesFrom = list };
     }
 
     private static (TransferOptions, ActorSyncEngine, ILogger) Resolve(IHost app, ParseResult parse)

@@ -21,6 +21,9 @@ public sealed class CommandLineTests
     [InlineData("send", "/nonexistent-src", "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdefabcdef")]
     [InlineData("send", "/tmp", "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdef", "--cipher", "rot13")]
     [InlineData("frobnicate")]
+    [InlineData("send", "/tmp", "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdef", "--exclude", "[ab")]
+    [InlineData("send", "/tmp", "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdef", "--exclude-from", "/nonexistent-rules")]
+    [InlineData("send", "/tmp", "127.0.0.1:9", "--secret", "abcdefabcdefabcdefabcdef", "--files-from", "/nonexistent-list")]
     public async Task Bad_usage_gets_one_line_and_exit_2(params string[] args)
     {
         var r = await Cli.RunAsync(args);
