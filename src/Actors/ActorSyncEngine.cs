@@ -45,6 +45,26 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         return await new SendJob(System, Path.GetFullPath(source), endpoint, secret, o, _loggers, stats).RunAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Copies the contents of <paramref name="source"/> to a receiver that connects to <paramref name="listener"/>
+    /// (which it takes over): a pull, where only this end can open a port both reach. The streams are the same.
+    /// </summary>
+    public async Task<TransferSummary> SendAsync(string source, Socket listener, SharedSecret secret,
+        TransferOptions? overrides = null, TransferStats? stats = null, CancellationToken cancellationToken = default)
+    {
+        using (listener)
+        {
+            var o = overrides ?? Options;
+            stats ??= new TransferStats();
+            try { o.Validate(); }
+            catch (FormatException e) { return Failed("send", ExitCodes.Usage, $"configuration: {e.Message}", o.Streams); }
+            if (!Directory.Exists(source))
+                return Failed("send", ExitCodes.Usage, $"source {source} is not a directory", o.Streams);
+            if (CheckKernelTls(o) is { } why) return Failed("send", ExitCodes.Usage, why, o.Streams);
+            return await new SendJob(System, Path.GetFullPath(source), new ListenerEndPoint(listener), secret, o, _loggers, stats).RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private const int SolSocket = 1, SoReuseAddr = 2;
 
     /// <summary>Binds a listening socket (port 0 picks a free one; see <see cref="Socket.LocalEndPoint"/>).</summary>
@@ -90,6 +110,30 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         }
         var server = new ReceiveServer(System, Path.GetFullPath(destination), secret, overrides ?? Options, _loggers, newStats ?? (() => new TransferStats()), onTransfer);
         return server.RunAsync(listener, serve, cancellationToken);
+    }
+
+    /// <summary>
+    /// Receives one transfer into <paramref name="destination"/> from a sender that waits for connections at
+    /// <paramref name="sender"/> (see <see cref="SendAsync(string, Socket, SharedSecret, TransferOptions?, TransferStats?, CancellationToken)"/>):
+    /// dials its <paramref name="streams"/> connections.
+    /// </summary>
+    public async Task<TransferSummary> ReceiveFromAsync(string destination, IPEndPoint sender, int streams, SharedSecret secret,
+        TransferOptions? overrides = null, Func<TransferStats>? newStats = null, CancellationToken cancellationToken = default)
+    {
+        var o = overrides ?? Options;
+        try { o.Validate(); }
+        catch (FormatException e) { return Failed("recv", ExitCodes.Usage, $"configuration: {e.Message}", 0); }
+        if (CheckKernelTls(o) is { } why) return Failed("recv", ExitCodes.Usage, why, 0);
+        var server = new ReceiveServer(System, Path.GetFullPath(destination), secret, o, _loggers, newStats ?? (() => new TransferStats()), null);
+        var dialer = new SenderDialer(sender, streams, o.ConnectTimeout, o.SocketBuffer);
+        try
+        {
+            return (await server.RunAsync(dialer.NextAsync, dialer, serve: false, cancellationToken).ConfigureAwait(false))!;
+        }
+        catch (Exception e) when (e is SocketException or TimeoutException)
+        {
+            return Failed("recv", ExitCodes.TransferFailed, $"cannot connect to the sender at {sender}: {e.Message}", 0);
+        }
     }
 
     /// <summary>--tls kernel where the kernel cannot: the reason (a usage error, before any connection).</summary>

@@ -28,7 +28,7 @@ internal static class Program
             Console.Error.WriteLine($"actorsync: {e.Message}");
             return ExitCodes.Usage;
         }
-        catch (ClusterCommandException e)
+        catch (CommandFailedException e)
         {
             Console.Error.WriteLine($"actorsync: {e.Message}");
             return e.ExitCode;
@@ -43,6 +43,13 @@ internal static class Program
 
 /// <summary>Bad arguments or configuration discovered after parsing: exit status 2.</summary>
 internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A command's failure outside a transfer (a cluster node unreachable, the remote side not started over ssh),
+/// with its exit status and one line for the user.</summary>
+internal sealed class CommandFailedException(int exitCode, string message) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
 
 /// <summary>
 /// SIGINT (Ctrl+C) and SIGTERM (kill, systemd, docker stop) stop the command the same way: the transfer is cancelled,

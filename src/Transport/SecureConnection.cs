@@ -33,19 +33,25 @@ public static class SecureConnection
     private static async Task<ISecureChannel> ConnectOnceAsync(EndPoint endpoint, SharedSecret secret, CipherSuite suite, TimeSpan handshakeTimeout, CancellationToken ct,
         TimeSpan? connectTimeout, TlsMode tls, int socketBuffer)
     {
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        Socket? socket = endpoint is ListenerEndPoint ? null : new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            Tune(socket, socketBuffer);
+            // Before connect(): the window scale is settled in the SYN. (An accepted socket is tuned as the receiver's are.)
+            if (socket is not null) Tune(socket, socketBuffer);
             using (var connecting = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 if (connectTimeout is { } limit) connecting.CancelAfter(limit);
-                try { await socket.ConnectAsync(endpoint, connecting.Token).ConfigureAwait(false); }
+                try
+                {
+                    if (endpoint is ListenerEndPoint incoming) socket = await incoming.Listener.AcceptAsync(connecting.Token).ConfigureAwait(false);
+                    else await socket!.ConnectAsync(endpoint, connecting.Token).ConfigureAwait(false);
+                }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
                     throw new TimeoutException($"connecting to {endpoint} timed out after {connectTimeout!.Value.TotalSeconds:0.#} s");
                 }
             }
+            if (endpoint is ListenerEndPoint) Tune(socket!, socketBuffer);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(handshakeTimeout);
             HandshakeResult keys;
@@ -61,7 +67,7 @@ public static class SecureConnection
         }
         catch
         {
-            socket.Dispose();
+            socket?.Dispose();
             throw;
         }
     }

@@ -10,4 +10,7 @@ public static class ExitCodes
     public const int AuthenticationFailed = 3;
     /// <summary>Tampered records, malformed frames, refused paths.</summary>
     public const int ProtocolViolation = 4;
+    /// <summary>The other side could not be started over ssh (ssh failed, or actorsync is not on the remote machine):
+    /// rsync's 5, "error starting client-server protocol".</summary>
+    public const int RemoteStartFailed = 5;
 }

@@ -33,12 +33,17 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
     private Guid _oneShot;
     private bool _serve;
 
-    public async Task<TransferSummary?> RunAsync(Socket listener, bool serve, CancellationToken ct)
+    public Task<TransferSummary?> RunAsync(Socket listener, bool serve, CancellationToken ct) =>
+        RunAsync(listener.AcceptAsync, listener, serve, ct);
+
+    /// <summary>Takes connections from <paramref name="next"/> (accepts, or a dialer's: a pull), disposing
+    /// <paramref name="source"/> when done.</summary>
+    public async Task<TransferSummary?> RunAsync(Func<CancellationToken, ValueTask<Socket>> next, IDisposable source, bool serve, CancellationToken ct)
     {
         _serve = serve;
         ActorSyncEngine.LogCryptoChoice(_log, options);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var accepting = AcceptLoopAsync(listener, stop.Token);
+        var accepting = AcceptLoopAsync(next, stop.Token);
         try
         {
             if (serve)
@@ -53,7 +58,7 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
-            listener.Dispose();
+            source.Dispose();
             try { await accepting.ConfigureAwait(false); } catch (OperationCanceledException) { } catch (SocketException) { } catch (ObjectDisposedException) { }
             // No connection or transfer is left running behind the caller's back (it may delete DEST next).
             Task[] handlers;
@@ -62,12 +67,12 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
         }
     }
 
-    private async Task AcceptLoopAsync(Socket listener, CancellationToken ct)
+    private async Task AcceptLoopAsync(Func<CancellationToken, ValueTask<Socket>> next, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             Socket socket;
-            try { socket = await listener.AcceptAsync(ct).ConfigureAwait(false); }
+            try { socket = await next(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             // A flood of connections (or slow handshakes) must not grow without bound: past the cap, close at once.
             if (Interlocked.Increment(ref _connections) > options.MaxConnections)

@@ -63,10 +63,10 @@ internal static class ClusterCommands
                 // Akka.Remote stops a node whose outbound TLS handshake fails: the peer it tried holds another key. (The
                 // reason's type is internal to Akka.Remote 1.5.74, hence its name.)
                 if (CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name == "TlsHandshakeFailureReason")
-                    throw new ClusterCommandException(ExitCodes.AuthenticationFailed,
+                    throw new CommandFailedException(ExitCodes.AuthenticationFailed,
                         "a TLS handshake with another node failed: this node and that one do not hold the same cluster secret");
                 // The cluster downed this node (it was unreachable for too long, or on the minority side of a split).
-                throw new ClusterCommandException(ExitCodes.TransferFailed, "this node was removed from the cluster; start it again to rejoin");
+                throw new CommandFailedException(ExitCodes.TransferFailed, "this node was removed from the cluster; start it again to rejoin");
             }
             log.LogInformation("leaving the cluster");
             await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
@@ -109,14 +109,14 @@ internal static class ClusterCommands
     }
 
     /// <summary>Whether the contact failed for the cluster's key or for the connection: one line and its exit status.</summary>
-    private static ClusterCommandException ContactFailure(ActorSystem system, Task<(bool Authentication, string Reason)> refused, DnsEndPoint node)
+    private static CommandFailedException ContactFailure(ActorSystem system, Task<(bool Authentication, string Reason)> refused, DnsEndPoint node)
     {
         // Akka.Remote stops a system whose outbound TLS handshake fails, at times before its error event reaches us.
         bool tlsRefused = CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name == "TlsHandshakeFailureReason";
         var (authentication, reason) = refused.IsCompleted ? refused.Result : (tlsRefused, tlsRefused ? "TLS handshake failed" : "the connection failed");
         return authentication || tlsRefused
-            ? new ClusterCommandException(ExitCodes.AuthenticationFailed, $"the node at {node.Host}:{node.Port} does not hold this cluster's secret, or we do not hold its ({reason})")
-            : new ClusterCommandException(ExitCodes.TransferFailed, $"cannot reach a node at {node.Host}:{node.Port}: {reason}");
+            ? new CommandFailedException(ExitCodes.AuthenticationFailed, $"the node at {node.Host}:{node.Port} does not hold this cluster's secret, or we do not hold its ({reason})")
+            : new CommandFailedException(ExitCodes.TransferFailed, $"cannot reach a node at {node.Host}:{node.Port}: {reason}");
     }
 
     /// <summary>Sends <paramref name="request"/> to the gateway of the node at <paramref name="node"/> from a remoting-only
@@ -130,11 +130,11 @@ internal static class ClusterCommands
         if (first == refused || CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name == "TlsHandshakeFailureReason")
             throw ContactFailure(system, refused, node);
         if (first == system.WhenTerminated)
-            throw new ClusterCommandException(ExitCodes.TransferFailed, $"the connection to {node.Host}:{node.Port} failed before it answered");
+            throw new CommandFailedException(ExitCodes.TransferFailed, $"the connection to {node.Host}:{node.Port} failed before it answered");
         try { return await answer; }
         catch (AskTimeoutException)
         {
-            throw new ClusterCommandException(ExitCodes.TransferFailed, $"no answer from a node at {node.Host}:{node.Port} within {StatusTimeout.TotalSeconds:F0} s");
+            throw new CommandFailedException(ExitCodes.TransferFailed, $"no answer from a node at {node.Host}:{node.Port} within {StatusTimeout.TotalSeconds:F0} s");
         }
     }
 
@@ -166,7 +166,7 @@ internal static class ClusterCommands
                 Console.Error.WriteLine("actorsync: the job goes on in the cluster; `actorsync job` with the same SRC and DEST again waits for a new run, which skips what is done");
                 throw;
             }
-            catch (JobClient.NoAnswerException e) { throw new ClusterCommandException(ExitCodes.TransferFailed, e.Message); }
+            catch (JobClient.NoAnswerException e) { throw new CommandFailedException(ExitCodes.TransferFailed, e.Message); }
             PrintJob(outcome, parse.GetValue(Commands.Json));
             return outcome.Summary.ExitCode;
         });
@@ -248,12 +248,6 @@ internal static class ClusterCommands
             refused.TrySetResult((NodeGateway.RefusedForKey(e.Cause), e.Cause?.GetBaseException().Message ?? e.ToString()));
         }
     }
-}
-
-/// <summary>A cluster command's failure with its exit status and one line for the user.</summary>
-internal sealed class ClusterCommandException(int exitCode, string message) : Exception(message)
-{
-    public int ExitCode { get; } = exitCode;
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(ClusterStatusReport))]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using ActorSync.Engine;
+using ActorSync.Host.Cli.Ssh;
 using ActorSync.Host.Demo;
 using ActorSync.Transport;
 using ActorSync.Transport.Handshake;
@@ -30,6 +31,11 @@ internal static class Commands
     private static readonly Option<string[]> ExcludeFrom = new("--exclude-from") { Description = "--exclude each line of FILE (blank lines and lines starting with # or ; skipped)", HelpName = "FILE" };
     private static readonly Option<string[]> IncludeFrom = new("--include-from") { Description = "--include each line of FILE", HelpName = "FILE" };
     private static readonly Option<string?> FilesFrom = new("--files-from") { Description = "send only the paths (relative to SRC) listed in FILE, one per line (- reads stdin); their parent directories come too, listed directories are not descended into", HelpName = "FILE" };
+    private static readonly Option<string?> Rsh = new("--rsh", "-e") { Description = "the ssh command for [USER@]HOST:PATH, with its options, as rsync's -e: \"ssh -p 2222 -i key\" (default ssh)", HelpName = "COMMAND" };
+    private static readonly Option<string?> RemoteBin = new("--remote-bin") { Description = "how to run actorsync on the remote machine when it is not on its PATH (a shell command, like rsync's --rsync-path)", HelpName = "PATH" };
+    private static readonly Option<int?> RemotePort = new("--port") { Description = "over ssh: the port the remote side listens on for the data streams (default: any free one; pin one a firewall lets through)" };
+    /// <summary>The remote end of a copy over ssh (see <see cref="Ssh.RemoteEnd"/>); not for users.</summary>
+    private static readonly Option<bool> OverSsh = new("--over-ssh") { Hidden = true };
     internal static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
@@ -54,14 +60,20 @@ internal static class Commands
 
     private static Command SendCommand(CancellationToken interrupt)
     {
-        var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/)" };
-        var target = new Argument<string>("HOST:PORT") { Description = "the receiver" };
-        var cmd = new Command("send", "copy a directory tree to a receiver") { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
+        var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/), or [USER@]HOST:PATH to pull one over ssh" };
+        var target = new Argument<string?>("DEST") { Description = "HOST:PORT of a running receiver, [USER@]HOST:PATH to push over ssh (one command), or a local directory for a pull", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("send", "copy a directory tree to a receiver, or over ssh to or from another machine")
+            { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Rsh, RemoteBin, RemotePort, OverSsh,
+              Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
             string src = parse.GetValue(source)!;
-            if (!SecureConnection.TryParseEndpoint(parse.GetValue(target)!, allowBarePort: false, out string host, out int port))
-                throw new UsageException($"\"{parse.GetValue(target)}\" is not HOST:PORT");
+            if (parse.GetValue(OverSsh)) return await RemoteSendAsync(parse, src, interrupt);
+            string dst = parse.GetValue(target) ?? throw new UsageException("send needs a DEST: HOST:PORT, or [USER@]HOST:PATH over ssh");
+            if (RemotePath.TryParse(dst, out var remote)) return await PushAsync(parse, src, remote, interrupt);
+            if (!Directory.Exists(src) && RemotePath.TryParse(src, out var from)) return await PullAsync(parse, from, dst, interrupt);
+            if (!SecureConnection.TryParseEndpoint(dst, allowBarePort: false, out string host, out int port))
+                throw new UsageException($"\"{dst}\" is neither HOST:PORT nor [USER@]HOST:PATH");
             var app = BuildHost(parse);
             var (options, engine, log) = Resolve(app, parse);
             options = WithSelection(options, parse);
@@ -79,11 +91,13 @@ internal static class Commands
     private static Command ReceiveCommand(CancellationToken interrupt)
     {
         var dest = new Argument<string>("DEST") { Description = "directory to receive into (created if missing)" };
-        var listen = new Option<string>("--listen") { Description = "[ADDR:]PORT to listen on", Required = true };
+        var listen = new Option<string?>("--listen") { Description = "[ADDR:]PORT to listen on (required)" };
         var serve = new Option<bool>("--serve") { Description = "keep accepting transfers instead of exiting after the first" };
-        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, NoOwner, NoGroup, Fsync, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort, OverSsh, Progress, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
+            if (parse.GetValue(OverSsh)) return await RemoteReceiveAsync(parse, parse.GetValue(dest)!, interrupt);
+            if (parse.GetValue(listen) is null) throw new UsageException("recv needs --listen [ADDR:]PORT");
             if (!SecureConnection.TryParseEndpoint(parse.GetValue(listen)!, allowBarePort: true, out string host, out int port))
                 throw new UsageException($"--listen \"{parse.GetValue(listen)}\" is not [ADDR:]PORT");
             if (!IPAddress.TryParse(host, out var address)) throw new UsageException($"--listen needs an IP address, not \"{host}\"");
@@ -114,6 +128,132 @@ internal static class Commands
         });
         return cmd;
     }
+
+    /// <summary>
+    /// A push over ssh: `actorsync recv` runs on the remote machine (through the user's ssh), gets this run's secret over
+    /// the ssh channel and says which port it bound; the tree then goes over the usual direct streams.
+    /// </summary>
+    private static async Task<int> PushAsync(ParseResult parse, string src, RemotePath remote, CancellationToken interrupt)
+    {
+        var app = BuildHost(parse);
+        var (options, engine, _) = Resolve(app, parse);
+        options = WithSelection(options, parse);
+        if (!Directory.Exists(src)) throw new UsageException($"source \"{src}\" is not a directory");
+        if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
+        string secret = FreshSecret();
+        List<string> remoteArgs = ["recv", "--over-ssh", .. PassedOn(parse, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort), "--", remote.Path];
+        await using var session = SshSession.Start(parse.GetValue(Rsh), remote, parse.GetValue(RemoteBin) ?? "actorsync", remoteArgs, secret);
+        var (address, port) = await session.WaitReadyAsync(interrupt);
+        string host = address?.ToString() ?? remote.Host;
+        var stats = new TransferStats();
+        var run = () => engine.SendAsync(src, host, port, SharedSecret.FromText(secret, "this run"), options, stats, interrupt);
+        var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: true, run) : await run();
+        summary = Unreachable(summary, stats, host, port);
+        SummaryPrinter.Print(summary, parse.GetValue(Json));
+        return summary.ExitCode;
+    }
+
+    /// <summary>A pull over ssh: `actorsync send --over-ssh` runs on the remote machine and waits for this side's streams.</summary>
+    private static async Task<int> PullAsync(ParseResult parse, RemotePath from, string destination, CancellationToken interrupt)
+    {
+        var app = BuildHost(parse, receiving: true);
+        var (options, _) = ResolveOptions(app);
+        var rules = WithSelection(options, parse).Filter;
+        if (parse.GetValue(FilesFrom) is not null) throw new UsageException("--files-from with a pull is not supported yet: run the push from the other machine");
+        if (File.Exists(destination)) throw new UsageException($"destination \"{destination}\" is a file");
+        if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
+        string secret = FreshSecret();
+        List<string> remoteArgs = ["send", "--over-ssh", "--streams", options.Streams.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            .. PassedOn(parse, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, RemotePort)];
+        // The rules as they stand (a "!" already applied), each with its +/- prefix, in order.
+        foreach (string rule in rules?.Describe() ?? []) remoteArgs.AddRange(["--exclude", rule]);
+        remoteArgs.AddRange(["--", from.Path]);
+        await using var session = SshSession.Start(parse.GetValue(Rsh), from, parse.GetValue(RemoteBin) ?? "actorsync", remoteArgs, secret);
+        var (address, port) = await session.WaitReadyAsync(interrupt);
+        IPEndPoint sender;
+        try { sender = address is not null ? new IPEndPoint(address, port) : await SecureConnection.ResolveAsync(from.Host, port, interrupt); }
+        catch (System.Net.Sockets.SocketException e) { throw new CommandFailedException(ExitCodes.TransferFailed, $"cannot resolve {from.Host}: {e.Message}"); }
+        var engine = EngineHost.Engine(app);
+        var stats = new TransferStats();
+        var run = () => engine.ReceiveFromAsync(destination, sender, options.Streams, SharedSecret.FromText(secret, "this run"), options, () => stats, interrupt);
+        var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: false, run) : await run();
+        summary = Unreachable(summary, stats, sender.Address.ToString(), port);
+        SummaryPrinter.Print(summary, parse.GetValue(Json));
+        return summary.ExitCode;
+    }
+
+    /// <summary>The remote end of a push: receives one transfer, reports it as JSON on stdout.</summary>
+    private static async Task<int> RemoteReceiveAsync(ParseResult parse, string destination, CancellationToken interrupt)
+    {
+        var app = BuildHost(parse, quiet: true, receiving: true);
+        var (options, _) = ResolveOptions(app);
+        using var stdin = Console.OpenStandardInput();
+        var secret = RemoteEnd.ReadSecret(stdin);
+        if (File.Exists(destination)) throw new UsageException($"destination \"{destination}\" is a file");
+        if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
+        var (listener, address) = RemoteEnd.Listen(parse.GetValue(RemotePort) ?? 0);
+        var engine = EngineHost.Engine(app);
+        RemoteEnd.AnnounceReady(listener, address);
+        using var stop = RemoteEnd.WatchInput(stdin, interrupt);
+        try
+        {
+            var summary = await engine.ReceiveAsync(destination, listener, secret, serve: false, options, cancellationToken: stop.Token);
+            SummaryPrinter.PrintJson(summary!);
+            return summary!.ExitCode;
+        }
+        catch (OperationCanceledException) when (!interrupt.IsCancellationRequested)
+        {
+            // The local side went away before its transfer began.
+            return ExitCodes.TransferFailed;
+        }
+    }
+
+    /// <summary>The remote end of a pull: sends SRC to the receiver that dials in, reports it as JSON on stdout.</summary>
+    private static async Task<int> RemoteSendAsync(ParseResult parse, string src, CancellationToken interrupt)
+    {
+        var app = BuildHost(parse, quiet: true);
+        var (options, engine, _) = Resolve(app, parse);
+        options = WithSelection(options, parse);
+        using var stdin = Console.OpenStandardInput();
+        var secret = RemoteEnd.ReadSecret(stdin);
+        if (!Directory.Exists(src)) throw new UsageException($"source \"{src}\" is not a directory");
+        if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
+        var (listener, address) = RemoteEnd.Listen(parse.GetValue(RemotePort) ?? 0);
+        RemoteEnd.AnnounceReady(listener, address);
+        using var stop = RemoteEnd.WatchInput(stdin, interrupt);
+        var summary = await engine.SendAsync(src, listener, secret, options, new TransferStats(), stop.Token);
+        SummaryPrinter.PrintJson(summary);
+        return summary.ExitCode;
+    }
+
+    /// <summary>This run's secret: 256 random bits, as keygen writes them.</summary>
+    private static string FreshSecret() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(SharedSecret.GeneratedBytes));
+
+    /// <summary>The options given here that the remote side needs too, as its command-line arguments.</summary>
+    private static IEnumerable<string> PassedOn(ParseResult parse, params Option[] options)
+    {
+        foreach (var option in options)
+        {
+            if (parse.GetResult(option) is not { Implicit: false } given) continue;
+            object? value = option switch
+            {
+                Option<bool> flag => parse.GetValue(flag) ? true : null,
+                Option<string?> text => parse.GetValue(text),
+                Option<int?> number => parse.GetValue(number),
+                _ => null,
+            };
+            if (value is null) continue;
+            yield return option.Name;
+            if (value is not bool) yield return Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!;
+        }
+    }
+
+    /// <summary>A copy over ssh whose streams never got through: say why in terms of what to do about it.</summary>
+    private static TransferSummary Unreachable(TransferSummary summary, TransferStats stats, string host, int port) =>
+        summary.ExitCode == ExitCodes.TransferFailed && stats.WireBytes == 0
+            ? summary with { Error = $"cannot reach {host}:{port} from here ({summary.Error}): the data streams connect directly, not through ssh; " +
+                                     "if a firewall is in between, let a port through and pin it with --port N" }
+            : summary;
 
     private static Command DemoCommand(CancellationToken interrupt)
     {

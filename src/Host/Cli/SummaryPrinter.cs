@@ -6,13 +6,16 @@ namespace ActorSync.Host.Cli;
 /// <summary>The end of every command: a human summary on stderr, or with --json one object on stdout.</summary>
 internal static class SummaryPrinter
 {
+    /// <summary>The JSON object alone (the remote end of a copy over ssh: the local side reports).</summary>
+    public static void PrintJson(TransferSummary s)
+    {
+        Console.Out.WriteLine(JsonSerializer.Serialize(s, SummaryJsonContext.Default.TransferSummary));
+        Console.Out.Flush();
+    }
+
     public static void Print(TransferSummary s, bool json)
     {
-        if (json)
-        {
-            Console.Out.WriteLine(JsonSerializer.Serialize(s, SummaryJsonContext.Default.TransferSummary));
-            Console.Out.Flush();
-        }
+        if (json) PrintJson(s);
         var err = Console.Error;
         foreach (string p in s.Problems) err.WriteLine($"actorsync: problem: {p}");
         if (s.Error is not null) err.WriteLine($"actorsync: {s.Error}");
