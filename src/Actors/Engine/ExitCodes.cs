@@ -13,4 +13,6 @@ public static class ExitCodes
     /// <summary>The other side could not be started over ssh (ssh failed, or actorsync is not on the remote machine):
     /// rsync's 5, "error starting client-server protocol".</summary>
     public const int RemoteStartFailed = 5;
+    /// <summary>--max-delete stopped some deletions (the copy itself is complete): rsync's 25.</summary>
+    public const int MaxDeleteReached = 25;
 }

@@ -82,6 +82,13 @@ public sealed record TransferOptions
     /// the whole tree (rsync's --files-from; "-" is standard input). Their parent directories are sent too; a listed
     /// directory is created, not descended into, as rsync does without -r.</summary>
     public string? FilesFrom { get; init; }
+    /// <summary>Sender: entries of DEST the source lacks are removed once everything else is in place, and never when
+    /// any source entry failed (rsync's --delete, deleting after the transfer). What <see cref="Filter"/> excludes is
+    /// protected.</summary>
+    public bool Delete { get; init; }
+    /// <summary>With <see cref="Delete"/>: at most this many deletions (files and directories); the rest are skipped and
+    /// the transfer's exit status is <see cref="ExitCodes.MaxDeleteReached"/>. -1: no limit.</summary>
+    public long MaxDelete { get; init; } = -1;
 
     /// <summary>Cluster jobs: directories with more entries than this are sent as several units (cluster.unit-entries).</summary>
     public int UnitEntries { get; init; } = 10_000;

@@ -12,6 +12,21 @@ public sealed class TransferStats
     private long _firstPayloadTicks;
     private volatile bool _walkComplete;
 
+    /// <summary>Called with each entry reported by name (deletions; in a dry run, what would be sent and deleted), from
+    /// the transfer's coordinator, one call at a time. Set it before the transfer starts.</summary>
+    public Action<TransferItem>? OnItem { get; set; }
+
+    private long _deleted;
+
+    /// <summary>Entries reported <see cref="TransferItemKind.Deleted"/> (or would be, in a dry run) so far.</summary>
+    public long Deleted => Volatile.Read(ref _deleted);
+
+    internal void Report(TransferItem item)
+    {
+        if (item.Kind is TransferItemKind.Deleted or TransferItemKind.WouldDelete) Interlocked.Increment(ref _deleted);
+        OnItem?.Invoke(item);
+    }
+
     /// <summary>Files/bytes discovered so far (sender) or announced (receiver).</summary>
     public long FilesFound => Volatile.Read(ref _filesFound);
     public long BytesFound => Volatile.Read(ref _bytesFound);

@@ -36,6 +36,10 @@ public sealed record TransferSummary
     [JsonPropertyName("cipher")] public string Cipher { get; init; } = "";
     /// <summary>Peak resident memory of the whole process (VmHWM) when the summary was made.</summary>
     [JsonPropertyName("peak_rss_bytes")] public long PeakRssBytes { get; init; } = ProcessMemory.PeakResidentBytes();
+    /// <summary>--delete: entries of DEST the source lacks that were removed (files and directories, each counted).</summary>
+    [JsonPropertyName("deleted")] public long Deleted { get; init; }
+    /// <summary>--delete: removals --max-delete held back.</summary>
+    [JsonPropertyName("deletions_skipped")] public long DeletionsSkipped { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
     /// <summary>Per-entry problems (unreadable files and the like), capped so a broken tree cannot flood memory.</summary>
     [JsonPropertyName("problems")] public IReadOnlyList<string> Problems { get; init; } = [];
@@ -55,5 +59,6 @@ public sealed record TransferSummary
 }
 
 [JsonSerializable(typeof(TransferSummary))]
+[JsonSerializable(typeof(string))]
 [JsonSourceGenerationOptions(WriteIndented = false)]
 public sealed partial class SummaryJsonContext : JsonSerializerContext;

@@ -254,11 +254,13 @@ internal sealed class ConnectionReceiver : UntypedActor
                 case FrameType.Symlink:
                     var link = FrameParser.Symlink(body.Span);
                     RelativePath.Validate(link.Path);
+                    if (session.Deletion is not null) Report(new ReceiveEvent.NamesSeen([link.Path]));
                     Hand(WriterOf(link.Path), WriteCommand.ForSymlink(link));
                     break;
                 case FrameType.Special:
                     var node = FrameParser.Special(body.Span);
                     RelativePath.Validate(node.Path);
+                    if (session.Deletion is not null) Report(new ReceiveEvent.NamesSeen([node.Path]));
                     Hand(WriterOf(node.Path), WriteCommand.ForSpecial(node));
                     break;
                 case FrameType.HardLink:
@@ -374,6 +376,7 @@ internal sealed class ConnectionReceiver : UntypedActor
             await channel.SendAsync(answer.WrittenMemory, ct).ConfigureAwait(false);
         }
         if (upToDate > 0) Report(new ReceiveEvent.AlreadyThere(upToDate));
+        if (session.Deletion is not null) Report(new ReceiveEvent.NamesSeen([.. _offer.Select(o => o.Path)]));
     }
 
     /// <summary>

@@ -32,12 +32,14 @@ internal sealed class IncomingTransfer : IAsyncDisposable
 
     /// <summary>Opens (and locks) DEST, waiting for another transfer to let go of it, then sets up the pipeline.</summary>
     public static async Task<IncomingTransfer> StartAsync(ActorSystem system, TransferHeaderFrame header, ReceiveTarget target, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
-        CancellationToken cancellationToken, Action<Guid>? streamLost = null)
+        CancellationToken cancellationToken, Action<Guid>? streamLost = null, DeletePolicyFrame? deletion = null)
     {
+        var protect = DeletionPass.Protection(deletion);
         var tree = await DestinationTree.OpenAsync(target.Destination, options.LockWait, cancellationToken, target.Scope).ConfigureAwait(false);
         try
         {
-            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken, streamLost, target.Range) { Target = target };
+            return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken, streamLost, target.Range,
+                deletion is null ? null : new DeletionPolicy(deletion.MaxDelete, protect!)) { Target = target };
         }
         catch
         {
@@ -47,7 +49,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
     }
 
     private IncomingTransfer(ActorSystem system, TransferHeaderFrame header, DestinationTree tree, TransferOptions options, ILoggerFactory loggers, TransferStats stats,
-        CancellationToken cancellationToken, Action<Guid>? streamLost, FileRangeUnit? range)
+        CancellationToken cancellationToken, Action<Guid>? streamLost, FileRangeUnit? range, DeletionPolicy? deletion)
     {
         Header = header;
         _options = options;
@@ -57,7 +59,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         var pool = new BufferPool(options.ChunkSize, options.ReceiverBufferCount(header.StreamCount));
         var owners = new OwnershipPolicy(options.PreserveOwner, options.PreserveGroup, tree.CreatedGid);
         bool fsync = options.Fsync || (header.Flags & FrameLimits.FsyncFlag) != 0;
-        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token, streamLost, range);
+        _session = new ReceiveSession(header.TransferId, tree, pool, stats, options, owners, _abort.Token, streamLost, range, deletion);
         var session = _session;
         var progress = _progress;
         var outcome = _outcome;
@@ -158,7 +160,8 @@ internal sealed class IncomingTransfer : IAsyncDisposable
 
     private TransferSummary Summarise(ReceiveOutcome? r, Exception? error)
     {
-        int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 || r.SenderFailures > 0 ? ExitCodes.TransferFailed : ExitCodes.Success;
+        int exit = error is not null ? TransferFailure.ExitCodeOf(error) : r!.Failures > 0 || r.SenderFailures > 0 ? ExitCodes.TransferFailed
+            : r.DeletionsSkipped > 0 ? ExitCodes.MaxDeleteReached : ExitCodes.Success;
         return new TransferSummary
         {
             Role = "recv",
@@ -183,6 +186,8 @@ internal sealed class IncomingTransfer : IAsyncDisposable
                 : r.SenderFailures > 0 ? $"the sender could not read {Entries(r.SenderFailures)} (see its output); they were not copied"
                 : null,
             Problems = r?.Problems ?? [],
+            Deleted = r?.Deleted ?? 0,
+            DeletionsSkipped = r?.DeletionsSkipped ?? 0,
         };
     }
 

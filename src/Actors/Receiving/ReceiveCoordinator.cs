@@ -73,6 +73,12 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
     private long _filesCommitted, _filesFailed, _filesAborted, _symlinks, _symlinksFailed, _specials, _specialsFailed, _directoriesFailed, _bytes, _upToDate;
     private long _linksMade, _otherFailures, _senderSkipped;
     private bool _finished, _countsDeadlineSet;
+    /// <summary>--delete: every name the sender mentioned (what is in DEST and not here goes at the end). rsync keeps its
+    /// whole file list in memory too; without --delete nothing is remembered.</summary>
+    private readonly HashSet<string>? _seen;
+    private long _deleted, _deletionsSkipped;
+    /// <summary>--delete: the channel that carried the Deleted frames, which must carry the DoneAck first.</summary>
+    private ISecureChannel? _deletionsChannel;
 
     /// <summary>
     /// Directories whose contents are not complete: something below failed here, or was not sent. They get their
@@ -99,6 +105,7 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
         _credits = new CreditLedger(Credits, options.Writers);
         _channels = new ISecureChannel?[streamCount];
         _done = new bool[streamCount];
+        if (session.Deletion is not null) _seen = new HashSet<string>(StringComparer.Ordinal);
         // Synchronous: an event per committed file is the hot message here. Its few sends (an Ack frame per batch of
         // files, DoneAck at the end) block this actor's own thread (it runs on the socket dispatcher).
     }
@@ -207,7 +214,11 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
                 if (progress[d.Stream].Epoch == d.Epoch && progress[d.Stream].Connection is { } gone && !_liveConnections.Contains(gone))
                     throw new IOException($"stream {d.Stream} was lost ({d.Reason}) and not re-established within {options.RejoinGrace.TotalSeconds:0.#} s; the transfer is incomplete");
                 break;
+            case ReceiveEvent.NamesSeen n:
+                foreach (string path in n.Paths) _seen?.Add(path);
+                break;
             case ReceiveEvent.DirectorySeen d:
+                _seen?.Add(d.Directory.Path);
                 (_directories ??= new DirectoryMetadataLog(tree, transferId)).Add(d.Directory);
                 int fd = _lookups!.Get(d.Directory.Path);
                 if (fd < 0 && Libc.IsOutOfSpace(-fd)) throw new DestinationFullException(d.Directory.Path, -fd);
@@ -221,6 +232,7 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
                 SetDirectoryAttributes(a.Attributes);
                 break;
             case ReceiveEvent.HardLinkSeen h:
+                _seen?.Add(h.Link.Path);
                 (_links ??= new HardLinkLog(tree, transferId)).Add(h.Link);
                 break;
             case ReceiveEvent.FilesCommitted c:
@@ -308,6 +320,10 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
         _finished = true;
         FlushAcks();
         MakeHardLinks();
+        // Files the sender announced and then dropped (their source changed) are not in DEST either.
+        long senderFailures = Math.Max(t.Failed, Math.Max(_filesAborted, _senderSkipped));
+        // Before the directories get their mtimes: removing an entry changes its directory's.
+        DeleteExtraneous(senderFailures);
         ApplyDirectoryMetadata();
         _directories?.Dispose();
         _links?.Dispose();
@@ -316,11 +332,54 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
         if (fsync && tree.SyncAll() is int errno and not 0)
             throw new IOException($"cannot make the received files durable (syncfs): {Libc.Describe(errno)}");
         long failures = Failures;
-        foreach (var channel in _channels) SendDoneAck(channel!);
-        // Files the sender announced and then dropped (their source changed) are not in DEST either.
-        long senderFailures = Math.Max(t.Failed, Math.Max(_filesAborted, _senderSkipped));
-        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _linksMade, _specials, _bytes, failures, _upToDate, senderFailures,
+        // The sender finishes on the first DoneAck it reads: after deletions were named, that must be the one behind them.
+        if (_deletionsChannel is not null) SendDoneAck(_deletionsChannel);
+        else foreach (var channel in _channels) SendDoneAck(channel!);
+        outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _linksMade, _specials, _bytes, failures, _upToDate, senderFailures, _deleted, _deletionsSkipped,
             [.. _problems, .. _notSent.Take(TransferSummary.MaxProblemsListed - _problems.Count)], _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
+    }
+
+    /// <summary>
+    /// --delete: removes what DEST has and the source does not (see <see cref="DeletionPass"/>), naming each to the sender
+    /// in Deleted frames; nothing at all when any entry failed, on either side (its name would look extraneous).
+    /// </summary>
+    private void DeleteExtraneous(long senderFailures)
+    {
+        if (session.Deletion is not { } policy) return;
+        if (Failures > 0 || senderFailures > 0)
+        {
+            _log.LogWarning("--delete: nothing deleted, as {Count} entries failed", Failures + senderFailures);
+            if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"--delete: nothing deleted, as {Failures + senderFailures} entries failed");
+            return;
+        }
+        var names = new List<string>();
+        byte[] frame = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
+        _deletionsChannel = _channels[0];
+        void Flush()
+        {
+            for (int from = 0; from < names.Count;)
+            {
+                int n = FrameWriter.Deleted(frame, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(names)[from..], dryRun: false, out int taken);
+                from += taken;
+                try { Send(_deletionsChannel!, frame.AsMemory(0, n)); }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { return; /* counted in DoneAck all the same */ }
+            }
+            names.Clear();
+        }
+        var pass = new DeletionPass(tree.RootFd, policy, _seen!,
+            deleted: path =>
+            {
+                _log.LogDebug("deleted {Path}", RelativePath.Printable(path));
+                session.Stats.Report(new TransferItem(TransferItemKind.Deleted, path));
+                names.Add(path);
+                if (names.Count >= FrameLimits.MaxAcksPerFrame) Flush();
+            },
+            problem: (path, reason) => Problem(path, reason, ref _otherFailures));
+        pass.Run();
+        Flush();
+        _deleted = pass.Deleted;
+        _deletionsSkipped = pass.Skipped;
+        if (pass.Skipped > 0) _log.LogWarning("--max-delete {Max} reached: {Skipped} entries not deleted", policy.MaxDelete, pass.Skipped);
     }
 
     private long Failures => _filesFailed + _symlinksFailed + _specialsFailed + _directoriesFailed + _otherFailures;
@@ -344,7 +403,7 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
 
     private void SendDoneAck(ISecureChannel channel)
     {
-        var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, Failures), _problems);
+        var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, Failures), _problems, _deleted, _deletionsSkipped);
         byte[] frame = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
         int n = FrameWriter.DoneAck(frame, ack);
         try { Send(channel, frame.AsMemory(0, n)); }
@@ -503,4 +562,4 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
 /// <param name="SenderFailures">Entries the sender found but could not send (unreadable, vanished, changed while
 /// read): DEST is then not a complete copy, and the receiver says so too.</param>
 internal sealed record ReceiveOutcome(long Files, long Directories, long Symlinks, long HardLinks, long Specials, long Bytes, long Failures, long UpToDate,
-    long SenderFailures, IReadOnlyList<string> Problems, string[] CryptoModes);
+    long SenderFailures, long Deleted, long DeletionsSkipped, IReadOnlyList<string> Problems, string[] CryptoModes);

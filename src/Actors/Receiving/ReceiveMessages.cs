@@ -87,6 +87,8 @@ internal abstract record ReceiveEvent
     public sealed record StreamDone(int Stream, TransferTotals Totals) : ReceiveEvent;
     /// <summary>Offered files the destination already had; they will not be announced.</summary>
     public sealed record AlreadyThere(int Files) : ReceiveEvent;
+    /// <summary>--delete: names the sender has (offered files, symlinks, special files), so they are not deleted.</summary>
+    public sealed record NamesSeen(string[] Paths) : ReceiveEvent;
 }
 
 /// <summary>The commands for one writer that a connection took from one turn of its stream: one message, not one per frame.</summary>

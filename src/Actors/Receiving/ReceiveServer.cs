@@ -101,7 +101,7 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
         {
             channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls, AcceptCipher, options.SocketBuffer).ConfigureAwait(false);
             var reader = new FrameReader(channel);
-            var header = await ReadTransferHeaderAsync(reader, ct).ConfigureAwait(false);
+            var (header, deletion) = await ReadPreambleAsync(reader, ct).ConfigureAwait(false);
             transferId = header.TransferId;
             Task<IncomingTransfer>? starting;
             lock (_gate)
@@ -121,7 +121,7 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
                     // Opening DEST may wait for another transfer's lock: that happens outside the gate, so accepts,
                     // handshakes and rejoins of other transfers go on meanwhile. Every stream of this transfer awaits
                     // the same start, and shares its outcome (a refusal too).
-                    starting = Task.Run(() => StartTransferAsync(header, ct), CancellationToken.None);
+                    starting = Task.Run(() => StartTransferAsync(header, deletion, ct), CancellationToken.None);
                     _transfers[header.TransferId] = starting;
                 }
             }
@@ -167,7 +167,8 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
         }
     }
 
-    private async Task<TransferHeaderFrame> ReadTransferHeaderAsync(FrameReader reader, CancellationToken ct)
+    /// <summary>A connection's preamble: its transfer header, and with --delete the deletion policy right after it.</summary>
+    private async Task<(TransferHeaderFrame, DeletePolicyFrame?)> ReadPreambleAsync(FrameReader reader, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.HandshakeTimeout);
@@ -176,7 +177,12 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
             if (!await reader.ReadNextAsync(timeout.Token).ConfigureAwait(false) || reader.Type != FrameType.TransferHeader)
                 ThrowHelper.ThrowProtocol("the first frame of a connection must be its transfer header");
             var body = await reader.ReadBodyAsync(timeout.Token).ConfigureAwait(false);
-            return FrameParser.TransferHeader(body.Span);
+            var header = FrameParser.TransferHeader(body.Span);
+            if ((header.Flags & FrameLimits.DeleteFlag) == 0) return (header, null);
+            if (!await reader.ReadNextAsync(timeout.Token).ConfigureAwait(false) || reader.Type != FrameType.DeletePolicy)
+                ThrowHelper.ThrowProtocol("a transfer header flagged --delete must be followed by the deletion policy");
+            body = await reader.ReadBodyAsync(timeout.Token).ConfigureAwait(false);
+            return (header, FrameParser.DeletePolicy(body.Span));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -186,7 +192,7 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
 
     private bool AcceptCipher(Transport.Records.CipherSuite suite) => options.AcceptCipher is not { } only || suite == only;
 
-    private async Task<IncomingTransfer> StartTransferAsync(TransferHeaderFrame header, CancellationToken ct)
+    private async Task<IncomingTransfer> StartTransferAsync(TransferHeaderFrame header, DeletePolicyFrame? deletion, CancellationToken ct)
     {
         IncomingTransfer transfer;
         try
@@ -200,7 +206,8 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
                 lock (_gate) older = [.. _transfers.Where(t => t.Key != header.TransferId && t.Value.IsCompletedSuccessfully && t.Value.Result.Target == target).Select(t => t.Value)];
                 foreach (var t in older) t.Result.Abort("a newer attempt at this unit took over");
             }
-            transfer = await IncomingTransfer.StartAsync(system, header, target, options, loggers, newStats(), ct, streamLost).ConfigureAwait(false);
+            if (deletion is not null && target.Scope is not null) ThrowHelper.ThrowProtocol("--delete does not apply to a cluster job's units");
+            transfer = await IncomingTransfer.StartAsync(system, header, target, options, loggers, newStats(), ct, streamLost, deletion).ConfigureAwait(false);
         }
         catch (Exception e)
         {

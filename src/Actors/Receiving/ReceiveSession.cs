@@ -7,6 +7,10 @@ namespace ActorSync.Receiving;
 /// <see cref="DestinationTree.OpenAsync"/>); null for a plain transfer, which has DEST to itself. A unit carrying a
 /// large file's range, or finishing it, names which (<see cref="SharedRanges"/>).
 /// </summary>
+/// <summary>--delete as the sender asked for it: at most <paramref name="MaxDelete"/> removals (-1: no limit), and what
+/// <paramref name="Protect"/> excludes is kept.</summary>
+internal sealed record DeletionPolicy(long MaxDelete, Engine.FilterRules Protect);
+
 internal readonly record struct ReceiveTarget(string Destination, string? Scope = null, FileRangeUnit? Range = null);
 
 /// <summary>What the actors of one incoming transfer share. <c>StreamLost</c> hears of each connection lost mid-transfer
@@ -21,7 +25,8 @@ internal sealed record ReceiveSession(
     OwnershipPolicy Owners,
     CancellationToken Abort,
     Action<Guid>? StreamLost = null,
-    FileRangeUnit? Range = null)
+    FileRangeUnit? Range = null,
+    DeletionPolicy? Deletion = null)
 {
     /// <summary>What this receiver holds of files of an interrupted run, by path: found when answering an Offer (and
     /// reported to the sender), taken by the writer when the file's header comes.</summary>

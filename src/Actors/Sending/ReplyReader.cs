@@ -132,6 +132,10 @@ internal sealed class ReplyReader : UntypedActor
                 var held = await HeldBlocksAsync(entries).ConfigureAwait(false);
                 _coordinator.Tell(new ManifestMessage.Answer(entries, held), _self);
                 return true;
+            case FrameType.Deleted:
+                var (dryRun, paths) = FrameParser.Deleted(body.Span);
+                _coordinator.Tell(new SendEvent.Deleted(paths, dryRun), _self);
+                return true;
             case FrameType.DoneAck:
                 _coordinator.Tell(new SendEvent.StreamFinished(_index, FrameParser.DoneAck(body.Span)), _self);
                 return false;

@@ -133,10 +133,12 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         long failed = stats.FailedEntries;
         int exit = error is not null ? TransferFailure.ExitCodeOf(error)
             : failed > 0 || result!.Receiver.Failures > 0 ? ExitCodes.TransferFailed
+            : result.Receiver.DeletionsSkipped > 0 ? ExitCodes.MaxDeleteReached
             : ExitCodes.Success;
         string? message = error is not null ? TransferFailure.Describe(error)
             : result!.Receiver.Failures > 0 ? ReceiverFailures(result.Receiver)
             : failed > 0 ? $"{failed} entr{(failed == 1 ? "y" : "ies")} could not be sent (unreadable, vanished or changed while read)"
+            : result.Receiver.DeletionsSkipped > 0 ? $"--max-delete {options.MaxDelete} reached: {result.Receiver.DeletionsSkipped} more entr{(result.Receiver.DeletionsSkipped == 1 ? "y" : "ies")} not deleted"
             : null;
         return new TransferSummary
         {
@@ -163,6 +165,8 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
             SendfileBytes = stats.SendfileBytes,
             SendfileRanges = stats.SendfileRanges,
             Cipher = options.Cipher.DisplayName(),
+            Deleted = result?.Receiver.Deleted ?? 0,
+            DeletionsSkipped = result?.Receiver.DeletionsSkipped ?? 0,
             Error = message,
             Problems = problems,
         };

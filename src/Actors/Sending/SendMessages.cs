@@ -48,6 +48,8 @@ internal abstract record SendEvent
     /// <summary>An entry that could not be sent (or not whole: its attributes), with the reason.</summary>
     public sealed record Problem(string Path, string Reason) : SendEvent;
     public sealed record Acked(int Files) : SendEvent;
+    /// <summary>The receiver removed these entries of DEST (or, in a dry run, would).</summary>
+    public sealed record Deleted(string[] Paths, bool DryRun) : SendEvent;
     public sealed record StreamFinished(int Stream, DoneAckFrame Ack) : SendEvent;
     public sealed record StreamFailed(int Stream, Exception Error) : SendEvent;
     /// <summary>The walk is over, every offer answered and every reader drained into the streams: Done may go.</summary>

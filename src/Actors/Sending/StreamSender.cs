@@ -42,7 +42,7 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
     private IActorRef? _replyReader;
     /// <summary>Completes when the reply reader has stopped: the receiver's side of the connection is done.</summary>
     private Task? _replies;
-    private readonly byte[] _control = new byte[256];
+    private readonly byte[] _control = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
 
     public StreamSender(SenderSetup setup, int index)
     {
@@ -107,8 +107,12 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
         try
         {
             bool rejoin = State.EverConnected;
-            var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)setup.Options.Streams, (ushort)setup.Options.Cipher, (rejoin ? FrameLimits.RejoinFlag : 0) | (setup.Options.Fsync ? FrameLimits.FsyncFlag : 0));
+            var o = setup.Options;
+            var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)o.Streams, (ushort)o.Cipher,
+                (rejoin ? FrameLimits.RejoinFlag : 0) | (o.Fsync ? FrameLimits.FsyncFlag : 0) | (o.Delete ? FrameLimits.DeleteFlag : 0));
             int n = FrameWriter.TransferHeader(_control, header);
+            // The deletion policy is part of every connection's preamble: whichever stream joins first brings it.
+            if (o.Delete) n += FrameWriter.DeletePolicy(_control.AsSpan(n), new DeletePolicyFrame(o.MaxDelete, [.. o.Filter?.Describe() ?? []]));
             await channel.SendAsync(_control.AsMemory(0, n), setup.Abort).ConfigureAwait(false);
             var reader = new FrameReader(channel);
             if (rejoin) await ResumeAsync(channel, reader).ConfigureAwait(false);

@@ -54,6 +54,9 @@ internal sealed class TransferCoordinator : UntypedActor
                 _setup.Log.LogWarning("skipped {Path}: {Reason}", path, p.Reason);
                 if (_problems.Count < TransferSummary.MaxProblemsListed) _problems.Add($"{path}: {p.Reason}");
                 break;
+            case SendEvent.Deleted d:
+                foreach (string deleted in d.Paths) _setup.Stats.Report(new TransferItem(d.DryRun ? TransferItemKind.WouldDelete : TransferItemKind.Deleted, deleted));
+                break;
             case SendEvent.Acked a:
                 _setup.Stats.Done(a.Files, 0);
                 break;

@@ -36,6 +36,9 @@ internal static class Commands
     private static readonly Option<int?> RemotePort = new("--port") { Description = "over ssh: the port the remote side listens on for the data streams (default: any free one; pin one a firewall lets through)" };
     /// <summary>The remote end of a copy over ssh (see <see cref="Ssh.RemoteEnd"/>); not for users.</summary>
     private static readonly Option<bool> OverSsh = new("--over-ssh") { Hidden = true };
+    private static readonly Option<bool> Delete = new("--delete") { Description = "remove entries of DEST that SRC lacks, after the transfer, and never when an entry failed (rsync's --delete); what --exclude leaves out is protected" };
+    private static readonly Option<long?> MaxDelete = new("--max-delete") { Description = "with --delete: remove at most N entries (files and directories); the rest are listed as skipped and the exit status is 25", HelpName = "N" };
+    internal static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "print errors only (no summary, no info lines)" };
     internal static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
@@ -63,8 +66,8 @@ internal static class Commands
         var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/), or [USER@]HOST:PATH to pull one over ssh" };
         var target = new Argument<string?>("DEST") { Description = "HOST:PORT of a running receiver, [USER@]HOST:PATH to push over ssh (one command), or a local directory for a pull", Arity = ArgumentArity.ZeroOrOne };
         var cmd = new Command("send", "copy a directory tree to a receiver, or over ssh to or from another machine")
-            { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Rsh, RemoteBin, RemotePort, OverSsh,
-              Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Json, Verbose, ConfigFile };
+            { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Delete, MaxDelete, Rsh, RemoteBin, RemotePort, OverSsh,
+              Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Quiet, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
             string src = parse.GetValue(source)!;
@@ -79,11 +82,7 @@ internal static class Commands
             options = WithSelection(options, parse);
             var secret = ResolveSecret(parse, log);
             if (!Directory.Exists(src)) throw new UsageException($"source \"{src}\" is not a directory");
-            var stats = new TransferStats();
-            var run = () => engine.SendAsync(src, host, port, secret, options, stats, interrupt);
-            var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: true, run) : await run();
-            SummaryPrinter.Print(summary, parse.GetValue(Json));
-            return summary.ExitCode;
+            return await ReportAsync(parse, sending: true, stats => engine.SendAsync(src, host, port, secret, options, stats, interrupt));
         });
         return cmd;
     }
@@ -93,7 +92,7 @@ internal static class Commands
         var dest = new Argument<string>("DEST") { Description = "directory to receive into (created if missing)" };
         var listen = new Option<string?>("--listen") { Description = "[ADDR:]PORT to listen on (required)" };
         var serve = new Option<bool>("--serve") { Description = "keep accepting transfers instead of exiting after the first" };
-        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort, OverSsh, Progress, Json, Verbose, ConfigFile };
+        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort, OverSsh, Progress, Quiet, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
             if (parse.GetValue(OverSsh)) return await RemoteReceiveAsync(parse, parse.GetValue(dest)!, interrupt);
@@ -114,17 +113,15 @@ internal static class Commands
             // meanwhile instead of being refused, and both sides start up at the same time.
             var engine = EngineHost.Engine(app);
             log.LogInformation("listening on {Endpoint}, receiving into {Dest}", listener.LocalEndPoint, Path.GetFullPath(destination));
-            bool json = parse.GetValue(Json);
             if (parse.GetValue(serve))
             {
-                await engine.ReceiveAsync(destination, listener, secret, serve: true, options, onTransfer: s => SummaryPrinter.Print(s, json), cancellationToken: interrupt);
+                bool json = parse.GetValue(Json), quiet = parse.GetValue(Quiet);
+                await engine.ReceiveAsync(destination, listener, secret, serve: true, options, () => new TransferStats { OnItem = SummaryPrinter.ItemWriter(json, quiet) },
+                    onTransfer: s => SummaryPrinter.Print(s, json, quiet), cancellationToken: interrupt);
                 return ExitCodes.Success;
             }
-            var stats = new TransferStats();
-            var run = () => engine.ReceiveAsync(destination, listener, secret, serve: false, options, () => stats, cancellationToken: interrupt);
-            var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: false, run) : await run();
-            SummaryPrinter.Print(summary!, json);
-            return summary!.ExitCode;
+            return await ReportAsync(parse, sending: false,
+                async stats => (await engine.ReceiveAsync(destination, listener, secret, serve: false, options, () => stats, cancellationToken: interrupt))!);
         });
         return cmd;
     }
@@ -145,12 +142,8 @@ internal static class Commands
         await using var session = SshSession.Start(parse.GetValue(Rsh), remote, parse.GetValue(RemoteBin) ?? "actorsync", remoteArgs, secret);
         var (address, port) = await session.WaitReadyAsync(interrupt);
         string host = address?.ToString() ?? remote.Host;
-        var stats = new TransferStats();
-        var run = () => engine.SendAsync(src, host, port, SharedSecret.FromText(secret, "this run"), options, stats, interrupt);
-        var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: true, run) : await run();
-        summary = Unreachable(summary, stats, host, port);
-        SummaryPrinter.Print(summary, parse.GetValue(Json));
-        return summary.ExitCode;
+        return await ReportAsync(parse, sending: true, async stats =>
+            Unreachable(await engine.SendAsync(src, host, port, SharedSecret.FromText(secret, "this run"), options, stats, interrupt), stats, host, port));
     }
 
     /// <summary>A pull over ssh: `actorsync send --over-ssh` runs on the remote machine and waits for this side's streams.</summary>
@@ -164,7 +157,7 @@ internal static class Commands
         if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
         string secret = FreshSecret();
         List<string> remoteArgs = ["send", "--over-ssh", "--streams", options.Streams.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            .. PassedOn(parse, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, RemotePort)];
+            .. PassedOn(parse, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Delete, MaxDelete, RemotePort)];
         // The rules as they stand (a "!" already applied), each with its +/- prefix, in order.
         foreach (string rule in rules?.Describe() ?? []) remoteArgs.AddRange(["--exclude", rule]);
         remoteArgs.AddRange(["--", from.Path]);
@@ -174,11 +167,19 @@ internal static class Commands
         try { sender = address is not null ? new IPEndPoint(address, port) : await SecureConnection.ResolveAsync(from.Host, port, interrupt); }
         catch (System.Net.Sockets.SocketException e) { throw new CommandFailedException(ExitCodes.TransferFailed, $"cannot resolve {from.Host}: {e.Message}"); }
         var engine = EngineHost.Engine(app);
-        var stats = new TransferStats();
-        var run = () => engine.ReceiveFromAsync(destination, sender, options.Streams, SharedSecret.FromText(secret, "this run"), options, () => stats, interrupt);
-        var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending: false, run) : await run();
-        summary = Unreachable(summary, stats, sender.Address.ToString(), port);
-        SummaryPrinter.Print(summary, parse.GetValue(Json));
+        return await ReportAsync(parse, sending: false, async stats =>
+            Unreachable(await engine.ReceiveFromAsync(destination, sender, options.Streams, SharedSecret.FromText(secret, "this run"), options, () => stats, interrupt),
+                stats, sender.Address.ToString(), port));
+    }
+
+    /// <summary>Runs a transfer as the user asked to watch it: entries named as they go (deletions; a dry run's plan),
+    /// --progress, and the summary at the end; the exit status is the transfer's.</summary>
+    private static async Task<int> ReportAsync(ParseResult parse, bool sending, Func<TransferStats, Task<TransferSummary>> transfer)
+    {
+        bool json = parse.GetValue(Json), quiet = parse.GetValue(Quiet);
+        var stats = new TransferStats { OnItem = SummaryPrinter.ItemWriter(json, quiet) };
+        var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending, () => transfer(stats)) : await transfer(stats);
+        SummaryPrinter.Print(summary, json, quiet);
         return summary.ExitCode;
     }
 
@@ -240,6 +241,7 @@ internal static class Commands
                 Option<bool> flag => parse.GetValue(flag) ? true : null,
                 Option<string?> text => parse.GetValue(text),
                 Option<int?> number => parse.GetValue(number),
+                Option<long?> number => parse.GetValue(number),
                 _ => null,
             };
             if (value is null) continue;
@@ -345,7 +347,7 @@ internal static class Commands
         }
         try
         {
-            return EngineHost.Build(parse.GetValue(ConfigFile), parse.GetValue(Verbose), quiet || parse.GetValue(Json) && !parse.GetValue(Verbose), overrides, akka);
+            return EngineHost.Build(parse.GetValue(ConfigFile), parse.GetValue(Verbose), quiet || parse.GetValue(Quiet) || parse.GetValue(Json) && !parse.GetValue(Verbose), overrides, akka);
         }
         catch (Exception e) when (e is FormatException or FileNotFoundException or IOException)
         {
@@ -379,7 +381,15 @@ internal static class Commands
         }
         string? list = parse.GetValue(FilesFrom);
         if (list is not null && list != "-" && !File.Exists(list)) throw new UsageException($"--files-from {list}: no such file");
-        return options with { Filter = rules.IsEmpty ? null : rules, FilesFrom = list };
+        bool delete = parse.GetValue(Delete);
+        long? maxDelete = parse.GetValue(MaxDelete);
+        if (maxDelete is < 0) throw new UsageException($"--max-delete {maxDelete}: must not be negative");
+        if (maxDelete is not null && !delete) throw new UsageException("--max-delete needs --delete");
+        // Which of DEST's names are "not in SRC" is unclear when SRC is a list (rsync limits it to the listed directories).
+        if (delete && list is not null) throw new UsageException("--delete with --files-from is not supported: the list names what to send, not what DEST should hold");
+        if (delete && rules.Describe().Sum(r => 2 + System.Text.Encoding.UTF8.GetByteCount(r)) > Transport.Frames.FrameLimits.MaxMetadataBody - 16)
+            throw new UsageException("--delete: the filter rules are too long to send to the receiver (over 8 KiB)");
+        return options with { Filter = rules.IsEmpty ? null : rules, FilesFrom = list, Delete = delete, MaxDelete = maxDelete ?? -1 };
     }
 
     private static (TransferOptions, ActorSyncEngine, ILogger) Resolve(IHost app, ParseResult parse)

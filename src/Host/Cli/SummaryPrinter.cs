@@ -13,16 +13,44 @@ internal static class SummaryPrinter
         Console.Out.Flush();
     }
 
-    public static void Print(TransferSummary s, bool json)
+    /// <summary>Entries reported by name as they happen: "deleting PATH" (as rsync says it), or with --json one object
+    /// per line, {"event":"item","action":...,"path":...}, before the summary's. -q prints none in human form.</summary>
+    public static Action<TransferItem> ItemWriter(bool json, bool quiet) => item =>
+    {
+        if (json)
+        {
+            Console.Out.WriteLine($"{{\"event\":\"item\",\"action\":\"{ActionOf(item.Kind)}\",\"path\":{JsonSerializer.Serialize(item.Path, SummaryJsonContext.Default.String)}}}");
+            return;
+        }
+        if (quiet) return;
+        Console.Out.WriteLine($"{item.Kind switch
+        {
+            TransferItemKind.Deleted => "deleting",
+            TransferItemKind.WouldDelete => "would delete",
+            TransferItemKind.WouldSend => "would send",
+            _ => "up to date",
+        }} {ActorSync.Transport.Frames.RelativePath.Printable(item.Path)}");
+    };
+
+    private static string ActionOf(TransferItemKind kind) => kind switch
+    {
+        TransferItemKind.Deleted => "deleted",
+        TransferItemKind.WouldDelete => "would_delete",
+        TransferItemKind.WouldSend => "would_send",
+        _ => "up_to_date",
+    };
+
+    public static void Print(TransferSummary s, bool json, bool quiet = false)
     {
         if (json) PrintJson(s);
         var err = Console.Error;
         foreach (string p in s.Problems) err.WriteLine($"actorsync: problem: {p}");
         if (s.Error is not null) err.WriteLine($"actorsync: {s.Error}");
-        if (json) return;
+        if (json || quiet && s.ExitCode == ExitCodes.Success) return;
         if (s.ExitCode == ExitCodes.Success && s.Files == 0 && s.FilesSkipped > 0)
         {
-            err.WriteLine($"actorsync {s.Role}: up to date ({s.FilesSkipped} files already there; {s.PayloadBytesSent} bytes of file data sent)");
+            err.WriteLine($"actorsync {s.Role}: up to date ({s.FilesSkipped} files already there; {s.PayloadBytesSent} bytes of file data sent)" +
+                          (s.Deleted > 0 ? $", {s.Deleted} deleted" : ""));
             return;
         }
         if (!s.RanToEnd)
@@ -34,7 +62,7 @@ internal static class SummaryPrinter
                     : $"actorsync recv: stopped after {s.ElapsedSeconds:F2} s; {s.Files} files ({s.Bytes / 1048576.0:F1} MiB) written completely");
             return;
         }
-        if (s.ExitCode is ExitCodes.Success or ExitCodes.TransferFailed && s.Streams > 0)
+        if (s.ExitCode is ExitCodes.Success or ExitCodes.TransferFailed or ExitCodes.MaxDeleteReached && s.Streams > 0)
         {
             double mib = s.Bytes / 1048576.0;
             double rate = s.ElapsedSeconds > 0 ? mib / s.ElapsedSeconds : 0;
@@ -42,7 +70,9 @@ internal static class SummaryPrinter
                           $"({rate:F1} MiB/s) over {s.Streams} streams, crypto {s.Crypto} {s.Cipher}" +
                           (s.SendfileBytes > 0 ? $", {s.SendfileBytes / 1048576.0:F1} MiB by sendfile" : "") +
                           (s.FilesSkipped > 0 ? $", {s.FilesSkipped} up to date" : "") +
-                          (s.FilesFailed > 0 ? $", {s.FilesFailed} failed" : ""));
+                          (s.FilesFailed > 0 ? $", {s.FilesFailed} failed" : "") +
+                          (s.Deleted > 0 ? $", {s.Deleted} deleted" : "") +
+                          (s.DeletionsSkipped > 0 ? $", {s.DeletionsSkipped} deletions skipped (--max-delete)" : ""));
         }
     }
 }

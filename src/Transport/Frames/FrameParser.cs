@@ -9,6 +9,8 @@ public static class FrameParser
     public const int TransferHeaderBody = 2 + 16 + 2 + 2 + 2 + 4;
     public const int DoneBody = 7 * 8;
     public const int DoneAckMinBody = 8 + 8 + 4 + 2;
+    /// <summary>DoneAck's deletion counts, after its problems: deleted u64, deletions skipped (--max-delete) u64.</summary>
+    public const int DoneAckDeletions = 16;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -187,8 +189,34 @@ public static class FrameParser
         if (count > body.Length / 2) ThrowHelper.ThrowProtocol($"DoneAck claims {count} problems in {body.Length} bytes");
         var problems = new string[count];
         for (int i = 0; i < count; i++) problems[i] = r.String(FrameLimits.MaxMetadataBody);
+        long deleted = r.Count(), skipped = r.Count();
         r.End();
-        return new DoneAckFrame(files, bytes, failures, problems);
+        return new DoneAckFrame(files, bytes, failures, problems, deleted, skipped);
+    }
+
+    public static DeletePolicyFrame DeletePolicy(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        ulong max = r.U64();
+        int count = r.U16();
+        if (count > body.Length / 2) ThrowHelper.ThrowProtocol($"DeletePolicy claims {count} rules in {body.Length} bytes");
+        var rules = new string[count];
+        for (int i = 0; i < count; i++) rules[i] = r.String(FrameLimits.MaxMetadataBody);
+        r.End();
+        return new DeletePolicyFrame(max == ulong.MaxValue ? -1 : max > long.MaxValue ? long.MaxValue : (long)max, rules);
+    }
+
+    public static (bool DryRun, string[] Paths) Deleted(ReadOnlySpan<byte> body)
+    {
+        var r = new Reader(body);
+        byte flags = r.U8();
+        if (flags > 1) ThrowHelper.ThrowProtocol($"unknown Deleted flags 0x{flags:x2}");
+        int count = r.U16();
+        if (count > body.Length / 2) ThrowHelper.ThrowProtocol($"Deleted claims {count} paths in {body.Length} bytes");
+        var paths = new string[count];
+        for (int i = 0; i < count; i++) paths[i] = r.Name(FrameLimits.MaxPathBytes);
+        r.End();
+        return (flags == 1, paths);
     }
 
     public static ErrorFrame Error(ReadOnlySpan<byte> body)

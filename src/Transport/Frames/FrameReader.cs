@@ -125,7 +125,7 @@ public sealed class FrameReader(ISecureChannel channel)
         {
             FrameType.TransferHeader => length == FrameParser.TransferHeaderBody,
             FrameType.Done => length == FrameParser.DoneBody,
-            FrameType.DoneAck => length is >= FrameParser.DoneAckMinBody and <= FrameLimits.MaxMetadataBody,
+            FrameType.DoneAck => length is >= FrameParser.DoneAckMinBody + FrameParser.DoneAckDeletions and <= FrameLimits.MaxMetadataBody,
             FrameType.StreamAck or FrameType.Resume => length == 8,
             FrameType.Data => length is >= FrameLimits.DataPrefixLength and <= FrameLimits.DataPrefixLength + FrameLimits.MaxDataBody,
             FrameType.Hole or FrameType.Kept => length == 24,
@@ -133,6 +133,7 @@ public sealed class FrameReader(ISecureChannel channel)
             FrameType.Padding => length <= FrameLimits.MaxPaddingBody,
             FrameType.Directory or FrameType.FileHeader or FrameType.Symlink or FrameType.Ack or FrameType.Error or FrameType.FileAbort
                 or FrameType.Offer or FrameType.Need or FrameType.HardLink or FrameType.Special or FrameType.Attributes or FrameType.Skipped or FrameType.Blocks
+                or FrameType.DeletePolicy or FrameType.Deleted
                 => length <= FrameLimits.MaxMetadataBody,
             _ => throw new ProtocolException($"unknown frame type {(byte)type}"),
         };

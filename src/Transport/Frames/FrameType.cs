@@ -70,6 +70,14 @@ public enum FrameType : byte
     /// <summary>sender -> receiver: keep bytes [offset, offset+length) of what you hold of this file (verified):
     /// file id u64, offset u64, length u64. Follows the file's header, like its data.</summary>
     Kept = 23,
+    /// <summary>sender -> receiver, on every connection right after a TransferHeader flagged
+    /// <see cref="FrameLimits.DeleteFlag"/> (part of the connection's preamble, like the header): most entries to delete
+    /// i64 (-1: no limit), count u16, then per filter rule its text ("- pattern" / "+ pattern"); what the rules exclude
+    /// is protected from deletion, as rsync does without --delete-excluded.</summary>
+    DeletePolicy = 24,
+    /// <summary>receiver -> sender, before DoneAck: entries of DEST the source lacks, deleted (flags u8 0) or that would
+    /// be (1: a dry run): count u16, then per entry its path.</summary>
+    Deleted = 25,
 }
 
 /// <summary>FileHeader flags.</summary>
@@ -91,6 +99,8 @@ public static class FrameLimits
     public const uint RejoinFlag = 1;
     /// <summary>TransferHeader flag: make everything durable (syncfs) before answering DoneAck (--fsync).</summary>
     public const uint FsyncFlag = 2;
+    /// <summary>TransferHeader flag: --delete; a <see cref="FrameType.DeletePolicy"/> frame follows the header.</summary>
+    public const uint DeleteFlag = 4;
     /// <summary>2: names as bytes, owners, hard links, holes, special files, attributes, FileEnd, Skipped.</summary>
     public const ushort ProtocolVersion = 2;
     /// <summary>An owner or group id that is not to be changed (chown's -1): --no-owner, --no-group.</summary>

@@ -211,7 +211,7 @@ public static class FrameWriter
     /// <summary>Writes as many of <see cref="DoneAckFrame.Problems"/> as fit in a metadata-sized body; the count says how many.</summary>
     public static int DoneAck(Span<byte> dest, in DoneAckFrame f)
     {
-        int body = FrameParser.DoneAckMinBody, listed = 0;
+        int body = FrameParser.DoneAckMinBody + FrameParser.DoneAckDeletions, listed = 0;
         foreach (string p in f.Problems)
         {
             int n = 2 + Encoding.UTF8.GetByteCount(p);
@@ -224,6 +224,37 @@ public static class FrameWriter
         w.U64((ulong)f.Files); w.U64((ulong)f.Bytes); w.U32((uint)f.Failures);
         w.U16((ushort)listed);
         for (int i = 0; i < listed; i++) w.Text(f.Problems[i], Encoding.UTF8.GetByteCount(f.Problems[i]));
+        w.U64((ulong)f.Deleted); w.U64((ulong)f.DeletionsSkipped);
+        return w.Position;
+    }
+
+    /// <summary>0 when the rules do not fit one metadata-sized body (the caller refuses such a policy up front).</summary>
+    public static int DeletePolicy(Span<byte> dest, DeletePolicyFrame f)
+    {
+        int body = 8 + 2 + f.Rules.Sum(r => 2 + Encoding.UTF8.GetByteCount(r));
+        if (dest.Length < FrameLimits.HeaderLength + body || body > FrameLimits.MaxMetadataBody || f.Rules.Count > ushort.MaxValue) return 0;
+        var w = Begin(dest, FrameType.DeletePolicy, body);
+        w.U64((ulong)f.MaxDelete); w.U16((ushort)f.Rules.Count);
+        foreach (string rule in f.Rules) w.Text(rule, Encoding.UTF8.GetByteCount(rule));
+        return w.Position;
+    }
+
+    /// <summary>As many of <paramref name="paths"/> as fit one metadata-sized body; <paramref name="taken"/> says how many.</summary>
+    public static int Deleted(Span<byte> dest, ReadOnlySpan<string> paths, bool dryRun, out int taken)
+    {
+        int body = 1 + 2;
+        taken = 0;
+        foreach (string p in paths)
+        {
+            int n = 2 + FileNames.GetByteCount(p);
+            if (body + n > FrameLimits.MaxMetadataBody || taken == ushort.MaxValue) break;
+            body += n;
+            taken++;
+        }
+        if (dest.Length < FrameLimits.HeaderLength + body) return 0;
+        var w = Begin(dest, FrameType.Deleted, body);
+        w.U8(dryRun ? (byte)1 : (byte)0); w.U16((ushort)taken);
+        for (int i = 0; i < taken; i++) w.Name(paths[i], FileNames.GetByteCount(paths[i]));
         return w.Position;
     }
 

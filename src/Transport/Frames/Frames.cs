@@ -30,7 +30,10 @@ public readonly record struct TransferTotals(long Files, long Directories, long 
 
 /// <summary>The receiver's final word. <paramref name="Problems"/> names the first entries it could not write
 /// ("path: reason"), as many as fit in one metadata-sized frame, so the sender can say which.</summary>
-public readonly record struct DoneAckFrame(long Files, long Bytes, int Failures, IReadOnlyList<string> Problems);
+public readonly record struct DoneAckFrame(long Files, long Bytes, int Failures, IReadOnlyList<string> Problems, long Deleted = 0, long DeletionsSkipped = 0);
+
+/// <summary>--delete: at most <paramref name="MaxDelete"/> deletions (-1: no limit); what <paramref name="Rules"/> excludes is protected.</summary>
+public sealed record DeletePolicyFrame(long MaxDelete, IReadOnlyList<string> Rules);
 
 public readonly record struct ErrorFrame(ErrorCode Code, string Message);
 

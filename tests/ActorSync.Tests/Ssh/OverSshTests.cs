@@ -66,6 +66,14 @@ public sealed class OverSshTests(OverSshTests.Server server) : IClassFixture<Ove
         File.Delete(scratch.Sub("src/skip.tmp"));
         Assert.True(TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("pulled")).Identical);
 
+        // --delete on a pull: the remote sender asks, this side deletes and names what it deleted.
+        File.WriteAllText(scratch.Sub("pulled/extraneous"), "not in the source");
+        var delete = await Cli.RunAsync(["send", Remote(scratch.Sub("src")), scratch.Sub("pulled"), "-e", Sshd.Rsh, "--remote-bin", TestSshd.RemoteBin, "--delete"],
+            null, null, TimeSpan.FromMinutes(2));
+        Assert.True(delete.ExitCode == 0, delete.Stderr);
+        Assert.Equal("deleting extraneous", delete.Stdout.Trim());
+        Assert.True(TreeComparer.Compare(scratch.Sub("src"), scratch.Sub("pulled")).Identical);
+
         var again = await Cli.RunAsync(["send", scratch.Sub("src"), Remote(scratch.Sub("pulled")), "-e", Sshd.Rsh, "--remote-bin", TestSshd.RemoteBin, "--json"],
             null, null, TimeSpan.FromMinutes(2));
         Assert.True(again.ExitCode == 0, again.Stderr);

@@ -86,6 +86,8 @@ internal sealed class SshSession : IAsyncDisposable
                 early = [.. _early];
             }
             foreach (string e in early) Console.Error.WriteLine($"remote: {e}");
+            // The rest of the remote side's output (its JSON summary) is read and dropped, so it never blocks on a full pipe.
+            _ = _ssh.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
             return (IPAddress.TryParse(parts[1], out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) ? address : null, port);
         }
         await _ssh.WaitForExitAsync(ct).ConfigureAwait(false);
