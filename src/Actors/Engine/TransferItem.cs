@@ -13,4 +13,5 @@ public enum TransferItemKind
     UpToDate,
 }
 
-public readonly record struct TransferItem(TransferItemKind Kind, string Path);
+/// <param name="Size">A file's size in bytes (0 for other entries).</param>
+public readonly record struct TransferItem(TransferItemKind Kind, string Path, long Size = 0);

@@ -89,6 +89,9 @@ public sealed record TransferOptions
     /// <summary>With <see cref="Delete"/>: at most this many deletions (files and directories); the rest are skipped and
     /// the transfer's exit status is <see cref="ExitCodes.MaxDeleteReached"/>. -1: no limit.</summary>
     public long MaxDelete { get; init; } = -1;
+    /// <summary>Sender: nothing is written anywhere; what would be sent, what is up to date and (with
+    /// <see cref="Delete"/>) what would be deleted are reported by name (<see cref="TransferStats.OnItem"/>).</summary>
+    public bool DryRun { get; init; }
 
     /// <summary>Cluster jobs: directories with more entries than this are sent as several units (cluster.unit-entries).</summary>
     public int UnitEntries { get; init; } = 10_000;

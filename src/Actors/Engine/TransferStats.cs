@@ -16,14 +16,23 @@ public sealed class TransferStats
     /// the transfer's coordinator, one call at a time. Set it before the transfer starts.</summary>
     public Action<TransferItem>? OnItem { get; set; }
 
-    private long _deleted;
+    private long _deleted, _wouldSendFiles, _wouldSendBytes;
 
     /// <summary>Entries reported <see cref="TransferItemKind.Deleted"/> (or would be, in a dry run) so far.</summary>
     public long Deleted => Volatile.Read(ref _deleted);
 
+    /// <summary>A dry run: files (and their bytes) that would be sent.</summary>
+    public long WouldSendFiles => Volatile.Read(ref _wouldSendFiles);
+    public long WouldSendBytes => Volatile.Read(ref _wouldSendBytes);
+
     internal void Report(TransferItem item)
     {
         if (item.Kind is TransferItemKind.Deleted or TransferItemKind.WouldDelete) Interlocked.Increment(ref _deleted);
+        if (item.Kind == TransferItemKind.WouldSend)
+        {
+            Interlocked.Increment(ref _wouldSendFiles);
+            Interlocked.Add(ref _wouldSendBytes, item.Size);
+        }
         OnItem?.Invoke(item);
     }
 

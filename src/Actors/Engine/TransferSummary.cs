@@ -36,6 +36,8 @@ public sealed record TransferSummary
     [JsonPropertyName("cipher")] public string Cipher { get; init; } = "";
     /// <summary>Peak resident memory of the whole process (VmHWM) when the summary was made.</summary>
     [JsonPropertyName("peak_rss_bytes")] public long PeakRssBytes { get; init; } = ProcessMemory.PeakResidentBytes();
+    /// <summary>--dry-run: nothing was written; files/bytes are what would be sent, deleted what would be removed.</summary>
+    [JsonPropertyName("dry_run")] public bool DryRun { get; init; }
     /// <summary>--delete: entries of DEST the source lacks that were removed (files and directories, each counted).</summary>
     [JsonPropertyName("deleted")] public long Deleted { get; init; }
     /// <summary>--delete: removals --max-delete held back.</summary>

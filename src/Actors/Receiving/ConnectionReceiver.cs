@@ -205,6 +205,7 @@ internal sealed class ConnectionReceiver : UntypedActor
             if (_done) ThrowHelper.ThrowProtocol($"{reader.Type} frame after Done on stream {stream}");
             if (reader.Type == FrameType.Data)
             {
+                if (session.Tree.DryRun) ThrowHelper.ThrowProtocol("file data in a dry run");
                 await ReceiveDataAsync(reader, ct).ConfigureAwait(false);
                 await FrameTakenAsync(ct).ConfigureAwait(false);
                 return;
@@ -218,6 +219,9 @@ internal sealed class ConnectionReceiver : UntypedActor
             // Frames re-sent after a rejoin may repeat what the writers already have: they tolerate that.
             bool retransmit = StreamOffset(reader.FrameStart) < progress.RetransmitBelow;
             var body = await reader.ReadBodyAsync(ct).ConfigureAwait(false);
+            if (session.Tree.DryRun && reader.Type is FrameType.FileHeader or FrameType.Hole or FrameType.Kept or FrameType.FileEnd or FrameType.FileAbort
+                    or FrameType.Attributes)
+                ThrowHelper.ThrowProtocol($"{reader.Type} frame in a dry run");
             switch (reader.Type)
             {
                 case FrameType.FileHeader:
@@ -255,13 +259,15 @@ internal sealed class ConnectionReceiver : UntypedActor
                     var link = FrameParser.Symlink(body.Span);
                     RelativePath.Validate(link.Path);
                     if (session.Deletion is not null) Report(new ReceiveEvent.NamesSeen([link.Path]));
-                    Hand(WriterOf(link.Path), WriteCommand.ForSymlink(link));
+                    if (session.Tree.DryRun) Report(new ReceiveEvent.EntryCommitted(EntryType.Symlink));
+                    else Hand(WriterOf(link.Path), WriteCommand.ForSymlink(link));
                     break;
                 case FrameType.Special:
                     var node = FrameParser.Special(body.Span);
                     RelativePath.Validate(node.Path);
                     if (session.Deletion is not null) Report(new ReceiveEvent.NamesSeen([node.Path]));
-                    Hand(WriterOf(node.Path), WriteCommand.ForSpecial(node));
+                    if (session.Tree.DryRun) Report(new ReceiveEvent.EntryCommitted(EntryType.Special));
+                    else Hand(WriterOf(node.Path), WriteCommand.ForSpecial(node));
                     break;
                 case FrameType.HardLink:
                     var hardLink = FrameParser.HardLink(body.Span);
@@ -352,7 +358,7 @@ internal sealed class ConnectionReceiver : UntypedActor
             // A unit of a large file's range or finish does not ask again: its directory's unit found the file needed.
             bool have = session.Range is null && UpToDateCheck.IsUpToDate(session, _lookups!, entry);
             if (have) upToDate++;
-            var hold = have ? null : Held(entry);
+            var hold = have || session.Tree.DryRun ? null : Held(entry);
             if (hold is not null) (held ??= []).Add((entry.FileId, hold));
             _needs[i] = new NeedEntry(entry.FileId, have ? NeedStatus.UpToDate : hold is not null ? NeedStatus.Resume : NeedStatus.Send, 0);
         }

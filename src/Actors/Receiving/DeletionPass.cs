@@ -12,7 +12,8 @@ namespace ActorSync.Receiving;
 /// directory's descriptor, never following a symlink, so nothing outside DEST can be reached. --max-delete stops the
 /// removals at its count; the rest are counted as skipped.
 /// </summary>
-internal sealed class DeletionPass(int rootFd, DeletionPolicy policy, IReadOnlySet<string> seen, Action<string> deleted, Action<string, string> problem)
+/// <param name="dryRun">Only count and name what would go (the walk is the same, nothing is removed).</param>
+internal sealed class DeletionPass(int rootFd, DeletionPolicy policy, IReadOnlySet<string> seen, bool dryRun, Action<string> deleted, Action<string, string> problem)
 {
     public long Deleted { get; private set; }
     public long Skipped { get; private set; }
@@ -89,7 +90,7 @@ internal sealed class DeletionPass(int rootFd, DeletionPolicy policy, IReadOnlyS
             Skipped++;
             return false;
         }
-        if ((directory ? Libc.RemoveDirectory(dirFd, name) : Libc.Unlink(dirFd, name)) != 0)
+        if (!dryRun && (directory ? Libc.RemoveDirectory(dirFd, name) : Libc.Unlink(dirFd, name)) != 0)
         {
             problem(path, $"cannot delete: {Libc.Describe(Libc.LastErrno)}");
             return false;

@@ -115,6 +115,22 @@ internal sealed class DestinationTree : IDisposable
         }
     }
 
+    /// <summary>
+    /// DEST for a dry run, looked at and never written: no work area, no lock (nothing here changes DEST, so another
+    /// transfer may run meanwhile; the answers are then as of the moment each was made). A DEST that does not exist
+    /// yet is an empty one (<see cref="RootFd"/> -1: every lookup misses).
+    /// </summary>
+    public static DestinationTree OpenForDryRun(string root)
+    {
+        int rootFd = Libc.OpenDirectoryFollowing(root);
+        if (rootFd < 0 && Libc.LastErrno != Libc.ENOENT)
+            throw new DestinationUnavailableException($"cannot open destination {root}: {Libc.Describe(Libc.LastErrno)}");
+        return new DestinationTree(root, rootFd, -1, -1, -1, -1, -1, [], Libc.EffectiveGroup, -1, -1, null) { DryRun = true };
+    }
+
+    /// <summary>Opened by <see cref="OpenForDryRun"/>: nothing may be written through it.</summary>
+    public bool DryRun { get; private init; }
+
     /// <summary>The locked tree, or (null, errno) when the lock is held (EAGAIN) or cannot be taken.</summary>
     private static (DestinationTree?, int) TryOpen(string root, string? scope)
     {
@@ -349,6 +365,11 @@ internal sealed class DestinationTree : IDisposable
     /// unit removes its own area, and DEST's work area too when it is the last to leave it.</summary>
     public void Dispose()
     {
+        if (DryRun)
+        {
+            Libc.CloseQuietly(RootFd);
+            return;
+        }
         Libc.RemoveDirectory(WorkFd, KeptDirectory);
         if (Libc.RemoveDirectory(WorkFd, TempDirectory) == 0 && Libc.RemoveDirectory(WorkFd, PartialFiles.Directory) == 0
             && Libc.StatNoFollow(WorkFd, KeptDirectory, out _) != 0)

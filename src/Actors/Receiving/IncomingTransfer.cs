@@ -35,7 +35,10 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         CancellationToken cancellationToken, Action<Guid>? streamLost = null, DeletePolicyFrame? deletion = null)
     {
         var protect = DeletionPass.Protection(deletion);
-        var tree = await DestinationTree.OpenAsync(target.Destination, options.LockWait, cancellationToken, target.Scope).ConfigureAwait(false);
+        bool dryRun = (header.Flags & FrameLimits.DryRunFlag) != 0;
+        if (dryRun && target.Scope is not null) ThrowHelper.ThrowProtocol("--dry-run does not apply to a cluster job's units");
+        var tree = dryRun ? DestinationTree.OpenForDryRun(target.Destination)
+            : await DestinationTree.OpenAsync(target.Destination, options.LockWait, cancellationToken, target.Scope).ConfigureAwait(false);
         try
         {
             return new IncomingTransfer(system, header, tree, options, loggers, stats, cancellationToken, streamLost, target.Range,
@@ -165,6 +168,7 @@ internal sealed class IncomingTransfer : IAsyncDisposable
         return new TransferSummary
         {
             Role = "recv",
+            DryRun = _session.Tree.DryRun,
             ExitCode = exit,
             RanToEnd = error is null,
             Files = r?.Files ?? Stats.FilesDone,

@@ -77,6 +77,8 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
     /// whole file list in memory too; without --delete nothing is remembered.</summary>
     private readonly HashSet<string>? _seen;
     private long _deleted, _deletionsSkipped;
+    /// <summary>A dry run counts directories and hard links (their logs would be files in DEST's work area).</summary>
+    private long _dryDirectories, _dryLinks;
     /// <summary>--delete: the channel that carried the Deleted frames, which must carry the DoneAck first.</summary>
     private ISecureChannel? _deletionsChannel;
 
@@ -217,6 +219,10 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
             case ReceiveEvent.NamesSeen n:
                 foreach (string path in n.Paths) _seen?.Add(path);
                 break;
+            case ReceiveEvent.DirectorySeen d when tree.DryRun:
+                _seen?.Add(d.Directory.Path);
+                _dryDirectories++;
+                break;
             case ReceiveEvent.DirectorySeen d:
                 _seen?.Add(d.Directory.Path);
                 (_directories ??= new DirectoryMetadataLog(tree, transferId)).Add(d.Directory);
@@ -228,8 +234,14 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
                     MarkIncomplete(d.Directory.Path, itself: true);
                 }
                 break;
+            case ReceiveEvent.DirectoryAttributes when tree.DryRun:
+                break;
             case ReceiveEvent.DirectoryAttributes a:
                 SetDirectoryAttributes(a.Attributes);
+                break;
+            case ReceiveEvent.HardLinkSeen h when tree.DryRun:
+                _seen?.Add(h.Link.Path);
+                _dryLinks++;
                 break;
             case ReceiveEvent.HardLinkSeen h:
                 _seen?.Add(h.Link.Path);
@@ -285,8 +297,8 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
     private long FilesAccounted => _filesCommitted + _filesFailed + _filesAborted;
     private long SymlinksAccounted => _symlinks + _symlinksFailed;
     private long SpecialsAccounted => _specials + _specialsFailed;
-    private long LinkCount => _links?.Count ?? 0;
-    private long DirectoryCount => _directories?.Count ?? 0;
+    private long LinkCount => (_links?.Count ?? 0) + _dryLinks;
+    private long DirectoryCount => (_directories?.Count ?? 0) + _dryDirectories;
 
     private void Problem(string path, string reason, ref long counter)
     {
@@ -319,18 +331,22 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
 
         _finished = true;
         FlushAcks();
-        MakeHardLinks();
         // Files the sender announced and then dropped (their source changed) are not in DEST either.
         long senderFailures = Math.Max(t.Failed, Math.Max(_filesAborted, _senderSkipped));
-        // Before the directories get their mtimes: removing an entry changes its directory's.
-        DeleteExtraneous(senderFailures);
-        ApplyDirectoryMetadata();
-        _directories?.Dispose();
-        _links?.Dispose();
-        tree.RemoveTemporaries(transferId);
-        tree.RemoveResumeState();
-        if (fsync && tree.SyncAll() is int errno and not 0)
-            throw new IOException($"cannot make the received files durable (syncfs): {Libc.Describe(errno)}");
+        if (tree.DryRun) DeleteExtraneous(senderFailures);
+        else
+        {
+            MakeHardLinks();
+            // Before the directories get their mtimes: removing an entry changes its directory's.
+            DeleteExtraneous(senderFailures);
+            ApplyDirectoryMetadata();
+            _directories?.Dispose();
+            _links?.Dispose();
+            tree.RemoveTemporaries(transferId);
+            tree.RemoveResumeState();
+            if (fsync && tree.SyncAll() is int errno and not 0)
+                throw new IOException($"cannot make the received files durable (syncfs): {Libc.Describe(errno)}");
+        }
         long failures = Failures;
         // The sender finishes on the first DoneAck it reads: after deletions were named, that must be the one behind them.
         if (_deletionsChannel is not null) SendDoneAck(_deletionsChannel);
@@ -359,18 +375,20 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
         {
             for (int from = 0; from < names.Count;)
             {
-                int n = FrameWriter.Deleted(frame, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(names)[from..], dryRun: false, out int taken);
+                int n = FrameWriter.Deleted(frame, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(names)[from..], tree.DryRun, out int taken);
                 from += taken;
                 try { Send(_deletionsChannel!, frame.AsMemory(0, n)); }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { return; /* counted in DoneAck all the same */ }
             }
             names.Clear();
         }
-        var pass = new DeletionPass(tree.RootFd, policy, _seen!,
+        // A dry run into a DEST that does not exist yet: nothing there to delete.
+        if (tree.RootFd < 0) return;
+        var pass = new DeletionPass(tree.RootFd, policy, _seen!, tree.DryRun,
             deleted: path =>
             {
                 _log.LogDebug("deleted {Path}", RelativePath.Printable(path));
-                session.Stats.Report(new TransferItem(TransferItemKind.Deleted, path));
+                session.Stats.Report(new TransferItem(tree.DryRun ? TransferItemKind.WouldDelete : TransferItemKind.Deleted, path));
                 names.Add(path);
                 if (names.Count >= FrameLimits.MaxAcksPerFrame) Flush();
             },

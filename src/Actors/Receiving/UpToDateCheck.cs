@@ -19,6 +19,8 @@ internal static class UpToDateCheck
         if ((st.Mode & Libc.S_IFMT) != Libc.S_IFREG || (long)st.Size != entry.Size) return false;
         bool sameTime = st.Mtime.Sec == entry.MTime.Seconds && st.Mtime.Nsec == entry.MTime.Nanoseconds;
         if (entry.Hash is null ? !sameTime : !SameContent(dirFd, name, entry)) return false;
+        // A dry run changes nothing: the bytes are there, so nothing would be sent.
+        if (session.Tree.DryRun) return true;
 
         // Fixed in place, by name but never through a symlink (the entry may have been swapped for one since the
         // statx): a fix that fails makes the file "not up to date", and it is sent and rewritten instead.

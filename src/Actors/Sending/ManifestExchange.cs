@@ -28,6 +28,8 @@ internal sealed class ManifestExchange : UntypedActor
     private readonly IActorRef walker;
     private readonly TransferStats stats;
     private readonly bool checksum;
+    /// <summary>--dry-run: answers are reported by name, and no file goes on to the readers.</summary>
+    private readonly bool dryRun;
     private readonly SourceTree source;
     private readonly ILogger log;
 
@@ -43,13 +45,14 @@ internal sealed class ManifestExchange : UntypedActor
     private long _upToDate;
     private IActorRef? _drained;
 
-    public ManifestExchange(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, bool checksum, SourceTree source, ILogger log)
+    public ManifestExchange(BufferPool pool, Router streams, IActorRef walker, TransferStats stats, bool checksum, bool dryRun, SourceTree source, ILogger log)
     {
         this.pool = pool;
         this.streams = streams;
         this.walker = walker;
         this.stats = stats;
         this.checksum = checksum;
+        this.dryRun = dryRun;
         this.source = source;
         this.log = log;
         // Synchronous: an offer per file is the hot message here. A batch that finds the pool empty waits as a
@@ -98,6 +101,12 @@ internal sealed class ManifestExchange : UntypedActor
                     {
                         _upToDate++;
                         stats.UpToDate(work.Size);
+                        if (dryRun) stats.Report(new TransferItem(TransferItemKind.UpToDate, work.RelativePath, work.Size));
+                        continue;
+                    }
+                    if (dryRun)
+                    {
+                        stats.Report(new TransferItem(TransferItemKind.WouldSend, work.RelativePath, work.Size));
                         continue;
                     }
                     if (need.Offset != 0) ThrowHelper.ThrowProtocol($"need for file {need.FileId} at offset {need.Offset}: resumes are said with Blocks");

@@ -109,7 +109,7 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
             bool rejoin = State.EverConnected;
             var o = setup.Options;
             var header = new TransferHeaderFrame(setup.TransferId, (ushort)index, (ushort)o.Streams, (ushort)o.Cipher,
-                (rejoin ? FrameLimits.RejoinFlag : 0) | (o.Fsync ? FrameLimits.FsyncFlag : 0) | (o.Delete ? FrameLimits.DeleteFlag : 0));
+                (rejoin ? FrameLimits.RejoinFlag : 0) | (o.Fsync ? FrameLimits.FsyncFlag : 0) | (o.Delete ? FrameLimits.DeleteFlag : 0) | (o.DryRun ? FrameLimits.DryRunFlag : 0));
             int n = FrameWriter.TransferHeader(_control, header);
             // The deletion policy is part of every connection's preamble: whichever stream joins first brings it.
             if (o.Delete) n += FrameWriter.DeletePolicy(_control.AsSpan(n), new DeletePolicyFrame(o.MaxDelete, [.. o.Filter?.Describe() ?? []]));

@@ -117,7 +117,7 @@ internal sealed class TransferCoordinator : UntypedActor
         var streams = new Router(new FewestQueuedRouting(_setup.Streams), [.. _senders.OrderBy(s => s.Value).Select(s => (Routee)new ActorRefRoutee(s.Key))]);
         var tree = new SourceTree(_source);
         var walker = Context.ActorOf(ActorProps.Of(() => new DirectoryWalker(_source, _walk, _setup.Stats, o, _setup.Log, _setup.Abort, _unit)).WithDispatcher(ActorSyncDispatchers.File), "walker");
-        _manifest = Context.ActorOf(ActorProps.Of(() => new ManifestExchange(_setup.Pool, streams, walker, _setup.Stats, o.Checksum, tree, _setup.Log))
+        _manifest = Context.ActorOf(ActorProps.Of(() => new ManifestExchange(_setup.Pool, streams, walker, _setup.Stats, o.Checksum, o.DryRun, tree, _setup.Log))
             .WithDispatcher(ActorSyncDispatchers.File), "manifest");
         for (int i = 0; i < o.Readers; i++)
             Context.ActorOf(ActorProps.Of(() => new ChunkReader(_setup.Pool, streams, walker, _setup.Stats, tree, _fileRanges, o.PreserveAttributes, _setup.Log))

@@ -38,6 +38,7 @@ internal static class Commands
     private static readonly Option<bool> OverSsh = new("--over-ssh") { Hidden = true };
     private static readonly Option<bool> Delete = new("--delete") { Description = "remove entries of DEST that SRC lacks, after the transfer, and never when an entry failed (rsync's --delete); what --exclude leaves out is protected" };
     private static readonly Option<long?> MaxDelete = new("--max-delete") { Description = "with --delete: remove at most N entries (files and directories); the rest are listed as skipped and the exit status is 25", HelpName = "N" };
+    private static readonly Option<bool> DryRun = new("--dry-run", "-n") { Description = "write nothing: list what would be sent, what is up to date and (with --delete) what would be deleted" };
     internal static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "print errors only (no summary, no info lines)" };
     internal static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
     internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
@@ -66,7 +67,7 @@ internal static class Commands
         var source = new Argument<string>("SRC") { Description = "directory whose contents are copied (like rsync -a SRC/ DEST/), or [USER@]HOST:PATH to pull one over ssh" };
         var target = new Argument<string?>("DEST") { Description = "HOST:PORT of a running receiver, [USER@]HOST:PATH to push over ssh (one command), or a local directory for a pull", Arity = ArgumentArity.ZeroOrOne };
         var cmd = new Command("send", "copy a directory tree to a receiver, or over ssh to or from another machine")
-            { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Delete, MaxDelete, Rsh, RemoteBin, RemotePort, OverSsh,
+            { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Delete, MaxDelete, DryRun, Rsh, RemoteBin, RemotePort, OverSsh,
               Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Quiet, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
@@ -157,7 +158,7 @@ internal static class Commands
         if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
         string secret = FreshSecret();
         List<string> remoteArgs = ["send", "--over-ssh", "--streams", options.Streams.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            .. PassedOn(parse, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Delete, MaxDelete, RemotePort)];
+            .. PassedOn(parse, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Delete, MaxDelete, DryRun, RemotePort)];
         // The rules as they stand (a "!" already applied), each with its +/- prefix, in order.
         foreach (string rule in rules?.Describe() ?? []) remoteArgs.AddRange(["--exclude", rule]);
         remoteArgs.AddRange(["--", from.Path]);
@@ -389,7 +390,7 @@ internal static class Commands
         if (delete && list is not null) throw new UsageException("--delete with --files-from is not supported: the list names what to send, not what DEST should hold");
         if (delete && rules.Describe().Sum(r => 2 + System.Text.Encoding.UTF8.GetByteCount(r)) > Transport.Frames.FrameLimits.MaxMetadataBody - 16)
             throw new UsageException("--delete: the filter rules are too long to send to the receiver (over 8 KiB)");
-        return options with { Filter = rules.IsEmpty ? null : rules, FilesFrom = list, Delete = delete, MaxDelete = maxDelete ?? -1 };
+        return options with { Filter = rules.IsEmpty ? null : rules, FilesFrom = list, Delete = delete, MaxDelete = maxDelete ?? -1, DryRun = parse.GetValue(DryRun) };
     }
 
     private static (TransferOptions, ActorSyncEngine, ILogger) Resolve(IHost app, ParseResult parse)

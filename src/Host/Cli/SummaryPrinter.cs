@@ -47,6 +47,13 @@ internal static class SummaryPrinter
         foreach (string p in s.Problems) err.WriteLine($"actorsync: problem: {p}");
         if (s.Error is not null) err.WriteLine($"actorsync: {s.Error}");
         if (json || quiet && s.ExitCode == ExitCodes.Success) return;
+        if (s.DryRun && s.RanToEnd)
+        {
+            err.WriteLine($"actorsync {s.Role} (dry run, nothing written): " +
+                          (s.Role == "send" ? $"would send {s.Files} files ({s.Bytes / 1048576.0:F1} MiB), {s.FilesSkipped} up to date" : $"{s.FilesSkipped} files up to date") +
+                          (s.Deleted > 0 ? $", {s.Deleted} would be deleted" : "") + (s.DeletionsSkipped > 0 ? $", {s.DeletionsSkipped} more held back by --max-delete" : ""));
+            return;
+        }
         if (s.ExitCode == ExitCodes.Success && s.Files == 0 && s.FilesSkipped > 0)
         {
             err.WriteLine($"actorsync {s.Role}: up to date ({s.FilesSkipped} files already there; {s.PayloadBytesSent} bytes of file data sent)" +

@@ -101,6 +101,10 @@ public static class FrameLimits
     public const uint FsyncFlag = 2;
     /// <summary>TransferHeader flag: --delete; a <see cref="FrameType.DeletePolicy"/> frame follows the header.</summary>
     public const uint DeleteFlag = 4;
+    /// <summary>TransferHeader flag: --dry-run. The sender sends no file data, only offers and the other entries' frames;
+    /// the receiver answers the offers, writes nothing (not even its work area or lock) and reports what --delete would
+    /// remove.</summary>
+    public const uint DryRunFlag = 8;
     /// <summary>2: names as bytes, owners, hard links, holes, special files, attributes, FileEnd, Skipped.</summary>
     public const ushort ProtocolVersion = 2;
     /// <summary>An owner or group id that is not to be changed (chown's -1): --no-owner, --no-group.</summary>
