@@ -84,8 +84,22 @@ public sealed class TransferStats
 
     internal void Found(long bytes) { Interlocked.Increment(ref _filesFound); Interlocked.Add(ref _bytesFound, bytes); }
     internal void Done(long files, long bytes) { Interlocked.Add(ref _filesDone, files); Interlocked.Add(ref _bytesDone, bytes); }
-    internal void Sent(long payload, long wire)
+    private long[] _streamWire = [];
+
+    /// <summary>Sender: the stream count, before the streams start (per-stream figures for progress).</summary>
+    internal void UseStreams(int streams) => _streamWire = new long[streams];
+
+    /// <summary>Bytes each stream has put on the wire so far (empty on a receiver).</summary>
+    public long[] StreamWireBytes()
     {
+        var copy = new long[_streamWire.Length];
+        for (int i = 0; i < copy.Length; i++) copy[i] = Volatile.Read(ref _streamWire[i]);
+        return copy;
+    }
+
+    internal void Sent(long payload, long wire, int stream)
+    {
+        if ((uint)stream < (uint)_streamWire.Length) Interlocked.Add(ref _streamWire[stream], wire);
         if (payload > 0 && Volatile.Read(ref _firstPayloadTicks) == 0) Interlocked.CompareExchange(ref _firstPayloadTicks, Math.Max(1, _clock.ElapsedTicks), 0);
         Interlocked.Add(ref _payloadBytesSent, payload);
         Interlocked.Add(ref _wireBytes, wire);

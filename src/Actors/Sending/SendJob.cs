@@ -58,6 +58,7 @@ internal sealed class SendJob(ActorSystem system, string source, EndPoint endpoi
         var walk = _walk;
         var id = transferId ?? Guid.NewGuid();
         var streamStates = Enumerable.Range(0, options.Streams).Select(_ => new StreamState()).ToArray();
+        stats.UseStreams(options.Streams);
         var setup = new SenderSetup(endpoint, secret, options, id, pool, stats, streamStates, cryptoModes, log, abort.Token, sharedLimit);
         // sendfile only pays off where the kernel seals the records; on userspace streams ranges are read as before.
         bool fileRanges = options.FileRangesForTests || options.Sendfile && options.Tls != TlsMode.User && SecureConnection.KernelTlsUnavailability(options.Cipher) is null;

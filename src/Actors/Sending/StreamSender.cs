@@ -352,7 +352,7 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
                 }
                 else if (chunk.Length > skip)
                     await channel.SendAsync(chunk.Buffer.AsMemory(skip, chunk.Length - skip), setup.Abort).ConfigureAwait(false);
-                setup.Stats.Sent(chunk.PayloadBytes, kept.Length - skip);
+                setup.Stats.Sent(chunk.PayloadBytes, kept.Length - skip, index);
                 resent += kept.Length - skip;
             }
         }
@@ -502,7 +502,7 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
                 if (bySendfile) setup.Stats.SentByFile(chunk.FileCount);
             }
             else await channel.SendAsync(chunk.Buffer.AsMemory(0, chunk.Length), setup.Abort).ConfigureAwait(false);
-            if (control is null) setup.Stats.Sent(chunk.PayloadBytes, length);
+            if (control is null) setup.Stats.Sent(chunk.PayloadBytes, length, index);
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException && e is not SourceTruncatedException)
         {

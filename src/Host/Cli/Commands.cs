@@ -41,6 +41,7 @@ internal static class Commands
     private static readonly Option<bool> DryRun = new("--dry-run", "-n") { Description = "write nothing: list what would be sent, what is up to date and (with --delete) what would be deleted" };
     internal static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "print errors only (no summary, no info lines)" };
     internal static readonly Option<bool> Progress = new("--progress") { Description = "show a live progress bar on stderr" };
+    private static readonly Option<bool> JsonProgress = new("--json-progress") { Description = "write a JSON event on stdout every second while running (files and bytes done, rate, ETA, bytes per stream)" };
     internal static readonly Option<bool> Json = new("--json") { Description = "print one JSON summary object on stdout at the end" };
     internal static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "debug logging" };
     internal static readonly Option<string?> ConfigFile = new("--config") { Description = "HOCON file layered over the built-in config/akka.hocon (also $ACTORSYNC_CONFIG)" };
@@ -68,7 +69,7 @@ internal static class Commands
         var target = new Argument<string?>("DEST") { Description = "HOST:PORT of a running receiver, [USER@]HOST:PATH to push over ssh (one command), or a local directory for a pull", Arity = ArgumentArity.ZeroOrOne };
         var cmd = new Command("send", "copy a directory tree to a receiver, or over ssh to or from another machine")
             { source, target, SecretFile, Secret, Streams, BwLimit, Exclude, Include, ExcludeFrom, IncludeFrom, FilesFrom, Delete, MaxDelete, DryRun, Rsh, RemoteBin, RemotePort, OverSsh,
-              Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, Quiet, Json, Verbose, ConfigFile };
+              Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Progress, JsonProgress, Quiet, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
             string src = parse.GetValue(source)!;
@@ -93,7 +94,7 @@ internal static class Commands
         var dest = new Argument<string>("DEST") { Description = "directory to receive into (created if missing)" };
         var listen = new Option<string?>("--listen") { Description = "[ADDR:]PORT to listen on (required)" };
         var serve = new Option<bool>("--serve") { Description = "keep accepting transfers instead of exiting after the first" };
-        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort, OverSsh, Progress, Quiet, Json, Verbose, ConfigFile };
+        var cmd = new Command("recv", "receive directory trees from senders") { dest, listen, serve, SecretFile, Secret, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort, OverSsh, Progress, JsonProgress, Quiet, Json, Verbose, ConfigFile };
         cmd.SetAction(async (parse, _) =>
         {
             if (parse.GetValue(OverSsh)) return await RemoteReceiveAsync(parse, parse.GetValue(dest)!, interrupt);
@@ -179,7 +180,8 @@ internal static class Commands
     {
         bool json = parse.GetValue(Json), quiet = parse.GetValue(Quiet);
         var stats = new TransferStats { OnItem = SummaryPrinter.ItemWriter(json, quiet) };
-        var summary = parse.GetValue(Progress) ? await ProgressDisplay.RunAsync(stats, sending, () => transfer(stats)) : await transfer(stats);
+        bool bar = parse.GetValue(Progress), events = parse.GetValue(JsonProgress);
+        var summary = bar || events ? await ProgressDisplay.RunAsync(stats, sending, bar, events, () => transfer(stats)) : await transfer(stats);
         SummaryPrinter.Print(summary, json, quiet);
         return summary.ExitCode;
     }
