@@ -132,9 +132,12 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         }
         catch (Exception e) when (e is SocketException or TimeoutException)
         {
-            return Failed("recv", ExitCodes.TransferFailed, $"cannot connect to the sender at {sender}: {e.Message}", 0);
+            return Failed("recv", ExitCodes.TransferFailed, $"{CannotConnectToSender} {sender}: {e.Message}", 0);
         }
     }
+
+    /// <summary>How <see cref="ReceiveFromAsync"/>'s error begins when no connection to the sender could be made.</summary>
+    public const string CannotConnectToSender = "cannot connect to the sender at";
 
     /// <summary>--tls kernel where the kernel cannot: the reason (a usage error, before any connection).</summary>
     public static string? CheckKernelTls(TransferOptions options)

@@ -25,6 +25,10 @@ public sealed class TransferStats
     public long WouldSendFiles => Volatile.Read(ref _wouldSendFiles);
     public long WouldSendBytes => Volatile.Read(ref _wouldSendBytes);
 
+    /// <summary>An item the other end of a copy over ssh reported (a remote sender's dry-run plan): counted and passed
+    /// on as if this side had found it.</summary>
+    public void ReportRemote(TransferItem item) => Report(item);
+
     internal void Report(TransferItem item)
     {
         if (item.Kind is TransferItemKind.Deleted or TransferItemKind.WouldDelete) Interlocked.Increment(ref _deleted);
@@ -115,4 +119,10 @@ public sealed class TransferStats
     internal void AnnouncedHardLink() => Interlocked.Increment(ref _announcedHardLinks);
     internal void AnnouncedSpecial() => Interlocked.Increment(ref _announcedSpecials);
     internal void AbortedFile() => Interlocked.Increment(ref _abortedFiles);
+
+    private long _streamsJoined;
+
+    /// <summary>Sender: streams that reached the receiver (handshake done, transfer header sent) at least once.</summary>
+    public long StreamsJoined => Volatile.Read(ref _streamsJoined);
+    internal void StreamJoined() => Interlocked.Increment(ref _streamsJoined);
 }

@@ -116,6 +116,7 @@ internal sealed class StreamSender : UntypedActor, IWithTimers, IWithUnboundedSt
             await channel.SendAsync(_control.AsMemory(0, n), setup.Abort).ConfigureAwait(false);
             var reader = new FrameReader(channel);
             if (rejoin) await ResumeAsync(channel, reader).ConfigureAwait(false);
+            if (!State.EverConnected) setup.Stats.StreamJoined();
             State.EverConnected = true;
             State.Lost = false;
             _channel = channel;

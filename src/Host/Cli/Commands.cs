@@ -145,7 +145,11 @@ internal static class Commands
         var (address, port) = await session.WaitReadyAsync(interrupt);
         string host = address?.ToString() ?? remote.Host;
         return await ReportAsync(parse, sending: true, async stats =>
-            Unreachable(await engine.SendAsync(src, host, port, SharedSecret.FromText(secret, "this run"), options, stats, interrupt), stats, host, port));
+        {
+            session.ForwardItems(stats);
+            var summary = await engine.SendAsync(src, host, port, SharedSecret.FromText(secret, "this run"), options, stats, interrupt);
+            return summary.ExitCode == ExitCodes.TransferFailed && stats.StreamsJoined == 0 ? Unreachable(summary, host, port) : summary;
+        });
     }
 
     /// <summary>A pull over ssh: `actorsync send --over-ssh` runs on the remote machine and waits for this side's streams.</summary>
@@ -170,8 +174,12 @@ internal static class Commands
         catch (System.Net.Sockets.SocketException e) { throw new CommandFailedException(ExitCodes.TransferFailed, $"cannot resolve {from.Host}: {e.Message}"); }
         var engine = EngineHost.Engine(app);
         return await ReportAsync(parse, sending: false, async stats =>
-            Unreachable(await engine.ReceiveFromAsync(destination, sender, options.Streams, SharedSecret.FromText(secret, "this run"), options, () => stats, interrupt),
-                stats, sender.Address.ToString(), port));
+        {
+            // The remote sender's plan of a dry run (what it would send, what is up to date) is printed here too.
+            session.ForwardItems(stats);
+            var summary = await engine.ReceiveFromAsync(destination, sender, options.Streams, SharedSecret.FromText(secret, "this run"), options, () => stats, interrupt);
+            return summary.Error?.StartsWith(ActorSyncEngine.CannotConnectToSender, StringComparison.Ordinal) == true ? Unreachable(summary, sender.Address.ToString(), port) : summary;
+        });
     }
 
     /// <summary>Runs a transfer as the user asked to watch it: entries named as they go (deletions; a dry run's plan),
@@ -225,7 +233,9 @@ internal static class Commands
         var (listener, address) = RemoteEnd.Listen(parse.GetValue(RemotePort) ?? 0);
         RemoteEnd.AnnounceReady(listener, address);
         using var stop = RemoteEnd.WatchInput(stdin, interrupt);
-        var summary = await engine.SendAsync(src, listener, secret, options, new TransferStats(), stop.Token);
+        // A dry run's plan goes to the local side to print (deletions it learns as the receiver).
+        var stats = new TransferStats { OnItem = RemoteEnd.ForwardPlan };
+        var summary = await engine.SendAsync(src, listener, secret, options, stats, stop.Token);
         SummaryPrinter.PrintJson(summary);
         return summary.ExitCode;
     }
@@ -253,12 +263,10 @@ internal static class Commands
         }
     }
 
-    /// <summary>A copy over ssh whose streams never got through: say why in terms of what to do about it.</summary>
-    private static TransferSummary Unreachable(TransferSummary summary, TransferStats stats, string host, int port) =>
-        summary.ExitCode == ExitCodes.TransferFailed && stats.WireBytes == 0
-            ? summary with { Error = $"cannot reach {host}:{port} from here ({summary.Error}): the data streams connect directly, not through ssh; " +
-                                     "if a firewall is in between, let a port through and pin it with --port N" }
-            : summary;
+    /// <summary>A copy over ssh whose streams never got through: why, in terms of what to do about it.</summary>
+    private static TransferSummary Unreachable(TransferSummary summary, string host, int port) =>
+        summary with { Error = $"cannot reach {host}:{port} from here ({summary.Error}): the data streams connect directly, not through ssh; " +
+                               "if a firewall is in between, let a port through and pin it with --port N" };
 
     private static Command DemoCommand(CancellationToken interrupt)
     {

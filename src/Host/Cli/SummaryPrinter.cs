@@ -19,7 +19,8 @@ internal static class SummaryPrinter
     {
         if (json)
         {
-            Console.Out.WriteLine($"{{\"event\":\"item\",\"action\":\"{ActionOf(item.Kind)}\",\"path\":{JsonSerializer.Serialize(item.Path, SummaryJsonContext.Default.String)}}}");
+            Console.Out.WriteLine($"{{\"event\":\"item\",\"action\":\"{ActionOf(item.Kind)}\",\"path\":{JsonSerializer.Serialize(item.Path, SummaryJsonContext.Default.String)}" +
+                                  (item.Size > 0 ? $",\"size\":{item.Size}}}" : "}"));
             return;
         }
         if (quiet) return;
@@ -31,6 +32,30 @@ internal static class SummaryPrinter
             _ => "up to date",
         }} {ActorSync.Transport.Frames.RelativePath.Printable(item.Path)}");
     };
+
+    /// <summary>An item line as <see cref="ItemWriter"/> writes it with --json (a remote end's, read back).</summary>
+    public static bool TryReadItem(string line, out TransferItem item)
+    {
+        item = default;
+        if (!line.StartsWith("{\"event\":\"item\"", StringComparison.Ordinal)) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            TransferItemKind? kind = root.GetProperty("action").GetString() switch
+            {
+                "deleted" => TransferItemKind.Deleted,
+                "would_delete" => TransferItemKind.WouldDelete,
+                "would_send" => TransferItemKind.WouldSend,
+                "up_to_date" => TransferItemKind.UpToDate,
+                _ => null,
+            };
+            if (kind is null || root.GetProperty("path").GetString() is not { } path) return false;
+            item = new TransferItem(kind.Value, path, root.TryGetProperty("size", out var size) ? size.GetInt64() : 0);
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException) { return false; }
+    }
 
     private static string ActionOf(TransferItemKind kind) => kind switch
     {

@@ -59,6 +59,14 @@ public sealed class OverSshTests(OverSshTests.Server server) : IClassFixture<Ove
         using var scratch = new Scratch("ssh-rules");
         TreeGenerator.Generate(scratch.Sub("src"), new TreeSpec { SmallFiles = 100, LargeFileBytes = 0, Oddities = false, Seed = 8 });
         File.WriteAllText(scratch.Sub("src/skip.tmp"), "x");
+        // A dry run of the pull: the remote sender's plan is printed here, and nothing is created.
+        var plan = await Cli.RunAsync(["send", Remote(scratch.Sub("src")), scratch.Sub("pulled"), "-e", Sshd.Rsh, "--remote-bin", TestSshd.RemoteBin, "--exclude", "*.tmp", "-n", "--json"],
+            null, null, TimeSpan.FromMinutes(2));
+        Assert.True(plan.ExitCode == 0, plan.Stderr);
+        string[] wouldSend = [.. plan.Stdout.Split('\n').Where(l => l.Contains("\"would_send\"", StringComparison.Ordinal))];
+        Assert.True(wouldSend.Length >= 100, plan.Stdout);
+        Assert.DoesNotContain(wouldSend, l => l.Contains("skip.tmp", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(scratch.Sub("pulled")));
         var pull = await Cli.RunAsync(["send", Remote(scratch.Sub("src")), scratch.Sub("pulled"), "-e", Sshd.Rsh, "--remote-bin", TestSshd.RemoteBin, "--exclude", "*.tmp"],
             null, null, TimeSpan.FromMinutes(2));
         Assert.True(pull.ExitCode == 0, pull.Stderr);

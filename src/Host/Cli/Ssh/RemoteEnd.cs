@@ -46,6 +46,12 @@ internal static class RemoteEnd
         Console.Out.Flush();
     }
 
+    /// <summary>A dry run's plan, as the JSON item lines the local side reads back (see <see cref="SshSession.ForwardItems"/>).</summary>
+    public static void ForwardPlan(Engine.TransferItem item)
+    {
+        if (item.Kind is Engine.TransferItemKind.WouldSend or Engine.TransferItemKind.UpToDate) SummaryPrinter.ItemWriter(json: true, quiet: false)(item);
+    }
+
     /// <summary>A token cancelled when standard input ends (or on <paramref name="interrupt"/>).</summary>
     public static CancellationTokenSource WatchInput(Stream stdin, CancellationToken interrupt)
     {

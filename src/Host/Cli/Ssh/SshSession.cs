@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using ActorSync.Engine;
+using ActorSync.Host.Cli;
 
 namespace ActorSync.Host.Cli.Ssh;
 
@@ -86,14 +87,29 @@ internal sealed class SshSession : IAsyncDisposable
                 early = [.. _early];
             }
             foreach (string e in early) Console.Error.WriteLine($"remote: {e}");
-            // The rest of the remote side's output (its JSON summary) is read and dropped, so it never blocks on a full pipe.
-            _ = _ssh.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+
             return (IPAddress.TryParse(parts[1], out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) ? address : null, port);
         }
         await _ssh.WaitForExitAsync(ct).ConfigureAwait(false);
         await _stderr.ConfigureAwait(false);
         throw Failure(_ssh.ExitCode);
     }
+
+    /// <summary>
+    /// From the moment the remote side is ready: its stdout is read to the end (so it never blocks on a full pipe), its
+    /// item lines (a remote sender's dry-run plan) reported to <paramref name="stats"/>, the rest (its summary) dropped.
+    /// </summary>
+    public void ForwardItems(TransferStats stats)
+    {
+        if (_forwarding is not null) return;
+        _forwarding = Task.Run(async () =>
+        {
+            while (await _ssh.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
+                if (SummaryPrinter.TryReadItem(line, out var item)) stats.ReportRemote(item);
+        });
+    }
+
+    private Task? _forwarding;
 
     private CommandFailedException Failure(int exit)
     {
@@ -141,6 +157,7 @@ internal sealed class SshSession : IAsyncDisposable
             catch (InvalidOperationException) { }
         }
         await _stderr.WaitAsync(ExitGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_forwarding is not null) await _forwarding.WaitAsync(ExitGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _ssh.Dispose();
     }
 }
