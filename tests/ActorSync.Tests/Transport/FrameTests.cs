@@ -57,6 +57,8 @@ public sealed class FrameTests
                 FrameType.Skipped => FrameParser.Skipped(body),
                 FrameType.Blocks => FrameParser.Blocks(body, []),
                 FrameType.Kept => FrameParser.Kept(body),
+                FrameType.DeletePolicy => FrameParser.DeletePolicy(body),
+                FrameType.Deleted => FrameParser.Deleted(body),
                 _ => throw new InvalidOperationException("reader let an unknown type through"),
             });
         }
@@ -83,7 +85,7 @@ public sealed class FrameTests
         n += FrameWriter.Ack(buf.AsSpan(n), [1, 2, 3]);
         n += FrameWriter.FileAbort(buf.AsSpan(n), new FileAbortFrame(9, "vanished"));
         n += FrameWriter.Done(buf.AsSpan(n), new TransferTotals(1, 1, 1, 5, 0));
-        n += FrameWriter.DoneAck(buf.AsSpan(n), new DoneAckFrame(1, 5, 2, ["a/x: write failed: ENOSPC", "b/é: in the way"]));
+        n += FrameWriter.DoneAck(buf.AsSpan(n), new DoneAckFrame(1, 5, 2, ["a/x: write failed: ENOSPC", "b/é: in the way"], 7, 3));
         n += FrameWriter.Error(buf.AsSpan(n), new ErrorFrame(ErrorCode.Failed, "disk full"));
         n += FrameWriter.HardLink(buf.AsSpan(n), new HardLinkFrame("a/second", "a/b/données.bin", 5, T));
         n += FrameWriter.Special(buf.AsSpan(n), new SpecialFrame("a/fifo", 0x1000 | 0x1A4, 0, 0, T, 1000, 1000));
@@ -91,6 +93,8 @@ public sealed class FrameTests
         n += FrameWriter.FileEnd(buf.AsSpan(n), 7);
         n += FrameWriter.Attributes(buf.AsSpan(n), new AttributesFrame(7, null, [("user.tag", "x"u8.ToArray())]));
         n += FrameWriter.Padding(buf.AsSpan(n), 40);
+        n += FrameWriter.DeletePolicy(buf.AsSpan(n), new DeletePolicyFrame(25, ["- *.tmp", "+ keep/***"]));
+        n += FrameWriter.Deleted(buf.AsSpan(n), ["old.txt", "gone/x"], dryRun: true, out _);
         return buf[..n];
     }
 
@@ -101,7 +105,7 @@ public sealed class FrameTests
     public async Task Every_frame_roundtrips_whatever_the_record_boundaries(int[] segments)
     {
         var frames = await DecodeAll(SampleStream(), segments);
-        Assert.Equal(16, frames.Count);
+        Assert.Equal(18, frames.Count);
         Assert.Equal(new DirectoryFrame("a/b", 0x1ED, T), frames[1]);
         Assert.Equal(new FileHeaderFrame(7, "a/b/données.bin", 5, 0x1A4, T), frames[2]);
         Assert.Equal((7UL, 0L, 5L), frames[3]);
@@ -112,6 +116,7 @@ public sealed class FrameTests
         var ack = Assert.IsType<DoneAckFrame>(frames[8]);
         Assert.Equal((1L, 5L, 2), (ack.Files, ack.Bytes, ack.Failures));
         Assert.Equal(["a/x: write failed: ENOSPC", "b/é: in the way"], ack.Problems);
+        Assert.Equal((7L, 3L), (ack.Deleted, ack.DeletionsSkipped));
         Assert.Equal(new ErrorFrame(ErrorCode.Failed, "disk full"), frames[9]);
         Assert.Equal(new HardLinkFrame("a/second", "a/b/données.bin", 5, T), frames[10]);
         Assert.Equal(new SpecialFrame("a/fifo", 0x1000 | 0x1A4, 0, 0, T, 1000, 1000), frames[11]);
@@ -120,6 +125,12 @@ public sealed class FrameTests
         var attributes = Assert.IsType<AttributesFrame>(frames[14]);
         Assert.Equal((7UL, null, "user.tag", "x"), (attributes.FileId, attributes.DirectoryPath, attributes.Attributes[0].Name, System.Text.Encoding.ASCII.GetString(attributes.Attributes[0].Value)));
         Assert.Equal(("padding", 35), frames[15]);
+        var policy = Assert.IsType<DeletePolicyFrame>(frames[16]);
+        Assert.Equal(25L, policy.MaxDelete);
+        Assert.Equal(["- *.tmp", "+ keep/***"], policy.Rules);
+        var (dryRun, paths) = ((bool, string[]))frames[17];
+        Assert.True(dryRun);
+        Assert.Equal(["old.txt", "gone/x"], paths);
     }
 
     /// <summary>Names are bytes: a header, an offer, a link and its target, whatever bytes they hold, arrive as sent.</summary>
@@ -212,7 +223,7 @@ public sealed class FrameTests
         // Fixed costs: DecodeAll's 64 KiB scratch and id array, the reader's metadata buffer, small objects.
         const long Fixed = 256 << 10;
         byte[] input = new byte[FrameLimits.HeaderLength + body.Length];
-        input[0] = (byte)((claimed ^ (claimed >> 20)) % 26);   // every frame type, and some unknown ones
+        input[0] = (byte)((claimed ^ (claimed >> 20)) % 28);   // every frame type, and some unknown ones
         // A third each: small claims, claims anywhere up to a data frame's 16 MiB limit, and huge ones.
         uint length = (claimed % 3) switch { 0 => claimed, 1 => claimed * 2654435761u % (17u << 20), _ => claimed | 0x8000_0000u };
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(input.AsSpan(1), length);
