@@ -124,6 +124,8 @@ public sealed class ActorSyncEngine(TransferOptions options, ILoggerFactory? log
         try { o.Validate(); }
         catch (FormatException e) { return Failed("recv", ExitCodes.Usage, $"configuration: {e.Message}", 0); }
         if (CheckKernelTls(o) is { } why) return Failed("recv", ExitCodes.Usage, why, 0);
+        // The sender is the other machine's: it gets what this side asked for, no more.
+        o = o with { Pull = new PullIntent(o.Delete, o.DryRun, o.MaxDelete) };
         var server = new ReceiveServer(System, Path.GetFullPath(destination), secret, o, _loggers, newStats ?? (() => new TransferStats()), null);
         var dialer = new SenderDialer(sender, streams, o.ConnectTimeout, o.SocketBuffer);
         try

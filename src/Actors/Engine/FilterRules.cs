@@ -57,7 +57,10 @@ public sealed class FilterRules
         var regex = new StringBuilder(anchored ? "^" : "(?:^|/)");
         Translate(pattern, text, regex);
         regex.Append(everythingBelow ? "(?:/.*)?$" : "$");
-        _rules.Add(new Rule(include, new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline | RegexOptions.NonBacktracking), directoryOnly, text));
+        Regex match;
+        try { match = new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline | RegexOptions.NonBacktracking); }
+        catch (ArgumentException e) { throw new FormatException($"\"{text}\" is not a pattern ({e.Message})"); }
+        _rules.Add(new Rule(include, match, directoryOnly, text));
         return this;
     }
 

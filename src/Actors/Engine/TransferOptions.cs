@@ -92,6 +92,10 @@ public sealed record TransferOptions
     /// <summary>Sender: nothing is written anywhere; what would be sent, what is up to date and (with
     /// <see cref="Delete"/>) what would be deleted are reported by name (<see cref="TransferStats.OnItem"/>).</summary>
     public bool DryRun { get; init; }
+    /// <summary>A pull's receiver: what this side asked the remote sender for (<see cref="Delete"/>, <see cref="DryRun"/>,
+    /// <see cref="MaxDelete"/>), so a sender that asks for more (deleting without --delete, writing in a dry run, past
+    /// --max-delete) is refused, not obeyed. Null: the sender decides, as with a plain receiver.</summary>
+    internal PullIntent? Pull { get; init; }
 
     /// <summary>Cluster jobs: directories with more entries than this are sent as several units (cluster.unit-entries).</summary>
     public int UnitEntries { get; init; } = 10_000;

@@ -219,8 +219,7 @@ internal sealed class ConnectionReceiver : UntypedActor
             // Frames re-sent after a rejoin may repeat what the writers already have: they tolerate that.
             bool retransmit = StreamOffset(reader.FrameStart) < progress.RetransmitBelow;
             var body = await reader.ReadBodyAsync(ct).ConfigureAwait(false);
-            if (session.Tree.DryRun && reader.Type is FrameType.FileHeader or FrameType.Hole or FrameType.Kept or FrameType.FileEnd or FrameType.FileAbort
-                    or FrameType.Attributes)
+            if (session.Tree.DryRun && reader.Type is FrameType.FileHeader or FrameType.Hole or FrameType.Kept or FrameType.FileEnd or FrameType.FileAbort)
                 ThrowHelper.ThrowProtocol($"{reader.Type} frame in a dry run");
             switch (reader.Type)
             {
@@ -248,6 +247,7 @@ internal sealed class ConnectionReceiver : UntypedActor
                         RelativePath.Validate(directory);
                         Report(new ReceiveEvent.DirectoryAttributes(attributes));
                     }
+                    else if (session.Tree.DryRun) ThrowHelper.ThrowProtocol("a file's attributes in a dry run");
                     else Hand(WriterOf(attributes.FileId), WriteCommand.ForAttributes(attributes, retransmit));
                     break;
                 case FrameType.Directory:
@@ -362,6 +362,9 @@ internal sealed class ConnectionReceiver : UntypedActor
             if (hold is not null) (held ??= []).Add((entry.FileId, hold));
             _needs[i] = new NeedEntry(entry.FileId, have ? NeedStatus.UpToDate : hold is not null ? NeedStatus.Resume : NeedStatus.Send, 0);
         }
+        // --delete: the names are the coordinator's before the answer goes out; once answered, a stream's Done may follow
+        // on any other stream, and an up-to-date file the coordinator had not heard of would look extraneous.
+        if (session.Deletion is not null) Report(new ReceiveEvent.NamesSeen([.. _offer.Select(o => o.Path)]));
         int n = FrameWriter.Need(_needFrame, _needs.AsSpan(0, _offer.Count));
         if (held is null) await channel.SendAsync(_needFrame.AsMemory(0, n), ct).ConfigureAwait(false);
         else
@@ -382,7 +385,6 @@ internal sealed class ConnectionReceiver : UntypedActor
             await channel.SendAsync(answer.WrittenMemory, ct).ConfigureAwait(false);
         }
         if (upToDate > 0) Report(new ReceiveEvent.AlreadyThere(upToDate));
-        if (session.Deletion is not null) Report(new ReceiveEvent.NamesSeen([.. _offer.Select(o => o.Path)]));
     }
 
     /// <summary>

@@ -349,8 +349,8 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
         }
         long failures = Failures;
         // The sender finishes on the first DoneAck it reads: after deletions were named, that must be the one behind them.
-        if (_deletionsChannel is not null) SendDoneAck(_deletionsChannel);
-        else foreach (var channel in _channels) SendDoneAck(channel!);
+        if (_deletionsChannel is null || !SendDoneAck(_deletionsChannel))
+            foreach (var channel in _channels) SendDoneAck(channel!);
         outcome.TrySetResult(new ReceiveOutcome(_filesCommitted, DirectoryCount, _symlinks, _linksMade, _specials, _bytes, failures, _upToDate, senderFailures, _deleted, _deletionsSkipped,
             [.. _problems, .. _notSent.Take(TransferSummary.MaxProblemsListed - _problems.Count)], _channels.Select(c => c!.CryptoMode).Distinct().ToArray()));
     }
@@ -377,8 +377,13 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
             {
                 int n = FrameWriter.Deleted(frame, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(names)[from..], tree.DryRun, out int taken);
                 from += taken;
-                try { Send(_deletionsChannel!, frame.AsMemory(0, n)); }
-                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { return; /* counted in DoneAck all the same */ }
+                if (_deletionsChannel is null) continue;
+                try { Send(_deletionsChannel, frame.AsMemory(0, n)); }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+                {
+                    // That stream is gone: the rest go unnamed (counted in DoneAck all the same), and DoneAck on every stream.
+                    _deletionsChannel = null;
+                }
             }
             names.Clear();
         }
@@ -389,7 +394,8 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
             {
                 _log.LogDebug("deleted {Path}", RelativePath.Printable(path));
                 session.Stats.Report(new TransferItem(tree.DryRun ? TransferItemKind.WouldDelete : TransferItemKind.Deleted, path));
-                names.Add(path);
+                // A name longer than a frame's path limit (an old tree deeper than PATH_MAX) is counted, not named.
+                if (FileNames.GetByteCount(path) <= FrameLimits.MaxPathBytes) names.Add(path);
                 if (names.Count >= FrameLimits.MaxAcksPerFrame) Flush();
             },
             problem: (path, reason) => Problem(path, reason, ref _otherFailures));
@@ -419,13 +425,15 @@ internal sealed class ReceiveCoordinator : UntypedActor, IWithTimers
         }
     }
 
-    private void SendDoneAck(ISecureChannel channel)
+    /// <summary>False when that stream is gone (it rejoins and hears it then).</summary>
+    private bool SendDoneAck(ISecureChannel channel)
     {
         var ack = new DoneAckFrame(_filesCommitted, _bytes, (int)Math.Min(int.MaxValue, Failures), _problems, _deleted, _deletionsSkipped);
         byte[] frame = new byte[FrameLimits.HeaderLength + FrameLimits.MaxMetadataBody];
         int n = FrameWriter.DoneAck(frame, ack);
         try { Send(channel, frame.AsMemory(0, n)); }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { /* that stream rejoins and hears it then */ }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { return false; }
+        return true;
     }
 
     /// <summary>

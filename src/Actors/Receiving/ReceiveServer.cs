@@ -102,6 +102,7 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
             channel = await SecureConnection.AcceptAsync(socket, secret, options.HandshakeTimeout, ct, options.Tls, AcceptCipher, options.SocketBuffer).ConfigureAwait(false);
             var reader = new FrameReader(channel);
             var (header, deletion) = await ReadPreambleAsync(reader, ct).ConfigureAwait(false);
+            if (options.Pull is { } intent) deletion = Admit(header, deletion, intent);
             transferId = header.TransferId;
             Task<IncomingTransfer>? starting;
             lock (_gate)
@@ -188,6 +189,17 @@ internal sealed class ReceiveServer(Akka.Actor.ActorSystem system, string destin
         {
             throw new TimeoutException("no transfer header after the handshake");
         }
+    }
+
+    /// <summary>A pull's sender is held to what this side asked for: no deleting without --delete, no writing in a dry
+    /// run, no more deletions than --max-delete.</summary>
+    private static DeletePolicyFrame? Admit(TransferHeaderFrame header, DeletePolicyFrame? deletion, PullIntent intent)
+    {
+        if (deletion is not null && !intent.Delete) ThrowHelper.ThrowProtocol("the sender asked to delete entries of DEST, and this pull was not given --delete");
+        if (intent.DryRun && (header.Flags & FrameLimits.DryRunFlag) == 0) ThrowHelper.ThrowProtocol("the sender did not keep to --dry-run");
+        if (deletion is not null && intent.MaxDelete >= 0 && (deletion.MaxDelete < 0 || deletion.MaxDelete > intent.MaxDelete))
+            return deletion with { MaxDelete = intent.MaxDelete };
+        return deletion;
     }
 
     private bool AcceptCipher(Transport.Records.CipherSuite suite) => options.AcceptCipher is not { } only || suite == only;

@@ -394,6 +394,8 @@ internal sealed class DirectoryWalker : UntypedActor
             _listed = null;
             return;
         }
+        // As rsync reads the list: lines starting with '#' or ';' are comments.
+        if (line.Length > 0 && line[0] is '#' or ';') return;
         if (Normalize(line) is not { } rel)
         {
             Report(line, "cannot be sent: a --files-from path must stay inside the source (no \"..\")");

@@ -140,10 +140,10 @@ internal static class Commands
         if (!Directory.Exists(src)) throw new UsageException($"source \"{src}\" is not a directory");
         if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
         string secret = FreshSecret();
-        List<string> remoteArgs = ["recv", "--over-ssh", .. PassedOn(parse, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort), "--", remote.Path];
+        List<string> remoteArgs = ["recv", "--over-ssh", .. PassedOn(parse, Cipher, Tls, NoOwner, NoGroup, Fsync, RemotePort), "--", remote.RemoteArgument];
         await using var session = SshSession.Start(parse.GetValue(Rsh), remote, parse.GetValue(RemoteBin) ?? "actorsync", remoteArgs, secret);
         var (address, port) = await session.WaitReadyAsync(interrupt);
-        string host = address?.ToString() ?? remote.Host;
+        string host = (await DataHostAsync(remote, address, port, interrupt)).Address.ToString();
         return await ReportAsync(parse, sending: true, async stats =>
         {
             session.ForwardItems(stats);
@@ -157,7 +157,9 @@ internal static class Commands
     {
         var app = BuildHost(parse, receiving: true);
         var (options, _) = ResolveOptions(app);
-        var rules = WithSelection(options, parse).Filter;
+        // --delete, --dry-run and --max-delete are asked of the remote sender and held against it (the receiver's intent).
+        options = WithSelection(options, parse);
+        var rules = options.Filter;
         if (parse.GetValue(FilesFrom) is not null) throw new UsageException("--files-from with a pull is not supported yet: run the push from the other machine");
         if (File.Exists(destination)) throw new UsageException($"destination \"{destination}\" is a file");
         if (ActorSyncEngine.CheckKernelTls(options) is { } noKernelTls) throw new UsageException(noKernelTls);
@@ -166,12 +168,10 @@ internal static class Commands
             .. PassedOn(parse, BwLimit, Cipher, Tls, Checksum, NoHardLinks, NoOwner, NoGroup, Xattrs, Fsync, Delete, MaxDelete, DryRun, RemotePort)];
         // The rules as they stand (a "!" already applied), each with its +/- prefix, in order.
         foreach (string rule in rules?.Describe() ?? []) remoteArgs.AddRange(["--exclude", rule]);
-        remoteArgs.AddRange(["--", from.Path]);
+        remoteArgs.AddRange(["--", from.RemoteArgument]);
         await using var session = SshSession.Start(parse.GetValue(Rsh), from, parse.GetValue(RemoteBin) ?? "actorsync", remoteArgs, secret);
         var (address, port) = await session.WaitReadyAsync(interrupt);
-        IPEndPoint sender;
-        try { sender = address is not null ? new IPEndPoint(address, port) : await SecureConnection.ResolveAsync(from.Host, port, interrupt); }
-        catch (System.Net.Sockets.SocketException e) { throw new CommandFailedException(ExitCodes.TransferFailed, $"cannot resolve {from.Host}: {e.Message}"); }
+        var sender = await DataHostAsync(from, address, port, interrupt);
         var engine = EngineHost.Engine(app);
         return await ReportAsync(parse, sending: false, async stats =>
         {
@@ -235,9 +235,32 @@ internal static class Commands
         using var stop = RemoteEnd.WatchInput(stdin, interrupt);
         // A dry run's plan goes to the local side to print (deletions it learns as the receiver).
         var stats = new TransferStats { OnItem = RemoteEnd.ForwardPlan };
-        var summary = await engine.SendAsync(src, listener, secret, options, stats, stop.Token);
-        SummaryPrinter.PrintJson(summary);
-        return summary.ExitCode;
+        try
+        {
+            var summary = await engine.SendAsync(src, listener, secret, options, stats, stop.Token);
+            SummaryPrinter.PrintJson(summary);
+            return summary.ExitCode;
+        }
+        catch (OperationCanceledException) when (!interrupt.IsCancellationRequested)
+        {
+            // The local side went away.
+            return ExitCodes.TransferFailed;
+        }
+    }
+
+    /// <summary>
+    /// Where the data streams go: the host as typed when it resolves (behind NAT that is the address that reaches the
+    /// machine, where $SSH_CONNECTION names a private one), else the address the remote end saw ssh arrive at (an ssh
+    /// config alias that DNS does not know).
+    /// </summary>
+    private static async Task<IPEndPoint> DataHostAsync(RemotePath remote, IPAddress? announced, int port, CancellationToken ct)
+    {
+        try { return await SecureConnection.ResolveAsync(remote.Host, port, ct); }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            return announced is not null ? new IPEndPoint(announced, port)
+                : throw new CommandFailedException(ExitCodes.TransferFailed, $"cannot resolve {remote.Host}: {e.Message}");
+        }
     }
 
     /// <summary>This run's secret: 256 random bits, as keygen writes them.</summary>
@@ -398,7 +421,8 @@ internal static class Commands
         if (maxDelete is not null && !delete) throw new UsageException("--max-delete needs --delete");
         // Which of DEST's names are "not in SRC" is unclear when SRC is a list (rsync limits it to the listed directories).
         if (delete && list is not null) throw new UsageException("--delete with --files-from is not supported: the list names what to send, not what DEST should hold");
-        if (delete && rules.Describe().Sum(r => 2 + System.Text.Encoding.UTF8.GetByteCount(r)) > Transport.Frames.FrameLimits.MaxMetadataBody - 16)
+        // The policy travels in one frame after the transfer header, both in a metadata-sized buffer: 64 bytes spare.
+        if (delete && rules.Describe().Sum(r => 2 + System.Text.Encoding.UTF8.GetByteCount(r)) > Transport.Frames.FrameLimits.MaxMetadataBody - 64)
             throw new UsageException("--delete: the filter rules are too long to send to the receiver (over 8 KiB)");
         return options with { Filter = rules.IsEmpty ? null : rules, FilesFrom = list, Delete = delete, MaxDelete = maxDelete ?? -1, DryRun = parse.GetValue(DryRun) };
     }

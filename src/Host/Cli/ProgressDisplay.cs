@@ -110,7 +110,15 @@ internal sealed class ProgressMeter(TransferStats stats, bool sending)
 
     public readonly record struct Snapshot(TimeSpan Elapsed, long Files, long FilesTotal, long Bytes, long BytesTotal, bool TotalFinal, double Rate, TimeSpan? Eta, long[] StreamBytes);
 
+    private readonly Lock _gate = new();
+
+    /// <summary>Called by the bar's loop and the JSON events' loop alike.</summary>
     public Snapshot Take()
+    {
+        lock (_gate) return TakeLocked();
+    }
+
+    private Snapshot TakeLocked()
     {
         var now = stats.Elapsed;
         // The sender's "done" counts what went over the wire and what was already there (up to date): both are

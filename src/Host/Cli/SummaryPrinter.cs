@@ -54,7 +54,7 @@ internal static class SummaryPrinter
             item = new TransferItem(kind.Value, path, root.TryGetProperty("size", out var size) ? size.GetInt64() : 0);
             return true;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException) { return false; }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException) { return false; }
     }
 
     private static string ActionOf(TransferItemKind kind) => kind switch

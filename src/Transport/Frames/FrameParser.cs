@@ -23,6 +23,7 @@ public static class FrameParser
         var f = new TransferHeaderFrame(id, r.U16(), r.U16(), r.U16(), r.U32());
         r.End();
         if (f.StreamCount == 0 || f.StreamIndex >= f.StreamCount) ThrowHelper.ThrowProtocol($"stream {f.StreamIndex} of {f.StreamCount} is not a valid stream index");
+        if ((f.Flags & ~FrameLimits.KnownFlags) != 0) ThrowHelper.ThrowProtocol($"unknown transfer flags 0x{f.Flags:x8}");
         return f;
     }
 

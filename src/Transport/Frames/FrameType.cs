@@ -105,8 +105,13 @@ public static class FrameLimits
     /// the receiver answers the offers, writes nothing (not even its work area or lock) and reports what --delete would
     /// remove.</summary>
     public const uint DryRunFlag = 8;
-    /// <summary>2: names as bytes, owners, hard links, holes, special files, attributes, FileEnd, Skipped.</summary>
-    public const ushort ProtocolVersion = 2;
+    /// <summary>2: names as bytes, owners, hard links, holes, special files, attributes, FileEnd, Skipped. 3: --delete
+    /// (DeletePolicy, Deleted, DoneAck's deletion counts) and --dry-run: a peer of 2 would ignore a dry run's flag and
+    /// write, so it is refused by version.</summary>
+    public const ushort ProtocolVersion = 3;
+    /// <summary>Every TransferHeader flag this version knows; any other bit is refused (a flag ignored could mean a
+    /// dry run that writes).</summary>
+    public const uint KnownFlags = RejoinFlag | FsyncFlag | DeleteFlag | DryRunFlag;
     /// <summary>An owner or group id that is not to be changed (chown's -1): --no-owner, --no-group.</summary>
     public const uint KeepId = uint.MaxValue;
     public const int HeaderLength = 5;

@@ -90,7 +90,7 @@ public sealed class FilterTests
     {
         using var scratch = new Scratch("files-from");
         string src = BuildTree(scratch);
-        string[] good = ["dir1/sub/z.txt", "./a.txt", "/b.log", "dir1/sub/z.txt", "logs", "", "x/foo//baz", "link.txt", "data/train/.cache/k"];
+        string[] good = ["dir1/sub/z.txt", "# a comment, as rsync skips it", "./a.txt", "/b.log", "dir1/sub/z.txt", "logs", "", "; another", "x/foo//baz", "link.txt", "data/train/.cache/k"];
         File.WriteAllLines(scratch.Sub("good.list"), good);
         var (sent, received) = await Loopback.TransferAsync(src, scratch.Sub("ours"), Loopback.Options() with { FilesFrom = scratch.Sub("good.list") });
         Assert.Equal(ExitCodes.Success, sent.ExitCode);
@@ -151,6 +151,7 @@ public sealed class FilterTests
     [InlineData("[abc", "without its \"]\"")]
     [InlineData("/", "names no path")]
     [InlineData("", "an empty pattern")]
+    [InlineData("[z-a]", "is not a pattern")]
     public void A_pattern_that_cannot_be_read_is_refused_with_the_reason(string pattern, string reason)
     {
         var e = Assert.Throws<FormatException>(() => new FilterRules().Add(pattern, include: false));

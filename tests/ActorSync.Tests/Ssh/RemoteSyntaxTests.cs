@@ -23,6 +23,17 @@ public sealed class RemoteSyntaxTests
     }
 
     [Theory]
+    [InlineData("~/data", "data")]
+    [InlineData("~", ".")]
+    [InlineData("~/", ".")]
+    [InlineData("/abs/~x", "/abs/~x")]
+    public void A_home_relative_path_reaches_the_quoted_remote_command_as_a_relative_one(string path, string argument)
+    {
+        Assert.True(RemotePath.TryParse("host:" + path, out var remote));
+        Assert.Equal(argument, remote.RemoteArgument);
+    }
+
+    [Theory]
     [InlineData("host:9000")]        // HOST:PORT: a running receiver
     [InlineData("./a:b")]            // a colon after a slash: local
     [InlineData("/data/x:y")]

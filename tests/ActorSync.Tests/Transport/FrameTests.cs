@@ -168,6 +168,14 @@ public sealed class FrameTests
         { "negative (u64 > long.Max) offset", [(byte)FrameType.Data, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 1, 0x80, 0, 0, 0, 0, 0, 0, 0] },
     };
 
+    [Fact]
+    public void A_transfer_header_with_a_flag_this_version_does_not_know_is_refused()
+    {
+        var buf = new byte[64];
+        int n = FrameWriter.TransferHeader(buf, new TransferHeaderFrame(Guid.NewGuid(), 0, 1, 0x1301, 0x10));
+        Assert.Throws<ProtocolException>(() => FrameParser.TransferHeader(buf.AsSpan(FrameLimits.HeaderLength, n - FrameLimits.HeaderLength)));
+    }
+
     [Theory]
     [MemberData(nameof(Malformed))]
     public async Task Malformed_frames_are_protocol_errors(string what, byte[] stream)

@@ -28,4 +28,8 @@ internal sealed record RemotePath(string Destination, string Host, string Path)
         remote = new RemotePath(destination, host, path.Length == 0 ? "." : path);
         return true;
     }
+
+    /// <summary>The path as the remote command's argument: it is quoted there, so a leading "~/" (the remote home, which
+    /// the remote shell would expand unquoted) becomes a path relative to the home directory ssh starts in.</summary>
+    public string RemoteArgument => Path == "~" ? "." : Path.StartsWith("~/", StringComparison.Ordinal) ? Path[2..] is { Length: > 0 } rest ? rest : "." : Path;
 }

@@ -79,7 +79,13 @@ internal sealed class SshSession : IAsyncDisposable
             // Anything else a login shell prints first (a banner from .bashrc) is not ours.
             if (!line.StartsWith(ReadyLine + " ", StringComparison.Ordinal)) continue;
             string[] parts = line.Split(' ');
-            if (parts.Length != 3 || !int.TryParse(parts[2], out int port) || port is <= 0 or > 65535) break;
+            if (parts.Length != 3 || !int.TryParse(parts[2], out int port) || port is <= 0 or > 65535)
+            {
+                // Not an actorsync of this version at the other end: it waits for its stdin to close, so end it here.
+                try { _ssh.Kill(entireProcessTree: true); }
+                catch (InvalidOperationException) { }
+                throw new CommandFailedException(ExitCodes.RemoteStartFailed, $"on {_remote.Host}: the remote side answered \"{line}\", not a port (another version of actorsync?)");
+            }
             string[] early;
             lock (_gate)
             {
